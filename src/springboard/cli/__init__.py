@@ -1,0 +1,1 @@
+"""The `springboard` command line: thin typer commands over the SDK (parse, call, render)."""

@@ -1,0 +1,31 @@
+"""The `springboard` command: maps command names to their modules, nothing more.
+
+Each command imports what it needs inside its function, so `springboard --help` answers
+without loading torch.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from springboard.cli import models, predict
+from springboard.cli.output import run_cli
+
+app = typer.Typer(
+    name="springboard",
+    help="Springboard: a self-hosted hub for large language models.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(models.app, name="models")
+app.command("hyperparameters")(models.hyperparameters)
+app.command("predict")(predict.predict)
+
+
+def main() -> None:
+    run_cli(app)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""The one settings object, read once from the environment.
+
+Holds where Springboard keeps its state (`SPRINGBOARD_HOME`), which database it uses,
+extra user catalog directories, and whether it may reach the network. It does not create
+directories or open the database: `store` and `artifacts` do that on first use.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _split_paths(value: object) -> list[Path]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [Path(p).expanduser() for p in value.split(os.pathsep) if p]
+    return [Path(p).expanduser() for p in value]  # type: ignore[union-attr]
+
+
+class Settings(BaseSettings):
+    """Every setting Springboard reads from the environment (prefix `SPRINGBOARD_`)."""
+
+    model_config = SettingsConfigDict(env_prefix="SPRINGBOARD_", extra="ignore")
+
+    home: Path = Field(
+        default=Path("~/.springboard"),
+        description="Where state lives: state.db, models/, jobs/, endpoints/.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default a SQLite file `state.db` under home (WAL mode).",
+    )
+    catalog_path: str = Field(
+        default="",
+        description=f"Extra catalog directories of model spec JSON files, separated by '{os.pathsep}'.",
+    )
+    offline: bool = Field(
+        default=True,
+        description="When true (the default) nothing is downloaded: weights come from "
+        "bundled files, local directories or the Hugging Face cache only.",
+    )
+    trust_remote_code: bool = Field(
+        default=False, description="Allow model repos that ship their own Python code."
+    )
+    allow_pickle: bool = Field(
+        default=False, description="Allow pickle (.bin/.pt) weights; safetensors only by default."
+    )
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def catalog_dirs(self) -> list[Path]:
+        return _split_paths(self.catalog_path)
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'state.db'}"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first call."""
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests change the environment between cases)."""
+    get_settings.cache_clear()

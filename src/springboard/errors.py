@@ -1,0 +1,174 @@
+"""Typed errors the library raises; the CLI and HTTP API format them.
+
+Two families, as vLLM separates them: `ClientError` (the caller asked for something
+wrong — a bad field, an unknown model, an unaccepted EULA; HTTP 4xx) and `ServerError`
+(Springboard or the model failed; HTTP 5xx). Every error carries the field it is about,
+the offending value and the fix, so that a message reads "`top_p` must be in (0, 1]; got
+1.5". Nothing here prints or exits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class Issue:
+    """One problem with one field: the field as the user typed it, the value, and why."""
+
+    field: str | None
+    message: str
+    value: Any = None
+    fix: str | None = None
+
+    def render(self) -> str:
+        text = f"`{self.field}`: {self.message}" if self.field else self.message
+        return f"{text} ({self.fix})" if self.fix else text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "message": self.message, "value": _jsonable(self.value),
+                "fix": self.fix}
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool, list, dict)):
+        return value
+    return repr(value)
+
+
+class SpringboardError(Exception):
+    """Base of every error Springboard raises on purpose."""
+
+    code: str = "springboard_error"
+    http_status: int = 500
+
+    def __init__(self, message: str, *, field: str | None = None, value: Any = None,
+                 fix: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.value = value
+        self.fix = fix
+
+    def __str__(self) -> str:
+        if not self.fix:
+            return self.message
+        return f"{self.message.rstrip('.')}. {self.fix[0].upper()}{self.fix[1:]}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": str(self), "field": self.field}
+
+
+class ClientError(SpringboardError):
+    """The request is wrong; repeating it unchanged will fail again (HTTP 4xx)."""
+
+    code = "client_error"
+    http_status = 400
+
+
+class ServerError(SpringboardError):
+    """Springboard or the model failed while serving a valid request (HTTP 5xx)."""
+
+    code = "server_error"
+    http_status = 500
+
+
+class ValidationError(ClientError):
+    """One or more fields are invalid; every problem is reported at once."""
+
+    code = "validation_error"
+
+    def __init__(self, issues: list[Issue], *, context: str = "") -> None:
+        self.issues = issues
+        head = f"{context}: " if context else ""
+        if len(issues) == 1:
+            message = head + issues[0].render()
+        else:
+            message = head + f"{len(issues)} problems:\n" + "\n".join(
+                f"  - {issue.render()}" for issue in issues)
+        first = issues[0] if issues else Issue(None, "")
+        super().__init__(message, field=first.field, value=first.value)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["issues"] = [issue.to_dict() for issue in self.issues]
+        return data
+
+
+class NotFoundError(ClientError):
+    """A named thing (model, version, endpoint, job) does not exist."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class EulaNotAcceptedError(ClientError):
+    """A gated model was used without accepting its end-user license agreement."""
+
+    code = "eula_not_accepted"
+    http_status = 403
+
+
+class ContextLengthError(ClientError):
+    """Prompt plus requested new tokens exceed the model's (or deployment's) context."""
+
+    code = "context_length_exceeded"
+    http_status = 413
+
+
+class ArtifactNotAvailableError(ClientError):
+    """A model's weights are not on this machine and may not be downloaded."""
+
+    code = "artifact_not_available"
+    http_status = 424
+
+
+class UnsafeArtifactError(ClientError):
+    """A model would need pickle weights or remote code, and the user has not opted in."""
+
+    code = "unsafe_artifact"
+    http_status = 422
+
+
+class ModelLoadError(ServerError):
+    """Weights were found but could not be loaded."""
+
+    code = "model_load_failed"
+
+
+class GenerationError(ServerError):
+    """The forward pass itself failed."""
+
+    code = "generation_failed"
+
+
+
+_UNION_MEMBERS = {"str", "int", "float", "bool", "none"}
+
+
+def issues_from_pydantic(exc: Any, *, prefix: str = "",
+                         allowed: Any = None) -> list[Issue]:
+    """Turn a `pydantic.ValidationError` into issues that name fields as the user typed them.
+
+    `allowed(field_path)` may return the valid names to suggest for an unknown key.
+    """
+    issues: dict[tuple[str | None, str], Issue] = {}
+    for err in exc.errors():
+        # pydantic reports a failed union once per member (`str`, `list[str]`): drop those.
+        loc = [str(p) for p in err["loc"]
+               if str(p) not in _UNION_MEMBERS and not str(p).startswith(("list[", "dict["))]
+        name = prefix + ".".join(loc) if loc else (prefix.rstrip(".") or None)
+        value = err.get("input")
+        if err["type"] == "extra_forbidden":
+            names = allowed(name) if allowed else None
+            issue = Issue(name, "unknown field", value, f"allowed: {names}" if names else None)
+        elif err["type"] == "missing":
+            issue = Issue(name, "is required", None)
+        else:
+            issue = Issue(name, f"{err['msg'][0].lower()}{err['msg'][1:]}; got {value!r}", value)
+        issues.setdefault((issue.field, issue.message), issue)
+    return list(issues.values())

@@ -1,0 +1,253 @@
+"""The Generator: the one piece of code that turns prompts into text.
+
+It loads a resolved model once, then serves `generate(prompts, params)`: it checks each
+prompt against the context limit, groups requests whose settings can share a forward
+pass, runs batched `model.generate` calls with per-row sampling, budgets and stop
+strings, and returns texts with token counts and finish reasons. `predict(payload)` wraps
+that with the payload schema. Endpoints, batch jobs and evaluation all call this class;
+none of them decodes on its own.
+
+Layers, each built on the one below: `_run_batch` (one `model.generate` call) →
+`generate` (planning, grouping, micro-batching) → `predict` (payload in, response out).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from springboard.catalog import Catalog, ModelSpec, Task, require_eula
+from springboard.errors import ContextLengthError, GenerationError, Issue, ValidationError
+from springboard.inference.loading import LoadOptions, load
+from springboard.inference.params import DecodingParams
+from springboard.inference.payloads import (GenerationResult, ParsedRequest, parse_request,
+                                            render_response)
+from springboard.inference.rows import RowSampler, RowSpec, RowStopper, sequence_seed
+
+DEFAULT_MAX_NEW_TOKENS = 64
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """One prompt, checked and ready: its settings, token count and budget."""
+
+    index: int
+    prompt: str
+    params: DecodingParams
+    prompt_tokens: int
+    max_new_tokens: int
+    seed: int | None
+
+    @property
+    def rows(self) -> int:
+        return 1 if self.params.num_beams > 1 else self.params.num_return_sequences
+
+
+class Generator:
+    """A loaded model that answers generation requests in batches."""
+
+    def __init__(self, spec: ModelSpec, model_dir: str | Path,
+                 options: LoadOptions | None = None) -> None:
+        self.spec = spec
+        self.model_dir = Path(model_dir)
+        self.options = options or LoadOptions()
+        loaded = load(self.model_dir, spec.task, self.options)
+        self.model, self.tokenizer, self.device = loaded.model, loaded.tokenizer, loaded.device
+        self.context_length = self.options.context_length or spec.context_length
+        if spec.task is Task.TEXT_GENERATION and loaded.max_positions:
+            self.context_length = min(self.context_length, loaded.max_positions)
+        config = self.model.generation_config
+        eos = config.eos_token_id if config.eos_token_id is not None else self.tokenizer.eos_token_id
+        self._eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
+        self._pad_id = self.tokenizer.pad_token_id
+
+    @classmethod
+    def from_catalog(cls, model_id: str, version: str = "*", *,
+                     model_dir: str | Path | None = None, accept_eula: bool = False,
+                     options: LoadOptions | None = None,
+                     catalog: Catalog | None = None) -> "Generator":
+        """Look `model_id` up, check its EULA, find its files, and load it."""
+        from springboard.artifacts import resolve_model_dir
+
+        spec = (catalog or Catalog.load()).get(model_id, version)
+        require_eula(spec, accept_eula)
+        return cls(spec, resolve_model_dir(spec, model_dir=model_dir), options)
+
+    @property
+    def task(self) -> Task:
+        return self.spec.task
+
+    @property
+    def input_field(self) -> str:
+        return "text_inputs" if self.task is Task.TEXT2TEXT else "inputs"
+
+    # -- payload level -------------------------------------------------------------------
+
+    def parse(self, payload: Any) -> ParsedRequest:
+        """Validate a payload for this model (catalog defaults fill the gaps)."""
+        return parse_request(payload, self.task, self.spec.default_inference_parameters)
+
+    def predict(self, payload: Any) -> Any:
+        """Payload in, response body out: `{"generated_texts": ...}` or `[{"generated_text"}]`."""
+        request = self.parse(payload)
+        return render_response(request, self.run(request))
+
+    def run(self, request: ParsedRequest) -> list[GenerationResult]:
+        return self.generate(request.prompts, request.params, batch_size=request.batch_size)
+
+    # -- prompt level --------------------------------------------------------------------
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return [len(ids) for ids in self.tokenizer(list(texts))["input_ids"]]
+
+    def plan(self, prompts: Sequence[str],
+             params: DecodingParams | Sequence[DecodingParams]) -> list[_Planned]:
+        """Check every prompt against its budget and the context limit."""
+        per_prompt = [params] * len(prompts) if isinstance(params, DecodingParams) else list(params)
+        if len(per_prompt) != len(prompts):
+            raise ValueError("one DecodingParams per prompt, or one for all")
+        issues: list[Issue] = []
+        planned = []
+        for i, (prompt, p, n) in enumerate(zip(prompts, per_prompt, self.count_tokens(prompts),
+                                               strict=True)):
+            where = f"{self.input_field}[{i}]" if len(prompts) > 1 else self.input_field
+            new = self._budget(p, n, where, issues)
+            if new is None:
+                continue
+            if n + new > self.context_length:
+                raise ContextLengthError(
+                    f"{where} has {n} prompt tokens and asks for {new} new tokens: "
+                    f"{n + new} exceeds the context length of {self.context_length}",
+                    field=where, value=n + new,
+                    fix=f"shorten the input or lower max_new_tokens to {max(self.context_length - n, 0)}")
+            seed = p.seed
+            if p.do_sample and seed is None:
+                seed = secrets.randbits(63)
+            planned.append(_Planned(i, prompt, p, n, new, seed))
+        if issues:
+            raise ValidationError(issues, context="invalid request")
+        return planned
+
+    def _budget(self, p: DecodingParams, prompt_tokens: int, where: str,
+                issues: list[Issue]) -> int | None:
+        if p.max_new_tokens is not None:
+            return p.max_new_tokens
+        if p.max_length is None:
+            return DEFAULT_MAX_NEW_TOKENS
+        if self.task is Task.TEXT2TEXT:
+            return p.max_length
+        new = p.max_length - prompt_tokens
+        if new < 1:
+            issues.append(Issue("max_length", f"counts the prompt for this model, and {where} "
+                                f"already has {prompt_tokens} tokens; got {p.max_length}",
+                                p.max_length, "raise max_length or use max_new_tokens"))
+            return None
+        return new
+
+    def generate(self, prompts: Sequence[str],
+                 params: DecodingParams | Sequence[DecodingParams], *,
+                 batch_size: int | None = None) -> list[GenerationResult]:
+        """Generate for every prompt; one result per prompt, in order."""
+        planned = self.plan(prompts, params)
+        limit = min(batch_size or self.options.max_batch_size, self.options.max_batch_size)
+        results: list[GenerationResult | None] = [None] * len(prompts)
+        for batch in self._batches(planned, limit):
+            for item, result in zip(batch, self._run_batch(batch), strict=True):
+                results[item.index] = result
+        return [r for r in results if r is not None]
+
+    @staticmethod
+    def _batches(planned: list[_Planned], limit: int) -> Iterator[list[_Planned]]:
+        """Group by settings that must be shared, then cut into batches of <= limit rows."""
+        groups: dict[tuple[Any, ...], list[_Planned]] = {}
+        for item in planned:
+            groups.setdefault(item.params.batch_key(), []).append(item)
+        for items in groups.values():
+            batch: list[_Planned] = []
+            rows = 0
+            for item in items:
+                if batch and rows + item.rows > limit:
+                    yield batch
+                    batch, rows = [], 0
+                batch.append(item)
+                rows += item.rows
+            if batch:
+                yield batch
+
+    # -- batch level ---------------------------------------------------------------------
+
+    def _run_batch(self, batch: list[_Planned]) -> list[GenerationResult]:
+        import torch
+        from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
+
+        first = batch[0].params
+        beam = first.num_beams > 1
+        rows: list[RowSpec] = []
+        owners: list[tuple[int, int]] = []
+        for k, item in enumerate(batch):
+            p = item.params
+            for j in range(1 if beam else p.num_return_sequences):
+                rows.append(RowSpec(do_sample=p.do_sample, temperature=p.temperature,
+                                    top_k=p.top_k, top_p=p.top_p,
+                                    seed=sequence_seed(item.seed, j) if item.seed is not None else None,
+                                    max_new_tokens=item.max_new_tokens, stop=p.stop))
+                owners.append((k, j))
+        encoded = self.tokenizer([batch[k].prompt for k, _ in owners], return_tensors="pt",
+                                 padding=True).to(self.device)
+        start = 1 if self.task is Task.TEXT2TEXT else encoded["input_ids"].shape[1]
+        base = self.model.generation_config
+        config = GenerationConfig(
+            max_new_tokens=max(r.max_new_tokens for r in rows), do_sample=False,
+            num_beams=first.num_beams,
+            num_return_sequences=first.num_return_sequences if beam else 1,
+            no_repeat_ngram_size=first.no_repeat_ngram_size,
+            repetition_penalty=first.repetition_penalty, early_stopping=first.early_stopping,
+            pad_token_id=self._pad_id, eos_token_id=sorted(self._eos_ids) or None,
+            bos_token_id=base.bos_token_id, decoder_start_token_id=base.decoder_start_token_id)
+        processors = LogitsProcessorList([] if beam else [RowSampler(rows)])
+        stoppers = StoppingCriteriaList([] if beam else [RowStopper(
+            rows, start, lambda ids: self.tokenizer.decode(ids, skip_special_tokens=True))])
+        try:
+            with torch.inference_mode():
+                output = self.model.generate(**encoded, generation_config=config,
+                                             logits_processor=processors,
+                                             stopping_criteria=stoppers)
+        except Exception as exc:  # the forward pass failed; keep the cause
+            raise GenerationError(f"generation failed: {exc}") from exc
+        output = output.cpu()
+        sequences: list[list[tuple[str, int, str]]] = [[] for _ in batch]
+        if beam:
+            n = first.num_return_sequences
+            for r in range(output.shape[0]):
+                item = batch[r // n]
+                sequences[r // n].append(self._finish(output[r, start:].tolist(),
+                                                      item.max_new_tokens, first.stop))
+        else:
+            for r, (k, _) in enumerate(owners):
+                sequences[k].append(self._finish(output[r, start:].tolist(),
+                                                 rows[r].max_new_tokens, rows[r].stop))
+        return [GenerationResult(texts=[s[0] for s in seqs], input_tokens=item.prompt_tokens,
+                                 output_tokens=[s[1] for s in seqs],
+                                 finish_reasons=[s[2] for s in seqs], seed=item.seed)
+                for item, seqs in zip(batch, sequences, strict=True)]
+
+    def _finish(self, ids: list[int], limit: int, stop: tuple[str, ...]) -> tuple[str, int, str]:
+        """Cut one generated sequence at EOS / padding / stop string; count its tokens."""
+        ids = ids[:limit]
+        reason = "length"
+        for pos, token in enumerate(ids):
+            if token in self._eos_ids or token == self._pad_id:
+                reason = "eos_token" if token in self._eos_ids else reason
+                ids = ids[:pos]
+                count = pos + (1 if reason == "eos_token" else 0)
+                break
+        else:
+            count = len(ids)
+        text = self.tokenizer.decode(ids, skip_special_tokens=True)
+        cuts = [text.find(s) for s in stop if s in text]
+        if cuts:
+            text, reason = text[:min(cuts)], "stop_sequence"
+        return text, count, reason

@@ -1,0 +1,187 @@
+"""Inference payloads: the request and response shapes of both task formats.
+
+text2text (`{"text_inputs": ..., "max_length": ...}` → `{"generated_texts": [...]}`) and
+text-generation (`{"inputs": ..., "parameters": {...}}` → `[{"generated_text": ...}]`).
+Unknown keys are refused with the list of allowed ones; every problem is reported at once.
+Turning prompts into text is the Generator's job; this module only parses and renders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
+
+from springboard.catalog.spec import Task
+from springboard.errors import Issue, ValidationError, issues_from_pydantic
+from springboard.inference.params import DecodingParams, resolve_decoding
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Decoding(_Payload):
+    """Fields shared by both formats (types only; rules live in `params`)."""
+
+    max_length: int | None = Field(None, description="Max tokens: output (text2text) or prompt+output (causal).")
+    max_new_tokens: int | None = Field(None, description="Max generated tokens, prompt excluded.")
+    num_return_sequences: int | None = Field(None, description="Sequences returned per input.")
+    num_beams: int | None = Field(None, description="Beams for beam search (1 = none).")
+    no_repeat_ngram_size: int | None = Field(None, description="Forbid repeating n-grams of this size (> 1).")
+    temperature: float | None = Field(None, description="Sampling temperature; 0 means greedy.")
+    early_stopping: bool | None = Field(None, description="Beam search stops when every beam is done.")
+    do_sample: bool | None = Field(None, description="Sample instead of greedy/beam decoding.")
+    top_k: int | None = Field(None, description="Sample from the k most likely tokens (0 = all).")
+    top_p: float | None = Field(None, description="Nucleus sampling mass, in (0, 1].")
+    seed: int | None = Field(None, description="Seed for reproducible sampling, per request.")
+    stop: list[str] | None = Field(None, description="Stop generating at any of these strings.")
+    batch_size: int | None = Field(None, description="Split a list input into micro-batches of this size.")
+    repetition_penalty: float | None = Field(None, description="Penalty > 1 discourages repeats.")
+
+
+class Text2TextRequest(_Decoding):
+    """`{"text_inputs": str | [str], <decoding fields>}`."""
+
+    text_inputs: str | list[str]
+
+
+class TextGenerationParameters(_Decoding):
+    return_full_text: bool | None = Field(None, description="Prepend the prompt to the output.")
+    details: bool | None = Field(None, description="Add token counts, finish reason and seed.")
+
+
+class TextGenerationRequest(_Payload):
+    """`{"inputs": str | [str], "parameters": {...}}`."""
+
+    inputs: str | list[str]
+    parameters: TextGenerationParameters = TextGenerationParameters()
+
+
+@dataclass(frozen=True)
+class ParsedRequest:
+    """A payload reduced to what the Generator needs."""
+
+    task: Task
+    prompts: list[str]
+    is_list: bool
+    params: DecodingParams
+    batch_size: int | None
+    return_full_text: bool = False
+    details: bool = False
+
+
+def _issues(exc: pydantic.ValidationError, model: type[BaseModel]) -> list[Issue]:
+    def allowed(name: str | None) -> str:
+        target = TextGenerationParameters if name and name.startswith("parameters.") else model
+        return ", ".join(target.model_fields)
+
+    return issues_from_pydantic(exc, allowed=allowed)
+
+
+def _check_inputs(name: str, value: str | list[str]) -> list[Issue]:
+    if isinstance(value, list) and not value:
+        return [Issue(name, "must not be an empty list", value)]
+    return []
+
+
+def parse_request(payload: Any, task: Task, defaults: dict[str, Any] | None = None) -> ParsedRequest:
+    """Validate `payload` for a model of `task`; defaults (from the catalog) fill gaps.
+
+    Raises `ValidationError` listing every problem, each naming its field.
+    """
+    if not isinstance(payload, dict):
+        raise ValidationError([Issue(None, f"the payload must be a JSON object; got {type(payload).__name__}",
+                                     payload, _example(task))])
+    defaults = dict(defaults or {})
+    if task is Task.TEXT2TEXT:
+        wrong = "inputs" in payload and "text_inputs" not in payload
+        try:
+            request = Text2TextRequest.model_validate(payload)
+        except pydantic.ValidationError as exc:
+            issues = _issues(exc, Text2TextRequest)
+            if wrong:
+                issues.insert(0, Issue("inputs", "this model is text2text: send `text_inputs`",
+                                       None, _example(task)))
+            raise ValidationError(issues, context="invalid request") from None
+        fields = request.model_dump(exclude={"text_inputs"}, exclude_none=True)
+        inputs, prefix, extras = request.text_inputs, "", {}
+        name = "text_inputs"
+    else:
+        wrong = "text_inputs" in payload and "inputs" not in payload
+        try:
+            request_tg = TextGenerationRequest.model_validate(payload)
+        except pydantic.ValidationError as exc:
+            issues = _issues(exc, TextGenerationRequest)
+            if wrong:
+                issues.insert(0, Issue("text_inputs", "this model is text-generation: send "
+                                       "`inputs` and `parameters`", None, _example(task)))
+            raise ValidationError(issues, context="invalid request") from None
+        fields = request_tg.parameters.model_dump(exclude_none=True)
+        extras = {k: fields.pop(k) for k in ("return_full_text", "details") if k in fields}
+        inputs, prefix, name = request_tg.inputs, "parameters.", "inputs"
+    merged = {**defaults, **fields}
+    # A greedy request must not inherit sampling defaults it did not ask for.
+    if fields.get("do_sample") is False or fields.get("temperature") == 0:
+        for key in ("temperature", "top_p", "top_k"):
+            if key not in fields:
+                merged.pop(key, None)
+    params, issues = resolve_decoding(merged)
+    for issue in issues:
+        if issue.field:
+            issue.field = prefix + issue.field
+    issues = _check_inputs(name, inputs) + issues
+    if issues:
+        raise ValidationError(issues, context="invalid request")
+    is_list = isinstance(inputs, list)
+    return ParsedRequest(task=task, prompts=list(inputs) if is_list else [inputs],
+                         is_list=is_list, params=params, batch_size=merged.get("batch_size"),
+                         return_full_text=bool(extras.get("return_full_text", False)),
+                         details=bool(extras.get("details", False)))
+
+
+def _example(task: Task) -> str:
+    if task is Task.TEXT2TEXT:
+        return 'e.g. {"text_inputs": "Translate to German: hello", "max_length": 50}'
+    return 'e.g. {"inputs": "Once upon a time", "parameters": {"max_new_tokens": 32}}'
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    """What the Generator produced for one prompt: its sequences and their costs."""
+
+    texts: list[str]
+    input_tokens: int
+    output_tokens: list[int]
+    finish_reasons: list[str]
+    seed: int | None = None
+
+
+def render_response(request: ParsedRequest, results: list[GenerationResult]) -> Any:
+    """The response body for `request`, in its task's format."""
+    nrs = request.params.num_return_sequences
+    if request.task is Task.TEXT2TEXT:
+        per_input: list[Any] = [r.texts[0] if nrs == 1 else r.texts for r in results]
+        if not request.is_list:
+            per_input = results[0].texts
+        return {"generated_texts": per_input}
+
+    def entries(prompt: str, result: GenerationResult) -> list[dict[str, Any]]:
+        out = []
+        for i, text in enumerate(result.texts):
+            entry: dict[str, Any] = {
+                "generated_text": prompt + text if request.return_full_text else text}
+            if request.details:
+                entry["details"] = {"finish_reason": result.finish_reasons[i],
+                                    "generated_tokens": result.output_tokens[i],
+                                    "prompt_tokens": result.input_tokens,
+                                    "seed": result.seed}
+            out.append(entry)
+        return out
+
+    rendered = [entries(p, r) for p, r in zip(request.prompts, results, strict=True)]
+    if not request.is_list:
+        return rendered[0]
+    return [e[0] if nrs == 1 else e for e in rendered]

@@ -1,0 +1,100 @@
+"""Per-row decoding controls that let requests with different settings share one batch.
+
+`RowSampler` is a logits processor that samples each row with its own temperature,
+top-k, top-p and `torch.Generator`, so a seeded request produces the same tokens alone or
+batched with others; greedy rows pass through untouched. `RowStopper` ends each row at
+its own token budget or stop string. Both are used with `do_sample=False` in
+`model.generate`: the sampler turns a sampling row's logits into a one-hot choice, which
+greedy selection then takes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class RowSpec:
+    """Decoding settings of one batch row (one returned sequence)."""
+
+    do_sample: bool
+    temperature: float
+    top_k: int
+    top_p: float
+    seed: int | None
+    max_new_tokens: int
+    stop: tuple[str, ...]
+
+
+def row_generator(seed: int) -> torch.Generator:
+    generator = torch.Generator(device="cpu")
+    generator.manual_seed(seed)
+    return generator
+
+
+def sequence_seed(seed: int, index: int) -> int:
+    """The seed of the `index`-th returned sequence of a request seeded with `seed`."""
+    return seed if index == 0 else hash((seed, index)) & (2**63 - 1)
+
+
+class RowSampler:
+    """Logits processor: per-row temperature / top-k / top-p sampling with per-row RNGs."""
+
+    def __init__(self, rows: Sequence[RowSpec]) -> None:
+        self.sample_rows = [i for i, r in enumerate(rows) if r.do_sample]
+        picked = [rows[i] for i in self.sample_rows]
+        self.temperature = torch.tensor([[r.temperature] for r in picked], dtype=torch.float32)
+        self.top_k = torch.tensor([r.top_k for r in picked], dtype=torch.long)
+        self.top_p = torch.tensor([[r.top_p] for r in picked], dtype=torch.float32)
+        self.generators = [row_generator(r.seed if r.seed is not None else 0) for r in picked]
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        if not self.sample_rows:
+            return scores
+        idx = torch.tensor(self.sample_rows, device=scores.device)
+        logits = scores.index_select(0, idx).float() / self.temperature.to(scores.device)
+        sorted_logits, sorted_ids = logits.sort(dim=-1, descending=True)
+        vocab = logits.shape[-1]
+        position = torch.arange(vocab, device=logits.device).unsqueeze(0)
+        k = torch.where(self.top_k > 0, self.top_k, torch.full_like(self.top_k, vocab))
+        drop = position >= k.to(logits.device).unsqueeze(1)
+        probs = sorted_logits.masked_fill(drop, float("-inf")).softmax(dim=-1)
+        # nucleus: drop a token when the mass before it already reaches top_p (keep >= 1)
+        before = probs.cumsum(dim=-1) - probs
+        drop |= before >= self.top_p.to(logits.device)
+        drop[:, 0] = False
+        probs = sorted_logits.masked_fill(drop, float("-inf")).softmax(dim=-1)
+        draws = torch.cat([torch.rand(1, generator=g) for g in self.generators]).to(logits.device)
+        cdf = probs.cumsum(dim=-1)
+        choice = torch.searchsorted(cdf, (draws * cdf[:, -1]).unsqueeze(1)).clamp(max=vocab - 1)
+        tokens = sorted_ids.gather(1, choice).squeeze(1)
+        out = scores.clone()
+        out[idx] = float("-inf")
+        out[idx, tokens] = 0.0
+        return out
+
+
+class RowStopper:
+    """Stopping criterion: each row stops at its own budget or on one of its stop strings."""
+
+    def __init__(self, rows: Sequence[RowSpec], start: int,
+                 decode: Callable[[list[int]], str]) -> None:
+        self.limits = torch.tensor([r.max_new_tokens for r in rows], dtype=torch.long)
+        self.stops = [r.stop for r in rows]
+        self.start = start
+        self.decode = decode
+        # tokens to look back: a stop string can span at most this many tokens
+        self.window = [max((len(s.encode()) for s in r.stop), default=0) + 2 for r in rows]
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor,
+                 **_: object) -> torch.BoolTensor:
+        produced = input_ids.shape[1] - self.start
+        done = produced >= self.limits.to(input_ids.device)
+        for i, stops in enumerate(self.stops):
+            if stops and not done[i]:
+                tail = self.decode(input_ids[i, max(self.start, input_ids.shape[1] - self.window[i]):].tolist())
+                done[i] = any(s in tail for s in stops)
+        return done

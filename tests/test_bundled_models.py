@@ -1,0 +1,111 @@
+"""The two bundled tiny models: they load offline, generate batched, and rebuild byte-identically."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import torch  # noqa: E402
+from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = REPO_ROOT / "src" / "springboard" / "bundled"
+SCRIPT = REPO_ROOT / "scripts" / "build_bundled_models.py"
+
+MODELS = {
+    "springboard-tiny-t5": AutoModelForSeq2SeqLM,
+    "springboard-tiny-llama": AutoModelForCausalLM,
+}
+REQUIRED_FILES = {
+    "config.json",
+    "generation_config.json",
+    "model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "README.md",
+}
+PROMPTS = ["Maya has 12 apples.", "summarize: On Friday, Leo went to the market and bought 3 plums for Iván."]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _hashes(directory: Path) -> dict[str, str]:
+    return {p.name: _sha256(p) for p in sorted(directory.iterdir()) if p.is_file()}
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_shipped_files(name: str) -> None:
+    d = BUNDLED / name
+    files = {p.name for p in d.iterdir()}
+    assert REQUIRED_FILES <= files
+    assert not [f for f in files if f.endswith((".bin", ".pt", ".pth", ".pkl"))], "pickle weights must not ship"
+    assert (d / "model.safetensors").stat().st_size <= 8 * 1024 * 1024
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_load_offline_and_generate_batched(name: str) -> None:
+    d = BUNDLED / name
+    tok = AutoTokenizer.from_pretrained(d, local_files_only=True)
+    model = MODELS[name].from_pretrained(d, local_files_only=True).eval()
+
+    text = "Iván paid 3.50 for 12 stamps — café ☕ {ok}?"
+    ids = tok(text).input_ids
+    assert tok.unk_token_id not in ids  # byte-level: nothing is unknown
+    assert tok.decode(ids, skip_special_tokens=True) == text
+    assert 1000 <= len(tok) <= 2000 and model.config.vocab_size == len(tok)
+
+    if model.config.is_encoder_decoder:
+        assert (tok.pad_token_id, tok.eos_token_id, tok.unk_token_id) == (0, 1, 2)
+        assert tok.padding_side == "right" and ids[-1] == tok.eos_token_id
+        assert model.config.decoder_start_token_id == 0
+    else:
+        assert (tok.unk_token_id, tok.bos_token_id, tok.eos_token_id, tok.pad_token_id) == (0, 1, 2, 3)
+        assert tok.padding_side == "left" and ids[0] == tok.bos_token_id
+    # transformers 5 leaves unset flags as None and applies do_sample=False at generate() time.
+    assert model.generation_config.do_sample in (None, False)
+    gen_json = json.loads((d / "generation_config.json").read_text())
+    assert not {"do_sample", "temperature", "top_k", "top_p", "typical_p"} & set(gen_json)
+
+    batch = tok(PROMPTS, return_tensors="pt", padding=True)
+    assert batch.attention_mask[0].sum() < batch.attention_mask[1].sum()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. sampling flags set without do_sample, default max_length
+        with torch.no_grad():
+            out = model.generate(**batch, max_new_tokens=5, do_sample=False)
+    assert out.shape[0] == 2
+    if model.config.is_encoder_decoder:
+        assert 1 < out.shape[1] <= 6 and (out[:, 0] == 0).all()
+    else:
+        width = batch.input_ids.shape[1]
+        assert out.shape[1] == width + 5
+        assert torch.equal(out[:, :width], batch.input_ids)  # left padding keeps prompts aligned
+    assert all(isinstance(s, str) for s in tok.batch_decode(out, skip_special_tokens=True))
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_rebuild_is_byte_identical(tmp_path: Path) -> None:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--output-dir", str(tmp_path), "--seed", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for name in MODELS:
+        rebuilt, shipped = _hashes(tmp_path / name), _hashes(BUNDLED / name)
+        assert rebuilt == shipped, f"{name}: shipped files differ from a fresh build; rerun {SCRIPT.name}"
+        assert shipped["model.safetensors"] in proc.stdout
