@@ -42,7 +42,8 @@ def _tokenize(expr: str) -> list[_Token]:
             break
         match = _TOKEN.match(expr, pos)
         if not match or match.end() == pos:
-            raise _error(expr, pos, f"unexpected character {expr[pos:].lstrip()[:1]!r}")
+            start = len(expr) - len(expr[pos:].lstrip())  # skip whitespace before it
+            raise _error(expr, start, f"unexpected character {expr[start]!r}")
         kind = match.lastgroup or ""
         text = match.group(kind)
         tokens.append(_Token(kind, text, match.start(kind)))

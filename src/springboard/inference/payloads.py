@@ -122,6 +122,10 @@ def parse_request(payload: Any, task: Task, defaults: dict[str, Any] | None = No
         fields = request_tg.parameters.model_dump(exclude_none=True)
         extras = {k: fields.pop(k) for k in ("return_full_text", "details") if k in fields}
         inputs, prefix, name = request_tg.inputs, "parameters.", "inputs"
+    # A length the user gave replaces the default length of the other kind.
+    if "max_length" in fields or "max_new_tokens" in fields:
+        defaults.pop("max_length", None)
+        defaults.pop("max_new_tokens", None)
     merged = {**defaults, **fields}
     # A greedy request must not inherit sampling defaults it did not ask for.
     if fields.get("do_sample") is False or fields.get("temperature") == 0:

@@ -1,0 +1,40 @@
+# Everything a fresh machine needs: `make demo` and `make test` install first.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+TORCH  := torch==2.13.0
+PYTEST_ARGS ?=
+
+.PHONY: install demo test bench docs models clean
+
+install: $(STAMP)
+
+# torch first and explicitly: the CPU wheel on disk. A bare `torch` requirement with
+# no torch installed would pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH)
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: install
+	bash scripts/demo.sh
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) benchmarks/run_all.py
+
+# The command reference is generated from --help; tests fail when it is stale.
+docs: install
+	$(VENV)/bin/typer springboard.cli.main utils docs --name springboard --output docs/cli.md
+
+# Rebuild the bundled models (deterministic; the outputs are committed).
+models: install
+	$(PY) scripts/build_bundled_models.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

@@ -1,0 +1,108 @@
+"""The CLI as a user runs it: real subprocesses, exit codes, JSON output, error messages."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from tests.conftest import VENV_BIN, cli_env
+
+pytestmark = pytest.mark.integration
+
+
+def sb(home, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(VENV_BIN / "springboard"), *args], env=cli_env(home),
+                          capture_output=True, text=True, timeout=180)
+
+
+def test_models_list_json_includes_required_ids(isolated_env):
+    result = sb(isolated_env, "models", "list", "--json")
+    assert result.returncode == 0, result.stderr
+    ids = {m["id"] for m in json.loads(result.stdout)}
+    assert {"springboard-tiny-t5", "springboard-tiny-llama", "huggingface-text2text-flan-t5-xl",
+            "meta-textgeneration-llama-2-7b", "meta-textgeneration-llama-2-70b-f",
+            "pytorch-textgeneration1-alexa20b"} <= ids
+
+
+def test_models_list_filter(isolated_env):
+    result = sb(isolated_env, "models", "list", "--filter",
+                "task == text2text and training_supported == true", "--json")
+    models = json.loads(result.stdout)
+    assert models and all(m["task"] == "text2text" and m["training_supported"] for m in models)
+
+
+def test_bad_filter_is_a_message_not_a_traceback(isolated_env):
+    result = sb(isolated_env, "models", "list", "--filter", "size == 3")
+    assert result.returncode == 2
+    assert "size" in result.stderr and "training_supported" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_describe_json_has_hyperparameter_defaults(isolated_env):
+    result = sb(isolated_env, "models", "describe", "huggingface-text2text-flan-t5-xl", "--json")
+    card = json.loads(result.stdout)
+    assert card["default_hyperparameters"]["epochs"] == 1
+    assert {h["name"] for h in card["hyperparameters"]} >= {"epochs", "learning_rate", "peft_type"}
+    assert card["source"]["repo_id"] == "google/flan-t5-xl"
+
+
+def test_hyperparameters_command(isolated_env):
+    result = sb(isolated_env, "hyperparameters", "meta-textgeneration-llama-2-7b", "--json")
+    assert json.loads(result.stdout)["defaults"]["lora_r"] == 8
+
+
+def test_predict_t5_json(isolated_env):
+    result = sb(isolated_env, "predict", "springboard-tiny-t5", "--input",
+                '{"text_inputs": "hello", "max_length": 20}', "--json")
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)["generated_texts"]) == 1
+
+
+def test_predict_llama_seeded_twice_is_identical(isolated_env, tmp_path):
+    payload = tmp_path / "p.json"
+    payload.write_text(json.dumps({"inputs": "Once", "parameters": {
+        "max_new_tokens": 8, "do_sample": True, "seed": 7}}))
+    runs = [sb(isolated_env, "predict", "springboard-tiny-llama", "--input", f"@{payload}",
+               "--json") for _ in range(2)]
+    assert runs[0].returncode == 0, runs[0].stderr
+    assert runs[0].stdout == runs[1].stdout
+    assert "generated_text" in json.loads(runs[0].stdout)[0]
+
+
+def test_predict_bad_beams_names_num_beams(isolated_env):
+    result = sb(isolated_env, "predict", "springboard-tiny-t5", "--input",
+                '{"text_inputs": "hi", "num_beams": 2, "num_return_sequences": 3}')
+    assert result.returncode != 0
+    assert "num_beams" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_predict_missing_weights_names_repo(isolated_env):
+    result = sb(isolated_env, "predict", "huggingface-text2text-flan-t5-xl", "--input",
+                '{"text_inputs": "hi"}')
+    assert result.returncode != 0
+    assert "google/flan-t5-xl" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_predict_gated_model_refused_before_loading(isolated_env):
+    result = sb(isolated_env, "predict", "meta-textgeneration-llama-2-7b", "--input",
+                '{"inputs": "hi"}', "--json")
+    assert result.returncode == 2
+    error = json.loads(result.stderr)["error"]
+    assert error["code"] == "eula_not_accepted" and "ai.meta.com" in error["message"]
+
+
+def test_predict_invalid_json_and_unknown_model(isolated_env):
+    bad_json = sb(isolated_env, "predict", "springboard-tiny-t5", "--input", '{"text_inputs": ')
+    assert bad_json.returncode == 2 and "--input" in bad_json.stderr
+    unknown = sb(isolated_env, "predict", "springboard-tiny-t6", "--input", "{}")
+    assert unknown.returncode == 2 and "springboard-tiny-t5" in unknown.stderr
+
+
+def test_help_is_fast_and_does_not_import_torch(isolated_env):
+    code = ("import sys; from springboard.cli.main import app; "
+            "assert 'torch' not in sys.modules and 'transformers' not in sys.modules")
+    result = subprocess.run([str(VENV_BIN / "python"), "-c", code], capture_output=True,
+                            text=True, env=cli_env(isolated_env))
+    assert result.returncode == 0, result.stderr
