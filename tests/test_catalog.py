@@ -194,6 +194,14 @@ def test_bad_version_string_is_a_validation_error(three_versions: Catalog) -> No
     assert "not-a-version" in str(info.value)
 
 
+def test_latest_is_semantic_not_alphabetical(user_catalog: Path) -> None:
+    _write(user_catalog, "semver.json", [_spec(version=v) for v in ("1.9.0", "1.10.0")])
+    catalog = Catalog.load()
+    assert catalog.get("user-model", "*").version == "1.10.0"
+    assert catalog.get("user-model", "1.*").version == "1.10.0"
+    assert [s.version for s in catalog.list("id == user-model")] == ["1.10.0"]
+
+
 def test_list_shows_latest_unless_all_versions(three_versions: Catalog) -> None:
     assert [s.version for s in three_versions.list("id == user-model")] == ["2.0.0"]
     everything = three_versions.list("id == user-model", all_versions=True)

@@ -7,6 +7,7 @@ Missing weights give an `ArtifactNotAvailableError` that names the repo and how 
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -34,25 +35,37 @@ def _checked(path: Path, spec: ModelSpec, settings: Settings, origin: str) -> Pa
     return path
 
 
+def hf_cache_dir() -> Path:
+    """The Hugging Face hub cache as the environment says now (huggingface_hub reads it
+    only once, at import)."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    home = os.environ.get("HF_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", "~/.cache"), "huggingface")
+    return Path(home).expanduser() / "hub"
+
+
 def _from_hf(spec: ModelSpec, settings: Settings) -> Path:
-    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     repo, revision = spec.source.repo_id or "", spec.source.revision
+    cache = hf_cache_dir()
     try:
         return Path(snapshot_download(repo, revision=revision, local_files_only=True,
-                                      allow_patterns=HUB_PATTERNS))
+                                      allow_patterns=HUB_PATTERNS, cache_dir=cache))
     except LocalEntryNotFoundError:
         if settings.offline:
             how = spec.source.download_hint or f"run `hf download {repo}` on a machine with access"
             raise ArtifactNotAvailableError(
                 f"no weights for {repo} (revision {revision}) in the Hugging Face cache "
-                f"{constants.HF_HUB_CACHE}, and downloads are off", field="model_id",
+                f"{cache}, and downloads are off", field="model_id",
                 value=spec.id,
                 fix=f"{how}; or set SPRINGBOARD_OFFLINE=0 to let Springboard download them; "
                     "or pass --model-dir DIR with the files") from None
     try:
-        return Path(snapshot_download(repo, revision=revision, allow_patterns=HUB_PATTERNS))
+        return Path(snapshot_download(repo, revision=revision, allow_patterns=HUB_PATTERNS,
+                                      cache_dir=cache))
     except Exception as exc:  # network, auth (gated repos), disk: all answer the same way
         raise ArtifactNotAvailableError(
             f"could not download {repo} (revision {revision}): {exc}", field="model_id",

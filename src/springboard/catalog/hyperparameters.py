@@ -7,6 +7,7 @@ is reported at once. Whether the job can actually train is `training`'s business
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,9 +42,12 @@ def _coerce(spec: HyperparameterSpec, value: Any) -> Any:
         if isinstance(value, bool):
             raise ValueError("must be a number")
         try:
-            return float(str(value).strip())
+            number = float(str(value).strip())
         except ValueError:
             raise ValueError("must be a number") from None
+        if math.isnan(number):  # NaN compares false with min/max, so it would pass them
+            raise ValueError("must be a number")
+        return number
     return str(value)
 
 

@@ -1,14 +1,29 @@
 """Inference: payload schemas, decoding parameters, and the Generator.
 
 `Generator.from_catalog(model_id).predict(payload)` is the whole path from a request to
-its response; servers and jobs build on the same object.
+its response; servers and jobs build on the same object. Names are imported lazily so
+that payload validation does not load torch.
 """
 
-from springboard.inference.generator import Generator
-from springboard.inference.loading import LoadOptions
-from springboard.inference.params import DecodingParams
-from springboard.inference.payloads import (GenerationResult, ParsedRequest, parse_request,
-                                            render_response)
+from __future__ import annotations
 
-__all__ = ["DecodingParams", "GenerationResult", "Generator", "LoadOptions", "ParsedRequest",
-           "parse_request", "render_response"]
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "Generator": "springboard.inference.generator",
+    "LoadOptions": "springboard.inference.loading",
+    "DecodingParams": "springboard.inference.params",
+    "GenerationResult": "springboard.inference.payloads",
+    "ParsedRequest": "springboard.inference.payloads",
+    "parse_request": "springboard.inference.payloads",
+    "render_response": "springboard.inference.payloads",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'springboard.inference' has no attribute {name!r}")

@@ -31,7 +31,7 @@ DEFAULT_MAX_NEW_TOKENS = 64
 
 
 @dataclass(frozen=True)
-class _Planned:
+class Planned:
     """One prompt, checked and ready: its settings, token count and budget."""
 
     index: int
@@ -104,7 +104,7 @@ class Generator:
         return [len(ids) for ids in self.tokenizer(list(texts))["input_ids"]]
 
     def plan(self, prompts: Sequence[str],
-             params: DecodingParams | Sequence[DecodingParams]) -> list[_Planned]:
+             params: DecodingParams | Sequence[DecodingParams]) -> list[Planned]:
         """Check every prompt against its budget and the context limit."""
         per_prompt = [params] * len(prompts) if isinstance(params, DecodingParams) else list(params)
         if len(per_prompt) != len(prompts):
@@ -126,7 +126,7 @@ class Generator:
             seed = p.seed
             if p.do_sample and seed is None:
                 seed = secrets.randbits(63)
-            planned.append(_Planned(i, prompt, p, n, new, seed))
+            planned.append(Planned(i, prompt, p, n, new, seed))
         if issues:
             raise ValidationError(issues, context="invalid request")
         return planned
@@ -151,22 +151,30 @@ class Generator:
                  params: DecodingParams | Sequence[DecodingParams], *,
                  batch_size: int | None = None) -> list[GenerationResult]:
         """Generate for every prompt; one result per prompt, in order."""
-        planned = self.plan(prompts, params)
+        return self.execute(self.plan(prompts, params), batch_size=batch_size)
+
+    def execute(self, planned: Sequence[Planned], *,
+                batch_size: int | None = None) -> list[GenerationResult]:
+        """Run checked prompts (possibly from many requests) in as few passes as allowed.
+
+        Results come back in the order of `planned`.
+        """
         limit = min(batch_size or self.options.max_batch_size, self.options.max_batch_size)
-        results: list[GenerationResult | None] = [None] * len(prompts)
-        for batch in self._batches(planned, limit):
+        positions = {id(item): n for n, item in enumerate(planned)}
+        results: list[GenerationResult | None] = [None] * len(planned)
+        for batch in self._batches(list(planned), limit):
             for item, result in zip(batch, self._run_batch(batch), strict=True):
-                results[item.index] = result
+                results[positions[id(item)]] = result
         return [r for r in results if r is not None]
 
     @staticmethod
-    def _batches(planned: list[_Planned], limit: int) -> Iterator[list[_Planned]]:
+    def _batches(planned: list[Planned], limit: int) -> Iterator[list[Planned]]:
         """Group by settings that must be shared, then cut into batches of <= limit rows."""
-        groups: dict[tuple[Any, ...], list[_Planned]] = {}
+        groups: dict[tuple[Any, ...], list[Planned]] = {}
         for item in planned:
             groups.setdefault(item.params.batch_key(), []).append(item)
         for items in groups.values():
-            batch: list[_Planned] = []
+            batch: list[Planned] = []
             rows = 0
             for item in items:
                 if batch and rows + item.rows > limit:
@@ -179,7 +187,7 @@ class Generator:
 
     # -- batch level ---------------------------------------------------------------------
 
-    def _run_batch(self, batch: list[_Planned]) -> list[GenerationResult]:
+    def _run_batch(self, batch: list[Planned]) -> list[GenerationResult]:
         import torch
         from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
 

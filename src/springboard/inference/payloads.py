@@ -20,7 +20,8 @@ from springboard.inference.params import DecodingParams, resolve_decoding
 
 
 class _Payload(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN/inf pass every `<`/`>` rule in `params` (NaN compares false), so refuse them here.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class _Decoding(_Payload):
@@ -127,8 +128,9 @@ def parse_request(payload: Any, task: Task, defaults: dict[str, Any] | None = No
         defaults.pop("max_length", None)
         defaults.pop("max_new_tokens", None)
     merged = {**defaults, **fields}
-    # A greedy request must not inherit sampling defaults it did not ask for.
-    if fields.get("do_sample") is False or fields.get("temperature") == 0:
+    # A greedy or beam-search request must not inherit sampling defaults it did not ask for.
+    beams = (fields.get("num_beams") or 1) > 1 and "do_sample" not in fields
+    if fields.get("do_sample") is False or fields.get("temperature") == 0 or beams:
         for key in ("temperature", "top_p", "top_k"):
             if key not in fields:
                 merged.pop(key, None)

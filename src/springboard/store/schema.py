@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, MetaData, String, Table, Text
+from sqlalchemy import JSON, Column, DateTime, Float, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -20,4 +20,23 @@ registered_models = Table(
     Column("spec", JSON, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("note", Text, nullable=True),
+)
+
+endpoints = Table(
+    "endpoints", metadata,
+    Column("name", String(63), primary_key=True),
+    Column("model_id", String(200), nullable=False),
+    Column("model_version", String(50), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("status_message", Text, nullable=True),
+    Column("host", String(255), nullable=False),
+    Column("port", Integer, nullable=True),
+    Column("url", String(300), nullable=True),
+    Column("pid", Integer, nullable=True),
+    Column("pid_started", Float, nullable=True),
+    Column("env", JSON, nullable=False),
+    Column("model_dir", Text, nullable=True),
+    Column("log_path", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

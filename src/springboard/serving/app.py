@@ -1,0 +1,88 @@
+"""The endpoint's HTTP routes (FastAPI): parse → call the service → send its reply.
+
+`GET /ping` (200 only once the model is loaded), `POST /invocations`,
+`POST /endpoints/{name}/invocations` (the managed runtime's path), `GET /metrics`
+(Prometheus), `GET /info`, and the OpenAPI spec at `/openapi.json`. An API key, when
+configured, is required on every route but `/ping`.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from springboard.serving.protocol import (Reply, UnauthorizedError, error_reply,
+                                          unknown_endpoint_reply)
+from springboard.serving.service import InvocationService
+
+INVOCATION_BODY = {
+    "requestBody": {"required": True, "content": {
+        "application/json": {"schema": {"type": "object"},
+                             "example": {"text_inputs": "Translate to German: hello"}},
+        "application/jsonlines": {"schema": {"type": "string"}},
+        "application/x-text": {"schema": {"type": "string"}}}},
+}
+
+
+def _send(reply: Reply) -> Response:
+    return Response(content=reply.body, status_code=reply.status, media_type=reply.media_type,
+                    headers=reply.headers)
+
+
+def create_app(service: InvocationService, *, api_key: str | None = None) -> FastAPI:
+    app = FastAPI(title=f"Springboard endpoint {service.name}",
+                  description=f"Serves {service.spec.id} {service.spec.version}.",
+                  version=service.spec.version)
+
+    @app.middleware("http")
+    async def require_key(request: Request,
+                          call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        if api_key and request.url.path != "/ping":
+            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip() \
+                or request.headers.get("x-api-key", "")
+            if not hmac.compare_digest(given.encode(), api_key.encode()):
+                return _send(error_reply(UnauthorizedError(
+                    "a valid API key is required", field="Authorization",
+                    fix="send 'Authorization: Bearer $SPRINGBOARD_API_KEY'"), runtime_shape=False))
+        return await call_next(request)
+
+    @app.get("/ping", summary="Health: 200 once the model is loaded, 503 before")
+    async def ping() -> Response:
+        if service.ready:
+            return JSONResponse({"status": "Healthy"})
+        return JSONResponse({"status": "Loading", "error": service.load_error}, status_code=503)
+
+    async def invoke(request: Request, runtime_shape: bool) -> Response:
+        body = await request.body()
+        reply = await service.invoke(body, request.headers.get("content-type"),
+                                     runtime_shape=runtime_shape,
+                                     request_id=request.headers.get("x-request-id"))
+        return _send(reply)
+
+    @app.post("/invocations", summary="Invoke the model", openapi_extra=INVOCATION_BODY)
+    async def invocations(request: Request) -> Response:
+        return await invoke(request, runtime_shape=False)
+
+    @app.post("/endpoints/{name}/invocations", openapi_extra=INVOCATION_BODY,
+              summary="Invoke the model on the managed runtime's path")
+    async def runtime_invocations(name: str, request: Request) -> Response:
+        if name != service.name:
+            return _send(unknown_endpoint_reply(name, service.name))
+        return await invoke(request, runtime_shape=True)
+
+    @app.get("/metrics", summary="Prometheus metrics")
+    async def metrics() -> Response:
+        return Response(service.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    @app.get("/info", summary="What this endpoint serves and how")
+    async def info() -> JSONResponse:
+        preset = service.settings.matching_preset(service.spec)
+        return JSONResponse({"name": service.name, "model_id": service.spec.id,
+                             "version": service.spec.version, "task": service.spec.task.value,
+                             "ready": service.ready, "settings": service.settings.model_dump(),
+                             "preset": preset.name if preset else None})
+
+    return app

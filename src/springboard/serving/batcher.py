@@ -1,0 +1,131 @@
+"""Dynamic batching: concurrent requests are queued and merged into batched passes.
+
+Requests arrive already checked (`Generator.plan`), so one bad request never reaches a
+batch. A worker thread takes the oldest request, gathers whatever else is waiting (up to
+`max_rolling_batch_size` rows, waiting at most `batch_wait_ms` for more), and runs them
+through `Generator.execute`, which keeps incompatible settings in separate passes. The
+queue is bounded: when full, `submit` raises `OverloadedError` (HTTP 503) instead of
+building an unbounded backlog. Several workers may share the one model
+(`SAGEMAKER_MODEL_SERVER_WORKERS`).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from springboard.errors import ServerError
+from springboard.inference.generator import Generator, Planned
+from springboard.inference.payloads import GenerationResult
+from springboard.serving.metrics import ServerMetrics
+from springboard.serving.settings import DeploymentSettings
+
+log = logging.getLogger("springboard.serving")
+
+
+class OverloadedError(ServerError):
+    """The request queue is full; the client should retry later."""
+
+    code = "overloaded"
+    http_status = 503
+
+
+@dataclass
+class Job:
+    planned: list[Planned]
+    future: Future[list[GenerationResult]] = field(default_factory=Future)
+    enqueued: float = field(default_factory=time.monotonic)
+    started: float = 0.0
+    finished: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        return sum(p.rows for p in self.planned)
+
+
+class Batcher:
+    """Merges queued jobs into batched `Generator.execute` calls on worker threads."""
+
+    def __init__(self, generator: Generator, settings: DeploymentSettings,
+                 metrics: ServerMetrics | None = None) -> None:
+        self.generator = generator
+        self.settings = settings
+        self.metrics = metrics or ServerMetrics()
+        self._queue: queue.Queue[Job] = queue.Queue(maxsize=settings.max_queue_size)
+        self._stopping = threading.Event()
+        self._threads = [threading.Thread(target=self._loop, name=f"batcher-{i}", daemon=True)
+                         for i in range(settings.model_server_workers)]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    @property
+    def queue_depth(self) -> int:
+        return self._queue.qsize()
+
+    def submit(self, planned: list[Planned]) -> Job:
+        """Queue checked prompts; `job.future` resolves to one result per prompt."""
+        job = Job(planned)
+        try:
+            self._queue.put_nowait(job)
+        except queue.Full:
+            raise OverloadedError(
+                f"the endpoint is at capacity ({self.settings.max_queue_size} requests queued)",
+                fix="retry after a short wait, or raise SPRINGBOARD_MAX_QUEUE_SIZE") from None
+        self.metrics.queue_depth.set(self._queue.qsize())
+        return job
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish what is queued, then stop the workers."""
+        deadline = time.monotonic() + timeout
+        while not self._queue.empty() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self._stopping.set()
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _gather(self, first: Job) -> list[Job]:
+        jobs, rows = [first], first.rows
+        limit = self.settings.max_rolling_batch_size
+        deadline = time.monotonic() + self.settings.batch_wait_ms / 1000
+        while rows < limit:
+            try:
+                job = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            jobs.append(job)
+            rows += job.rows
+        return jobs
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                first = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            jobs = [j for j in self._gather(first) if j.future.set_running_or_notify_cancel()]
+            self.metrics.queue_depth.set(self._queue.qsize())
+            if not jobs:
+                continue
+            planned = [p for job in jobs for p in job.planned]
+            started = time.monotonic()
+            try:
+                results = self.generator.execute(planned,
+                                                 batch_size=self.settings.max_rolling_batch_size)
+            except Exception as exc:  # a failed pass fails its jobs, never the worker
+                log.exception("batch of %d rows failed", len(planned))
+                for job in jobs:
+                    job.future.set_exception(exc)
+                continue
+            self.metrics.batch_rows.observe(sum(j.rows for j in jobs))
+            finished = time.monotonic()
+            start = 0
+            for job in jobs:
+                job.started, job.finished = started, finished
+                job.future.set_result(results[start:start + len(job.planned)])
+                start += len(job.planned)

@@ -1,0 +1,28 @@
+"""Prometheus metrics of one endpoint server: requests by status, queue depth, batch
+sizes, tokens in and out, latency. A registry per server so tests can build several."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+class ServerMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("springboard_requests", "Invocation requests by HTTP status.",
+                                ["status"], registry=self.registry)
+        self.queue_depth = Gauge("springboard_queue_depth", "Requests waiting for a batch.",
+                                 registry=self.registry)
+        self.batch_rows = Histogram("springboard_batch_rows", "Rows per forward pass (batch size).",
+                                    buckets=BATCH_BUCKETS, registry=self.registry)
+        self.tokens = Counter("springboard_tokens", "Tokens processed.", ["direction"],
+                              registry=self.registry)
+        self.latency = Histogram("springboard_request_latency_seconds",
+                                 "Time from request to response.", buckets=LATENCY_BUCKETS,
+                                 registry=self.registry)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,96 @@
+"""Deployment settings, read from the environment variables managed hubs use.
+
+`OPTION_N_POSITIONS`, `OPTION_MAX_ROLLING_BATCH_SIZE`, `OPTION_DTYPE`,
+`OPTION_TENSOR_PARALLEL_DEGREE`, `SAGEMAKER_MODEL_SERVER_TIMEOUT`,
+`SAGEMAKER_MODEL_SERVER_WORKERS`, plus Springboard's own queue and payload limits.
+Validated once, at deploy time and again when the server starts, with every bad value
+reported together. This module does not start anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
+
+from springboard.catalog import DeploymentPreset, ModelSpec
+from springboard.errors import Issue, ValidationError, issues_from_pydantic
+
+# environment variable -> field
+ENV_FIELDS: dict[str, str] = {
+    "OPTION_N_POSITIONS": "n_positions",
+    "OPTION_MAX_ROLLING_BATCH_SIZE": "max_rolling_batch_size",
+    "OPTION_DTYPE": "dtype",
+    "OPTION_TENSOR_PARALLEL_DEGREE": "tensor_parallel_degree",
+    "SAGEMAKER_MODEL_SERVER_TIMEOUT": "model_server_timeout",
+    "SAGEMAKER_MODEL_SERVER_WORKERS": "model_server_workers",
+    "SPRINGBOARD_MAX_QUEUE_SIZE": "max_queue_size",
+    "SPRINGBOARD_MAX_PAYLOAD_MB": "max_payload_mb",
+    "SPRINGBOARD_BATCH_WAIT_MS": "batch_wait_ms",
+}
+FIELD_ENV = {v: k for k, v in ENV_FIELDS.items()}
+
+
+class DeploymentSettings(BaseModel):
+    """How an endpoint serves its model. Defaults come from the model's first preset."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    n_positions: int | None = Field(None, gt=0, description="Context limit per request (prompt + new tokens).")
+    max_rolling_batch_size: int = Field(16, gt=0, le=1024, description="Most rows in one forward pass.")
+    dtype: Literal["fp32", "bf16", "fp16"] = Field("fp32", description="Weights dtype.")
+    tensor_parallel_degree: int = Field(1, ge=1, description="Devices to shard the model over.")
+    model_server_timeout: float = Field(60.0, gt=0, description="Seconds a request may take before 504.")
+    model_server_workers: int = Field(1, ge=1, le=64, description="Threads running batches on the shared model.")
+    max_queue_size: int = Field(256, ge=1, description="Requests waiting at most; beyond it 503 + Retry-After.")
+    max_payload_mb: float = Field(6.0, gt=0, description="Largest request body; beyond it 413.")
+    batch_wait_ms: float = Field(2.0, ge=0, le=1000, description="How long a batch waits for more requests.")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], spec: ModelSpec | None = None) -> "DeploymentSettings":
+        """Read the settings from `env` (only the variables above), over the spec's preset."""
+        values: dict[str, Any] = {}
+        preset = spec.deployment_presets[0] if spec and spec.deployment_presets else None
+        if preset:
+            values.update(max_rolling_batch_size=preset.max_batch_size, dtype=preset.dtype)
+        for var, name in ENV_FIELDS.items():
+            if var in env and env[var] != "":
+                values[name] = env[var].strip().lower() if name == "dtype" else env[var]
+        try:
+            settings = cls.model_validate(values)
+        except pydantic.ValidationError as exc:
+            issues = issues_from_pydantic(exc)
+            for issue in issues:
+                issue.field = FIELD_ENV.get(issue.field or "", issue.field)
+            raise ValidationError(issues, context="invalid deployment settings") from None
+        settings.check_devices()
+        return settings
+
+    def check_devices(self) -> None:
+        if self.tensor_parallel_degree == 1:
+            return  # always possible; avoid importing torch just to count devices
+        import torch
+
+        devices = torch.cuda.device_count()
+        if self.tensor_parallel_degree > max(devices, 1):
+            raise ValidationError([Issue(
+                "OPTION_TENSOR_PARALLEL_DEGREE",
+                f"asks for {self.tensor_parallel_degree} devices but this machine has "
+                f"{devices} GPU(s)", self.tensor_parallel_degree,
+                f"set it to at most {max(devices, 1)}")])
+
+    def matching_preset(self, spec: ModelSpec) -> DeploymentPreset | None:
+        """The catalog preset these settings equal, if any (it then starts as tested)."""
+        context = self.n_positions or spec.context_length
+        for preset in spec.deployment_presets:
+            if (preset.context_length, preset.max_batch_size, preset.dtype,
+                    preset.tensor_parallel_degree) == (context, self.max_rolling_batch_size,
+                                                       self.dtype, self.tensor_parallel_degree):
+                return preset
+        return None
+
+    def to_env(self) -> dict[str, str]:
+        return {FIELD_ENV[name]: str(value) for name, value in self.model_dump().items()
+                if value is not None}
