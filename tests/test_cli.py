@@ -106,3 +106,39 @@ def test_help_is_fast_and_does_not_import_torch(isolated_env):
     result = subprocess.run([str(VENV_BIN / "python"), "-c", code], capture_output=True,
                             text=True, env=cli_env(isolated_env))
     assert result.returncode == 0, result.stderr
+
+
+def test_endpoint_journey_from_the_command_line(isolated_env):
+    import httpx
+
+    deployed = sb(isolated_env, "deploy", "springboard-tiny-t5", "--name", "t5demo", "--json")
+    assert deployed.returncode == 0, deployed.stderr
+    info = json.loads(deployed.stdout)
+    assert info["name"] == "t5demo" and info["status"] == "InService"
+    try:
+        assert httpx.get(info["url"] + "/ping").status_code == 200
+        invoked = sb(isolated_env, "invoke", "t5demo",
+                     '{"text_inputs": ["a", "b", "c"], "batch_size": 2}', "--json")
+        assert len(json.loads(invoked.stdout)["generated_texts"]) == 3
+        bad = sb(isolated_env, "invoke", "t5demo", '{"text_inputs": "x", "top_p": 1.5}')
+        assert bad.returncode == 2 and "top_p" in bad.stderr
+        listed = json.loads(sb(isolated_env, "endpoints", "list", "--json").stdout)
+        assert [(e["name"], e["status"]) for e in listed] == [("t5demo", "InService")]
+        logs = sb(isolated_env, "endpoints", "logs", "t5demo")
+        assert "InService" in logs.stdout
+        gated = sb(isolated_env, "deploy", "meta-textgeneration-llama-2-7b")
+        assert gated.returncode == 2 and "--accept-eula" in gated.stderr
+    finally:
+        deleted = sb(isolated_env, "endpoints", "delete", "t5demo")
+    assert deleted.returncode == 0, deleted.stderr
+    assert json.loads(sb(isolated_env, "endpoints", "list", "--json").stdout) == []
+    assert not psutil_alive(info["pid"])
+
+
+def psutil_alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

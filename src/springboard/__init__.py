@@ -12,6 +12,9 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    "Model": "springboard.sdk",
+    "JumpStartModel": "springboard.sdk",
+    "Predictor": "springboard.sdk",
     "Generator": "springboard.inference",
     "LoadOptions": "springboard.inference",
     "Catalog": "springboard.catalog",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from springboard.cli import models, predict
+from springboard.cli import endpoints, models, predict
 from springboard.cli.output import run_cli
 
 app = typer.Typer(
@@ -21,6 +21,9 @@ app = typer.Typer(
 app.add_typer(models.app, name="models")
 app.command("hyperparameters")(models.hyperparameters)
 app.command("predict")(predict.predict)
+app.command("deploy")(endpoints.deploy)
+app.command("invoke")(endpoints.invoke)
+app.add_typer(endpoints.app, name="endpoints")
 
 
 def main() -> None:

@@ -70,7 +70,7 @@ def decode_json(body: bytes, *, where: str = "body") -> Any:
     try:
         return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ClientError(f"the {where} is not valid JSON: {exc}", field=where,
+        raise ClientError(f"{where} is not valid JSON: {exc}", field=where,
                           fix='send e.g. {"text_inputs": "hello"}') from None
 
 

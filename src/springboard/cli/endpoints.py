@@ -1,0 +1,143 @@
+"""`springboard deploy`, `springboard invoke` and `springboard endpoints ...`."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from springboard.cli.output import console, emit_json, read_json_arg
+from springboard.errors import Issue, ValidationError
+
+app = typer.Typer(help="Manage endpoints: list, describe, logs, delete.", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _parse_env(pairs: list[str]) -> dict[str, str]:
+    env, issues = {}, []
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            issues.append(Issue("--env", f"'{pair}' is not KEY=VALUE", pair,
+                                "e.g. --env OPTION_MAX_ROLLING_BATCH_SIZE=8"))
+        else:
+            env[key.strip()] = value
+    if issues:
+        raise ValidationError(issues)
+    return env
+
+
+def deploy(
+    model_id: Annotated[str, typer.Argument(help="Catalog model id (or alias).")],
+    version: Annotated[str, typer.Option("--version", "-v", help="Model version (*, 1.*, 1.2.0).")] = "*",
+    name: Annotated[str | None, typer.Option("--name", help="Endpoint name (default: model id + time).")] = None,
+    host: Annotated[str, typer.Option("--host", help="Address to bind; beyond loopback needs SPRINGBOARD_API_KEY.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to bind; 0 picks a free one.")] = 0,
+    env: Annotated[list[str], typer.Option("--env", "-e", help="Deployment setting KEY=VALUE (repeatable), e.g. OPTION_MAX_ROLLING_BATCH_SIZE=8.")] = [],  # noqa: B006
+    accept_eula: Annotated[bool, typer.Option("--accept-eula", help="Accept the model's EULA.")] = False,
+    model_dir: Annotated[str | None, typer.Option("--model-dir", help="Serve the weights in this directory.")] = None,
+    no_wait: Annotated[bool, typer.Option("--no-wait", help="Return at once, while the model loads.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for InService.")] = 600.0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Start an endpoint (its own server process) and wait until it is healthy."""
+    from springboard.serving import endpoints
+
+    settings = _parse_env(env)
+    if no_wait or json_out:
+        info = endpoints.deploy(model_id, version=version, name=name, host=host, port=port,
+                                env=settings, accept_eula=accept_eula, model_dir=model_dir,
+                                wait=not no_wait, timeout=timeout)
+    else:
+        with console.status(f"deploying {model_id}: starting the server and loading the model..."):
+            info = endpoints.deploy(model_id, version=version, name=name, host=host, port=port,
+                                    env=settings, accept_eula=accept_eula, model_dir=model_dir,
+                                    wait=True, timeout=timeout)
+    if json_out:
+        emit_json(info.model_dump(mode="json"))
+        return
+    console.print(f"endpoint [bold]{info.name}[/] is {info.status} at {info.url or '(starting)'}")
+
+
+def invoke(
+    name: Annotated[str, typer.Argument(help="Endpoint name.")],
+    payload: Annotated[str, typer.Argument(help="The request: inline JSON (or text), or @file.")],
+    content_type: Annotated[str, typer.Option("--content-type", "-t", help="application/json, application/jsonlines or application/x-text.")] = "application/json",
+    json_out: JsonOpt = False,
+) -> None:
+    """Send a request to an endpoint and print the answer."""
+    from pathlib import Path
+
+    from springboard.serving import client
+
+    if content_type.startswith("application/json") and content_type != "application/jsonlines":
+        body: object = read_json_arg(payload, option="PAYLOAD")
+    elif payload.startswith("@"):
+        body = Path(payload[1:]).expanduser().read_text()
+    else:
+        body = payload
+    started = time.perf_counter()
+    response = client.invoke(name, body, content_type=content_type)  # type: ignore[arg-type]
+    answer = client.decode(response)
+    if json_out:
+        emit_json(answer)
+        return
+    console.print_json(data=answer)
+    console.print(f"[dim]{(time.perf_counter() - started) * 1000:.0f} ms, "
+                  f"tokens in {response.headers.get('x-springboard-input-tokens', '?')} / "
+                  f"out {response.headers.get('x-springboard-output-tokens', '?')}, "
+                  f"request {response.headers.get('x-request-id', '?')}[/]")
+
+
+@app.command("list")
+def list_endpoints(json_out: JsonOpt = False) -> None:
+    """List endpoints with their status and URL."""
+    from springboard.serving import endpoints
+
+    infos = endpoints.list_endpoints()
+    if json_out:
+        emit_json([i.model_dump(mode="json") for i in infos])
+        return
+    table = Table("name", "status", "model", "url")
+    for i in infos:
+        table.add_row(i.name, i.status, f"{i.model_id} {i.model_version}", i.url or "")
+    console.print(table)
+
+
+@app.command("describe")
+def describe(name: str, json_out: JsonOpt = False) -> None:
+    """Show an endpoint: status, model, URL, settings, log file."""
+    from springboard.serving import endpoints
+
+    info = endpoints.describe(name)
+    if json_out:
+        emit_json(info.model_dump(mode="json"))
+        return
+    for key, value in info.model_dump().items():
+        console.print(f"[bold]{key:>15}[/]  {value}", highlight=False)
+
+
+@app.command("logs")
+def logs(name: str,
+         follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
+         lines: Annotated[int, typer.Option("--lines", "-n", help="How many last lines.")] = 50) -> None:
+    """Print an endpoint's server log (tail it with --follow)."""
+    from springboard.cli.tail import tail
+    from springboard.serving import endpoints
+
+    tail(endpoints.log_path(name), lines=lines, follow=follow)
+
+
+@app.command("delete")
+def delete(name: str, json_out: JsonOpt = False) -> None:
+    """Drain in-flight requests, stop the server process, remove the endpoint."""
+    from springboard.serving import endpoints
+
+    endpoints.delete(name)
+    if json_out:
+        emit_json({"name": name, "deleted": True})
+        return
+    console.print(f"endpoint [bold]{name}[/] deleted")

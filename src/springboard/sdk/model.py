@@ -1,0 +1,54 @@
+"""`Model` (alias `JumpStartModel`): a catalog model you can deploy or run in-process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from springboard.sdk.predictor import Predictor
+
+
+class Model:
+    """A catalog model, as `sagemaker.jumpstart.model.JumpStartModel` is.
+
+    `Model("springboard-tiny-t5").deploy(endpoint_name="t5")` starts an endpoint and
+    returns its `Predictor`.
+    """
+
+    def __init__(self, model_id: str, model_version: str = "*", *,
+                 env: dict[str, str] | None = None, model_dir: str | None = None) -> None:
+        from springboard.catalog import get_model
+
+        self.spec = get_model(model_id, model_version)  # unknown ids fail here, not at deploy
+        self.model_id = self.spec.id
+        self.model_version = self.spec.version
+        self.env = dict(env or {})
+        self.model_dir = model_dir
+        self._generator: Any = None
+
+    def deploy(self, *, endpoint_name: str | None = None, accept_eula: bool = False,
+               host: str = "127.0.0.1", port: int = 0, wait: bool = True,
+               env: dict[str, str] | None = None, **_ignored: Any) -> Predictor:
+        """Start an endpoint serving this model; return its `Predictor`.
+
+        Managed-hub arguments with no local meaning (instance_type, initial_instance_count,
+        ...) are accepted and ignored so that existing code runs unchanged.
+        """
+        from springboard.serving import endpoints
+
+        info = endpoints.deploy(self.model_id, version=self.model_version, name=endpoint_name,
+                                host=host, port=port, env={**self.env, **(env or {})},
+                                accept_eula=accept_eula, model_dir=self.model_dir, wait=wait)
+        return Predictor(info.name)
+
+    def predict(self, payload: Any, *, accept_eula: bool = False) -> Any:
+        """Run one payload in this process, with no endpoint (the model loads once)."""
+        from springboard.inference import Generator
+
+        if self._generator is None:
+            self._generator = Generator.from_catalog(
+                self.model_id, self.model_version, model_dir=self.model_dir,
+                accept_eula=accept_eula)
+        return self._generator.predict(payload)
+
+
+JumpStartModel = Model

@@ -1,0 +1,39 @@
+"""`Predictor`: a handle on a deployed endpoint — predict, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from springboard.serving import client, endpoints
+
+
+class Predictor:
+    """Invoke a deployed endpoint by name, as `sagemaker.predictor.Predictor` does."""
+
+    def __init__(self, endpoint_name: str, *, content_type: str = "application/json") -> None:
+        self.endpoint_name = endpoint_name
+        self.content_type = content_type
+
+    def predict(self, data: Any, *, content_type: str | None = None) -> Any:
+        """Send `data` (a payload dict, a list for JSON Lines, or text) and decode the answer."""
+        kind = content_type or self.content_type
+        if "jsonlines" in kind and isinstance(data, list):
+            import json
+
+            data = "\n".join(json.dumps(item) for item in data)
+        return client.decode(client.invoke(self.endpoint_name, data, content_type=kind))
+
+    def describe(self) -> endpoints.EndpointInfo:
+        return endpoints.describe(self.endpoint_name)
+
+    @property
+    def url(self) -> str:
+        return endpoints.url_of(self.endpoint_name)
+
+    def delete_endpoint(self) -> None:
+        endpoints.delete(self.endpoint_name)
+
+    delete_model = delete_endpoint
+
+    def __repr__(self) -> str:
+        return f"Predictor(endpoint_name={self.endpoint_name!r})"

@@ -1,0 +1,249 @@
+"""Endpoint lifecycle: deploy, list, describe, logs, delete.
+
+An endpoint is a server process of its own (`serving.server`) plus a row in the store.
+Statuses: `Creating` → `InService` | `Failed`, and `Deleting` while it drains. Reading an
+endpoint checks that its process is still alive, so one that died shows `Failed` with
+the last lines of its log — never a stale `InService`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import deque
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+from pydantic import BaseModel
+
+from springboard.catalog import Catalog, require_eula
+from springboard.config import get_settings
+from springboard.errors import ClientError, Issue, NotFoundError, ServerError, ValidationError
+from springboard.serving.settings import DeploymentSettings
+from springboard.store import endpoint_records
+
+NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+LIVE_STATUSES = ("Creating", "InService", "Deleting")
+
+# Server processes started by this process, so they can be reaped (no zombies).
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
+
+class EndpointInfo(BaseModel):
+    """What `endpoints describe` shows (and `deploy --json` prints)."""
+
+    name: str
+    url: str | None
+    status: str
+    status_message: str | None
+    model_id: str
+    model_version: str
+    pid: int | None
+    settings: dict[str, str]
+    log_path: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class NameInUseError(ClientError):
+    code = "conflict"
+    http_status = 409
+
+
+class EndpointFailedError(ServerError):
+    code = "endpoint_failed"
+
+
+def _info(row: dict[str, Any]) -> EndpointInfo:
+    return EndpointInfo(name=row["name"], url=row["url"], status=row["status"],
+                        status_message=row["status_message"], model_id=row["model_id"],
+                        model_version=row["model_version"], pid=row["pid"],
+                        settings=row["env"], log_path=row["log_path"],
+                        created_at=row["created_at"], updated_at=row["updated_at"])
+
+
+def _endpoint_dir(name: str) -> Path:
+    path = get_settings().home / "endpoints" / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def log_tail(path: str | Path, lines: int = 20) -> str:
+    try:
+        with open(path, errors="replace") as handle:
+            return "".join(deque(handle, maxlen=lines)).rstrip()
+    except FileNotFoundError:
+        return ""
+
+
+def _alive(row: dict[str, Any]) -> bool:
+    pid = row.get("pid")
+    if not pid:
+        return row["status"] == "Creating"  # not spawned yet
+    child = _children.get(pid)
+    if child is not None and child.poll() is not None:
+        return False
+    try:
+        process = psutil.Process(pid)
+        if row.get("pid_started") and abs(process.create_time() - row["pid_started"]) > 1:
+            return False  # the pid was reused by another process
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _reconcile(row: dict[str, Any]) -> dict[str, Any]:
+    """Mark an endpoint whose process died as Failed, with the end of its log."""
+    if row["status"] in LIVE_STATUSES and not _alive(row):
+        tail = log_tail(row["log_path"], 10)
+        message = "the server process exited" + (f"; last log lines:\n{tail}" if tail else "")
+        endpoint_records.update_row(row["name"], status="Failed", status_message=message,
+                                    only_if_status=LIVE_STATUSES)
+        row = endpoint_records.get(row["name"]) or row
+    return row
+
+
+def _row(name: str) -> dict[str, Any]:
+    row = endpoint_records.get(name)
+    if row is None:
+        known = [r["name"] for r in endpoint_records.list_all()]
+        raise NotFoundError(f"no endpoint named '{name}'", field="name", value=name,
+                            fix=("endpoints: " + ", ".join(known)) if known
+                            else "deploy one with `springboard deploy MODEL_ID`")
+    return row
+
+
+def default_name(model_id: str) -> str:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return f"{model_id[:63 - len(stamp) - 1].rstrip('-')}-{stamp}"
+
+
+def deploy(model_id: str, *, version: str = "*", name: str | None = None,
+           host: str = "127.0.0.1", port: int = 0, env: dict[str, str] | None = None,
+           accept_eula: bool = False, model_dir: str | None = None, wait: bool = True,
+           timeout: float = 600.0) -> EndpointInfo:
+    """Start an endpoint serving `model_id`; by default return once it is healthy."""
+    from springboard.artifacts import resolve_model_dir
+
+    env = dict(env or {})
+    spec = Catalog.load().get(model_id, version)
+    require_eula(spec, accept_eula)  # before anything is resolved, downloaded or started
+    name = name or default_name(spec.id)
+    issues = []
+    if not NAME_PATTERN.match(name):
+        issues.append(Issue("name", f"'{name}' is not a valid endpoint name", name,
+                            "use 1-63 letters, digits and hyphens, starting and ending "
+                            "with a letter or digit"))
+    if not 0 <= port <= 65535:
+        issues.append(Issue("port", f"must be in 0..65535 (0 picks a free port); got {port}", port))
+    api_key = env.pop("SPRINGBOARD_API_KEY", None) or os.environ.get("SPRINGBOARD_API_KEY")
+    if host not in LOOPBACK_HOSTS and not api_key:
+        issues.append(Issue("host", f"binding {host} exposes the endpoint beyond this machine",
+                            host, "set SPRINGBOARD_API_KEY (clients send it as a bearer "
+                                  "token), or keep the default 127.0.0.1"))
+    if issues:
+        raise ValidationError(issues, context="cannot deploy")
+    settings = DeploymentSettings.from_env(env, spec)
+    resolve_model_dir(spec, model_dir=model_dir)  # missing weights fail now, not in the log
+    log_path = _endpoint_dir(name) / "server.log"
+    try:
+        endpoint_records.insert({
+            "name": name, "model_id": spec.id, "model_version": spec.version,
+            "status": "Creating", "status_message": "starting the server process",
+            "host": host, "port": port or None, "url": None, "pid": None,
+            "pid_started": None, "env": {**settings.to_env(), **_extra_env(env)},
+            "model_dir": model_dir, "log_path": str(log_path)})
+    except endpoint_records.DuplicateNameError:
+        existing = endpoint_records.get(name) or {}
+        raise NameInUseError(f"the endpoint name '{name}' is in use "
+                             f"({existing.get('status', 'unknown')})", field="name", value=name,
+                             fix="pick another --name, or delete the existing endpoint first") from None
+    child_env = {**os.environ, "SPRINGBOARD_HOME": str(get_settings().home)}
+    if api_key:
+        child_env["SPRINGBOARD_API_KEY"] = api_key
+    with open(log_path, "ab") as log:
+        log.write(f"\n--- deploy {name}: {spec.id} {spec.version} at {datetime.now().isoformat()}\n"
+                  .encode())
+        log.flush()
+        process = subprocess.Popen([sys.executable, "-m", "springboard.serving.server", name],
+                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   env=child_env, start_new_session=True)
+    _children[process.pid] = process
+    endpoint_records.update_row(name, pid=process.pid,
+                                pid_started=psutil.Process(process.pid).create_time())
+    return wait_until_in_service(name, timeout) if wait else describe(name)
+
+
+def _extra_env(env: dict[str, str]) -> dict[str, str]:
+    """User variables that are not deployment settings (kept for `describe`)."""
+    from springboard.serving.settings import ENV_FIELDS
+
+    return {k: v for k, v in env.items() if k not in ENV_FIELDS}
+
+
+def wait_until_in_service(name: str, timeout: float = 600.0, poll: float = 0.2) -> EndpointInfo:
+    deadline = time.monotonic() + timeout
+    while True:
+        row = _reconcile(_row(name))
+        if row["status"] == "InService":
+            return _info(row)
+        if row["status"] == "Failed":
+            raise EndpointFailedError(f"endpoint {name} failed to start: {row['status_message']}",
+                                      field="name", value=name,
+                                      fix=f"see its log: springboard endpoints logs {name}")
+        if time.monotonic() > deadline:
+            raise EndpointFailedError(f"endpoint {name} is still {row['status']} after "
+                                      f"{timeout:g} s", field="name", value=name,
+                                      fix=f"see its log: springboard endpoints logs {name}")
+        time.sleep(poll)
+
+
+def describe(name: str) -> EndpointInfo:
+    return _info(_reconcile(_row(name)))
+
+
+def list_endpoints() -> list[EndpointInfo]:
+    return [_info(_reconcile(row)) for row in endpoint_records.list_all()]
+
+
+def log_path(name: str) -> Path:
+    return Path(_row(name)["log_path"])
+
+
+def delete(name: str, timeout: float = 60.0) -> None:
+    """Drain in-flight requests, stop the process, and remove the record."""
+    row = _reconcile(_row(name))
+    endpoint_records.update_row(name, status="Deleting", status_message="draining")
+    pid = row.get("pid")
+    if pid and _alive(row):
+        try:
+            os.kill(pid, signal.SIGTERM)  # uvicorn finishes in-flight requests, then exits
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + timeout
+        while _alive(row) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _alive(row):
+            os.kill(pid, signal.SIGKILL)
+    child = _children.pop(pid, None) if pid else None
+    if child is not None:
+        child.wait(timeout=10)
+    endpoint_records.remove(name)
+
+
+def url_of(name: str) -> str:
+    """The URL of an endpoint that is InService (raise otherwise)."""
+    info = describe(name)
+    if info.status != "InService" or not info.url:
+        raise ClientError(f"endpoint {name} is {info.status}, not InService"
+                          + (f": {info.status_message}" if info.status_message else ""),
+                          field="name", value=name,
+                          fix=f"check `springboard endpoints describe {name}`")
+    return info.url
