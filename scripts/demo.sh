@@ -5,7 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
-export SPRINGBOARD_HOME="${SPRINGBOARD_HOME:-$PWD/.demo}"
+# A fresh home per run unless you pick one, so a run never trips over an earlier one.
+export SPRINGBOARD_HOME="${SPRINGBOARD_HOME:-$(mktemp -d "${TMPDIR:-/tmp}/springboard-demo.XXXXXX")}"
+cleanup() {  # never leave an endpoint process behind, even when a step fails
+  springboard endpoints list --json 2>/dev/null \
+    | python3 -c 'import json,sys; [print(e["name"]) for e in json.load(sys.stdin)]' \
+    | while read -r name; do springboard endpoints delete "$name" >/dev/null 2>&1 || true; done
+}
+trap cleanup EXIT
 export HF_HUB_OFFLINE=1
 block=$(awk '/<!-- quickstart:start -->/{on=1; next} /<!-- quickstart:end -->/{on=0} on' README.md \
         | sed -e '/^```/d')
@@ -15,4 +22,4 @@ while IFS= read -r line; do
   printf '\n\033[1m$ %s\033[0m\n' "$line"
   eval "$line"
 done <<< "$block"
-printf '\nquick start finished\n'
+printf '\nquick start finished (state in %s)\n' "$SPRINGBOARD_HOME"

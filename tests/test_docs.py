@@ -44,4 +44,5 @@ def test_readme_quick_start_runs(isolated_env):
                             timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "quick start finished" in result.stdout
+    assert "is InService" in result.stdout and "deleted" in result.stdout
     assert "generated_texts" in result.stdout and "generated_text" in result.stdout
