@@ -45,6 +45,21 @@ class Planned:
     def rows(self) -> int:
         return 1 if self.params.num_beams > 1 else self.params.num_return_sequences
 
+    def row_specs(self) -> list[RowSpec]:
+        """One row per returned sequence (one for beam search, which returns them all)."""
+        p = self.params
+        return [RowSpec(do_sample=p.do_sample, temperature=p.temperature, top_k=p.top_k,
+                        top_p=p.top_p,
+                        seed=sequence_seed(self.seed, j) if self.seed is not None else None,
+                        max_new_tokens=self.max_new_tokens, stop=p.stop)
+                for j in range(self.rows)]
+
+    def result(self, sequences: list[tuple[str, int, str]]) -> GenerationResult:
+        """Assemble finished sequences `(text, tokens, finish_reason)` into a result."""
+        return GenerationResult(texts=[s[0] for s in sequences], input_tokens=self.prompt_tokens,
+                                output_tokens=[s[1] for s in sequences],
+                                finish_reasons=[s[2] for s in sequences], seed=self.seed)
+
 
 class Generator:
     """A loaded model that answers generation requests in batches."""
@@ -61,7 +76,7 @@ class Generator:
             self.context_length = min(self.context_length, loaded.max_positions)
         config = self.model.generation_config
         eos = config.eos_token_id if config.eos_token_id is not None else self.tokenizer.eos_token_id
-        self._eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
+        self.eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
         self._pad_id = self.tokenizer.pad_token_id
 
     @classmethod
@@ -196,12 +211,8 @@ class Generator:
         rows: list[RowSpec] = []
         owners: list[tuple[int, int]] = []
         for k, item in enumerate(batch):
-            p = item.params
-            for j in range(1 if beam else p.num_return_sequences):
-                rows.append(RowSpec(do_sample=p.do_sample, temperature=p.temperature,
-                                    top_k=p.top_k, top_p=p.top_p,
-                                    seed=sequence_seed(item.seed, j) if item.seed is not None else None,
-                                    max_new_tokens=item.max_new_tokens, stop=p.stop))
+            for j, row in enumerate(item.row_specs()):
+                rows.append(row)
                 owners.append((k, j))
         encoded = self.tokenizer([batch[k].prompt for k, _ in owners], return_tensors="pt",
                                  padding=True).to(self.device)
@@ -213,7 +224,7 @@ class Generator:
             num_return_sequences=first.num_return_sequences if beam else 1,
             no_repeat_ngram_size=first.no_repeat_ngram_size,
             repetition_penalty=first.repetition_penalty, early_stopping=first.early_stopping,
-            pad_token_id=self._pad_id, eos_token_id=sorted(self._eos_ids) or None,
+            pad_token_id=self._pad_id, eos_token_id=sorted(self.eos_ids) or None,
             bos_token_id=base.bos_token_id, decoder_start_token_id=base.decoder_start_token_id)
         processors = LogitsProcessorList([] if beam else [RowSampler(rows)])
         stoppers = StoppingCriteriaList([] if beam else [RowStopper(
@@ -231,24 +242,22 @@ class Generator:
             n = first.num_return_sequences
             for r in range(output.shape[0]):
                 item = batch[r // n]
-                sequences[r // n].append(self._finish(output[r, start:].tolist(),
-                                                      item.max_new_tokens, first.stop))
+                sequences[r // n].append(self.finish_sequence(
+                    output[r, start:].tolist(), item.max_new_tokens, first.stop))
         else:
             for r, (k, _) in enumerate(owners):
-                sequences[k].append(self._finish(output[r, start:].tolist(),
-                                                 rows[r].max_new_tokens, rows[r].stop))
-        return [GenerationResult(texts=[s[0] for s in seqs], input_tokens=item.prompt_tokens,
-                                 output_tokens=[s[1] for s in seqs],
-                                 finish_reasons=[s[2] for s in seqs], seed=item.seed)
-                for item, seqs in zip(batch, sequences, strict=True)]
+                sequences[k].append(self.finish_sequence(
+                    output[r, start:].tolist(), rows[r].max_new_tokens, rows[r].stop))
+        return [item.result(seqs) for item, seqs in zip(batch, sequences, strict=True)]
 
-    def _finish(self, ids: list[int], limit: int, stop: tuple[str, ...]) -> tuple[str, int, str]:
+    def finish_sequence(self, ids: list[int], limit: int,
+                        stop: tuple[str, ...]) -> tuple[str, int, str]:
         """Cut one generated sequence at EOS / padding / stop string; count its tokens."""
         ids = ids[:limit]
         reason = "length"
         for pos, token in enumerate(ids):
-            if token in self._eos_ids or token == self._pad_id:
-                reason = "eos_token" if token in self._eos_ids else reason
+            if token in self.eos_ids or token == self._pad_id:
+                reason = "eos_token" if token in self.eos_ids else reason
                 ids = ids[:pos]
                 count = pos + (1 if reason == "eos_token" else 0)
                 break

@@ -43,13 +43,20 @@ def sequence_seed(seed: int, index: int) -> int:
 class RowSampler:
     """Logits processor: per-row temperature / top-k / top-p sampling with per-row RNGs."""
 
-    def __init__(self, rows: Sequence[RowSpec]) -> None:
+    def __init__(self, rows: Sequence[RowSpec],
+                 generators: Sequence[torch.Generator | None] | None = None) -> None:
+        """`generators` (one per row) carry RNG state across calls when rows change
+        between steps (continuous batching); by default each sampling row gets a fresh
+        generator seeded with its seed."""
         self.sample_rows = [i for i, r in enumerate(rows) if r.do_sample]
         picked = [rows[i] for i in self.sample_rows]
         self.temperature = torch.tensor([[r.temperature] for r in picked], dtype=torch.float32)
         self.top_k = torch.tensor([r.top_k for r in picked], dtype=torch.long)
         self.top_p = torch.tensor([[r.top_p] for r in picked], dtype=torch.float32)
-        self.generators = [row_generator(r.seed if r.seed is not None else 0) for r in picked]
+        if generators is None:
+            self.generators = [row_generator(r.seed if r.seed is not None else 0) for r in picked]
+        else:
+            self.generators = [generators[i] for i in self.sample_rows]  # type: ignore[misc]
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         if not self.sample_rows:

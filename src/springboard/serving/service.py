@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from springboard.catalog import ModelSpec
-from springboard.errors import ClientError, ServerError, SpringboardError
+from springboard.errors import (ClientError, Issue, ServerError, SpringboardError,
+                               ValidationError)
 from springboard.inference.generator import Generator
 from springboard.inference.payloads import GenerationResult, render_response
 from springboard.serving.batcher import Batcher, Job
@@ -60,8 +61,18 @@ class InvocationService:
         return self.batcher is not None
 
     def attach(self, generator: Generator) -> None:
-        """Start serving with a loaded generator."""
-        batcher = Batcher(generator, self.settings, self.metrics)
+        """Start serving with a loaded generator, batching as the settings say."""
+        from springboard.serving.continuous import ContinuousBatcher, supports_continuous
+
+        mode = self.settings.rolling_batch
+        if mode == "continuous" and not supports_continuous(generator):
+            raise ValidationError([Issue(
+                "OPTION_ROLLING_BATCH", f"continuous batching does not support {self.spec.id} "
+                f"({generator.task.value}, {generator.model.config.model_type})", mode,
+                "use OPTION_ROLLING_BATCH=dynamic or auto")])
+        continuous = mode != "dynamic" and supports_continuous(generator)
+        batcher = (ContinuousBatcher if continuous else Batcher)(generator, self.settings,
+                                                                self.metrics)
         batcher.start()
         self.generator, self.batcher = generator, batcher
 

@@ -29,6 +29,7 @@ ENV_FIELDS: dict[str, str] = {
     "SPRINGBOARD_MAX_QUEUE_SIZE": "max_queue_size",
     "SPRINGBOARD_MAX_PAYLOAD_MB": "max_payload_mb",
     "SPRINGBOARD_BATCH_WAIT_MS": "batch_wait_ms",
+    "OPTION_ROLLING_BATCH": "rolling_batch",
 }
 FIELD_ENV = {v: k for k, v in ENV_FIELDS.items()}
 
@@ -47,6 +48,10 @@ class DeploymentSettings(BaseModel):
     max_queue_size: int = Field(256, ge=1, description="Requests waiting at most; beyond it 503 + Retry-After.")
     max_payload_mb: float = Field(6.0, gt=0, description="Largest request body; beyond it 413.")
     batch_wait_ms: float = Field(2.0, ge=0, le=1000, description="How long a batch waits for more requests.")
+    rolling_batch: Literal["auto", "continuous", "dynamic"] = Field(
+        "auto", description="continuous: requests join and leave the running batch between "
+        "decoding steps (causal models); dynamic: whole batches of queued requests; auto: "
+        "continuous where the model supports it.")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], spec: ModelSpec | None = None) -> "DeploymentSettings":
@@ -57,7 +62,8 @@ class DeploymentSettings(BaseModel):
             values.update(max_rolling_batch_size=preset.max_batch_size, dtype=preset.dtype)
         for var, name in ENV_FIELDS.items():
             if var in env and env[var] != "":
-                values[name] = env[var].strip().lower() if name == "dtype" else env[var]
+                lowered = name in ("dtype", "rolling_batch")
+                values[name] = env[var].strip().lower() if lowered else env[var]
         try:
             settings = cls.model_validate(values)
         except pydantic.ValidationError as exc:

@@ -1,0 +1,256 @@
+"""Continuous (iteration-level) batching for causal models.
+
+Requests join the running batch between decoding steps and leave it as soon as they
+finish, instead of waiting for a whole batch to end: a new arrival is prefilled on its
+own, its key/value cache is left-padded to the batch's length and appended; finished
+rows are dropped from the cache, and columns that only padding still uses are trimmed.
+Each row keeps its own sampling settings, budget, stop strings and seeded RNG, so a
+seeded request answers the same as in `Generator.generate`.
+
+Requests this path cannot serve (beam search, n-gram or repetition penalties,
+encoder-decoder models) run through the static path, `Generator.execute`.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from springboard.inference.generator import Generator, Planned
+from springboard.inference.rows import RowSampler, RowSpec, row_generator
+from springboard.serving.batcher import Batcher, Job
+
+log = logging.getLogger("springboard.serving")
+
+
+def supports_continuous(generator: Generator) -> bool:
+    """Causal models whose cache is a plain per-layer key/value cache."""
+    from springboard.catalog import Task
+
+    model_type = getattr(generator.model.config, "model_type", "")
+    return generator.task is Task.TEXT_GENERATION and model_type in (
+        "llama", "mistral", "qwen2", "qwen3", "gemma", "phi3", "smollm3", "olmo", "granite")
+
+
+def _continuous(item: Planned) -> bool:
+    p = item.params
+    return p.num_beams == 1 and p.no_repeat_ngram_size == 0 and p.repetition_penalty == 1.0
+
+
+@dataclass
+class _Row:
+    job: Job
+    item_index: int
+    seq_index: int
+    spec: RowSpec
+    prompt_ids: list[int]
+    rng: torch.Generator | None
+    tokens: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _JobState:
+    outputs: list[list[Any]]
+    pending: int
+
+
+class ContinuousBatcher(Batcher):
+    """A `Batcher` whose worker schedules rows step by step (one worker thread)."""
+
+    def start(self) -> None:
+        self._threads = self._threads[:1]  # one stepping loop owns the batch state
+        self._reset()
+        super().start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while (self._rows or self._held is not None) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        super().stop(max(0.0, deadline - time.monotonic()))
+
+    def _reset(self) -> None:
+        self._rows: list[_Row] = []
+        self._mask: torch.Tensor | None = None  # [rows, length], 1 = real token
+        self._cache: Any = None
+        self._jobs: dict[int, _JobState] = {}
+        self._held: Job | None = None
+
+    # -- scheduling ----------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._admit(block=not self._rows)
+                if self._rows:
+                    self._step()
+            except Exception as exc:  # fail the affected requests, keep serving
+                log.exception("continuous batch failed")
+                for job in {id(r.job): r.job for r in self._rows}.values():
+                    if not job.future.done():
+                        job.future.set_exception(exc)
+                self._reset()
+
+    def _next_job(self, block: bool) -> Job | None:
+        if self._held is not None:
+            job, self._held = self._held, None
+            return job
+        try:
+            return self._queue.get(timeout=0.1) if block else self._queue.get_nowait()
+        except queue.Empty:
+            return None
+
+    def _admit(self, block: bool) -> None:
+        limit = self.settings.max_rolling_batch_size
+        new_rows: list[_Row] = []
+        while len(self._rows) + len(new_rows) < limit:
+            job = self._next_job(block and not new_rows)
+            if job is None:
+                break
+            if (self._rows or new_rows) and len(self._rows) + len(new_rows) + job.rows > limit:
+                self._held = job  # wait for room rather than overfill the batch
+                break
+            if job.future.set_running_or_notify_cancel():
+                new_rows.extend(self._rows_of(job))
+        self.metrics.queue_depth.set(self._queue.qsize())
+        if new_rows:
+            self._prefill(new_rows)
+
+    def _rows_of(self, job: Job) -> list[_Row]:
+        """Rows to decode step by step; items the static path must run are run now."""
+        job.started = time.monotonic()
+        state = _JobState(outputs=[[None] * item.rows for item in job.planned], pending=0)
+        self._jobs[id(job)] = state
+        static = [i for i, item in enumerate(job.planned) if not _continuous(item)]
+        if static:
+            results = self.generator.execute([job.planned[i] for i in static])
+            for i, result in zip(static, results, strict=True):
+                state.outputs[i] = list(zip(result.texts, result.output_tokens,
+                                            result.finish_reasons, strict=True))
+        rows = []
+        encoded = self.generator.tokenizer([item.prompt for item in job.planned])["input_ids"]
+        for i, item in enumerate(job.planned):
+            if i in static:
+                continue
+            for j, spec in enumerate(item.row_specs()):
+                rng = row_generator(spec.seed) if spec.do_sample and spec.seed is not None else None
+                rows.append(_Row(job, i, j, spec, encoded[i], rng))
+        state.pending = len(rows)
+        if not rows:
+            self._complete(job)
+        return rows
+
+    # -- model steps ---------------------------------------------------------------------
+
+    def _prefill(self, rows: list[_Row]) -> None:
+        from transformers import DynamicCache
+
+        device = self.generator.device
+        width = max(len(r.prompt_ids) for r in rows)
+        pad = self.generator.tokenizer.pad_token_id or 0
+        ids = torch.tensor([[pad] * (width - len(r.prompt_ids)) + r.prompt_ids for r in rows],
+                           device=device)
+        mask = torch.tensor([[0] * (width - len(r.prompt_ids)) + [1] * len(r.prompt_ids)
+                             for r in rows], device=device)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        cache = DynamicCache(config=self.generator.model.config)
+        with torch.inference_mode():
+            out = self.generator.model(input_ids=ids, attention_mask=mask, position_ids=positions,
+                                       past_key_values=cache, use_cache=True)
+        self._merge(rows, mask, out.past_key_values)
+        self._advance(rows, out.logits[:, -1, :], offset=len(self._rows) - len(rows))
+
+    def _merge(self, rows: list[_Row], mask: torch.Tensor, cache: Any) -> None:
+        if self._cache is None:
+            self._rows, self._mask, self._cache = list(rows), mask, cache
+            return
+        assert self._mask is not None
+        old_len, new_len = self._mask.shape[1], mask.shape[1]
+        width = max(old_len, new_len)
+        for old, new in zip(self._cache.layers, cache.layers, strict=True):
+            old.keys = torch.cat([_left_pad(old.keys, width), _left_pad(new.keys, width)])
+            old.values = torch.cat([_left_pad(old.values, width), _left_pad(new.values, width)])
+        self._mask = torch.cat([_left_pad(self._mask, width, dim=1),
+                                _left_pad(mask, width, dim=1)])
+        self._rows.extend(rows)
+
+    def _step(self) -> None:
+        assert self._mask is not None
+        last = torch.tensor([[r.tokens[-1]] for r in self._rows], device=self.generator.device)
+        self._mask = torch.cat([self._mask, torch.ones_like(self._mask[:, :1])], dim=1)
+        positions = self._mask.sum(dim=1, keepdim=True) - 1
+        with torch.inference_mode():
+            out = self.generator.model(input_ids=last, attention_mask=self._mask,
+                                       position_ids=positions, past_key_values=self._cache,
+                                       use_cache=True)
+        self._cache = out.past_key_values
+        self._advance(list(self._rows), out.logits[:, -1, :], offset=0)
+
+    def _advance(self, rows: list[_Row], logits: torch.Tensor, offset: int) -> None:
+        """Choose each row's next token, then retire the rows that are done."""
+        sampler = RowSampler([r.spec for r in rows], [r.rng for r in rows])
+        tokens = sampler(None, logits.float()).argmax(dim=-1).tolist()  # type: ignore[arg-type]
+        self.metrics.batch_rows.observe(len(self._rows))
+        finished = []
+        for n, (row, token) in enumerate(zip(rows, tokens, strict=True)):
+            row.tokens.append(token)
+            if self._done(row, token):
+                finished.append(offset + n)
+        if finished:
+            self._retire(finished)
+
+    def _done(self, row: _Row, token: int) -> bool:
+        if token in self.generator.eos_ids or len(row.tokens) >= row.spec.max_new_tokens:
+            return True
+        if row.spec.stop:
+            window = max(len(s.encode()) for s in row.spec.stop) + 2
+            tail = self.generator.tokenizer.decode(row.tokens[-window:], skip_special_tokens=True)
+            return any(s in tail for s in row.spec.stop)
+        return False
+
+    def _retire(self, indices: list[int]) -> None:
+        assert self._mask is not None
+        gone = set(indices)
+        for index in indices:
+            row = self._rows[index]
+            state = self._jobs[id(row.job)]
+            state.outputs[row.item_index][row.seq_index] = self.generator.finish_sequence(
+                row.tokens, row.spec.max_new_tokens, row.spec.stop)
+            state.pending -= 1
+            if state.pending == 0:
+                self._complete(row.job)
+        keep = [i for i in range(len(self._rows)) if i not in gone]
+        if not keep:
+            self._rows, self._mask, self._cache = [], None, None
+            return
+        self._rows = [self._rows[i] for i in keep]
+        self._cache.batch_select_indices(torch.tensor(keep, device=self._mask.device))
+        self._mask = self._mask[keep]
+        used = self._mask.sum(dim=0).nonzero()
+        first = int(used[0]) if len(used) else 0
+        if first > 0:  # columns only padding still occupies
+            self._mask = self._mask[:, first:]
+            for layer in self._cache.layers:
+                layer.keys = layer.keys[:, :, first:, :]
+                layer.values = layer.values[:, :, first:, :]
+
+    def _complete(self, job: Job) -> None:
+        state = self._jobs.pop(id(job))
+        job.finished = time.monotonic()
+        results = [item.result(outputs) for item, outputs in zip(job.planned, state.outputs,
+                                                                 strict=True)]
+        job.future.set_result(results)
+
+
+def _left_pad(tensor: torch.Tensor, width: int, dim: int = 2) -> torch.Tensor:
+    """Pad `tensor` with zeros on the left of `dim` up to `width`."""
+    missing = width - tensor.shape[dim]
+    if missing <= 0:
+        return tensor
+    shape = list(tensor.shape)
+    shape[dim] = missing
+    return torch.cat([tensor.new_zeros(shape), tensor], dim=dim)
