@@ -16,7 +16,7 @@ app = typer.Typer(help="Manage endpoints: list, describe, logs, delete.", no_arg
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-def _parse_env(pairs: list[str]) -> dict[str, str]:
+def parse_env(pairs: list[str]) -> dict[str, str]:
     env, issues = {}, []
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -46,7 +46,7 @@ def deploy(
     """Start an endpoint (its own server process) and wait until it is healthy."""
     from springboard.serving import endpoints
 
-    settings = _parse_env(env)
+    settings = parse_env(env)
     if no_wait or json_out:
         info = endpoints.deploy(model_id, version=version, name=name, host=host, port=port,
                                 env=settings, accept_eula=accept_eula, model_dir=model_dir,

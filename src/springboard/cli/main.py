@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from springboard.cli import endpoints, models, predict
+from springboard.cli import endpoints, evaluate, jobs, models, predict
 from springboard.cli.output import run_cli
 
 app = typer.Typer(
@@ -24,6 +24,9 @@ app.command("predict")(predict.predict)
 app.command("deploy")(endpoints.deploy)
 app.command("invoke")(endpoints.invoke)
 app.add_typer(endpoints.app, name="endpoints")
+app.command("transform")(jobs.transform)
+app.add_typer(jobs.app, name="jobs")
+app.add_typer(evaluate.app, name="evaluate")
 
 
 def main() -> None:

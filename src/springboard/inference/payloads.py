@@ -82,6 +82,32 @@ def _issues(exc: pydantic.ValidationError, model: type[BaseModel]) -> list[Issue
     return issues_from_pydantic(exc, allowed=allowed)
 
 
+def _validate(model: type[_Payload], payload: dict[str, Any], task: Task, *, wrong: str,
+              right: str) -> Any:
+    """Validate types; on failure report them together with the rule violations of the
+    fields that did have the right type, so one round trip shows every problem."""
+    try:
+        return model.model_validate(payload)
+    except pydantic.ValidationError as exc:
+        issues = _issues(exc, model)
+    if wrong in payload and right not in payload:
+        issues.insert(0, Issue(wrong, f"this model is {task.value}: send `{right}`", None,
+                               _example(task)))
+    prefix = "" if task is Task.TEXT2TEXT else "parameters."
+    source = payload if task is Task.TEXT2TEXT else payload.get("parameters")
+    if isinstance(source, dict):
+        bad = {(i.field or "").removeprefix(prefix).split(".")[0] for i in issues}
+        typed = {k: v for k, v in source.items() if k in _Decoding.model_fields and k not in bad}
+        try:
+            values = _Decoding.model_validate(typed).model_dump(exclude_none=True)
+        except pydantic.ValidationError:
+            values = {}
+        for issue in resolve_decoding(values)[1]:
+            issue.field = prefix + (issue.field or "")
+            issues.append(issue)
+    raise ValidationError(issues, context="invalid request")
+
+
 def _check_inputs(name: str, value: str | list[str]) -> list[Issue]:
     if isinstance(value, list) and not value:
         return [Issue(name, "must not be an empty list", value)]
@@ -98,28 +124,13 @@ def parse_request(payload: Any, task: Task, defaults: dict[str, Any] | None = No
                                      payload, _example(task))])
     defaults = dict(defaults or {})
     if task is Task.TEXT2TEXT:
-        wrong = "inputs" in payload and "text_inputs" not in payload
-        try:
-            request = Text2TextRequest.model_validate(payload)
-        except pydantic.ValidationError as exc:
-            issues = _issues(exc, Text2TextRequest)
-            if wrong:
-                issues.insert(0, Issue("inputs", "this model is text2text: send `text_inputs`",
-                                       None, _example(task)))
-            raise ValidationError(issues, context="invalid request") from None
+        request = _validate(Text2TextRequest, payload, task, wrong="inputs", right="text_inputs")
         fields = request.model_dump(exclude={"text_inputs"}, exclude_none=True)
         inputs, prefix, extras = request.text_inputs, "", {}
         name = "text_inputs"
     else:
-        wrong = "text_inputs" in payload and "inputs" not in payload
-        try:
-            request_tg = TextGenerationRequest.model_validate(payload)
-        except pydantic.ValidationError as exc:
-            issues = _issues(exc, TextGenerationRequest)
-            if wrong:
-                issues.insert(0, Issue("text_inputs", "this model is text-generation: send "
-                                       "`inputs` and `parameters`", None, _example(task)))
-            raise ValidationError(issues, context="invalid request") from None
+        request_tg = _validate(TextGenerationRequest, payload, task, wrong="text_inputs",
+                               right="inputs")
         fields = request_tg.parameters.model_dump(exclude_none=True)
         extras = {k: fields.pop(k) for k in ("return_full_text", "details") if k in fields}
         inputs, prefix, name = request_tg.inputs, "parameters.", "inputs"

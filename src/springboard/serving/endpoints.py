@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
-import sys
 import time
-from collections import deque
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import psutil
 from pydantic import BaseModel
 
+from springboard import processes
 from springboard.catalog import Catalog, require_eula
 from springboard.config import get_settings
 from springboard.errors import ClientError, Issue, NotFoundError, ServerError, ValidationError
@@ -31,10 +27,6 @@ from springboard.store import endpoint_records
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 LIVE_STATUSES = ("Creating", "InService", "Deleting")
-
-# Server processes started by this process, so they can be reaped (no zombies).
-_children: dict[int, subprocess.Popen[bytes]] = {}
-
 
 class EndpointInfo(BaseModel):
     """What `endpoints describe` shows (and `deploy --json` prints)."""
@@ -75,34 +67,16 @@ def _endpoint_dir(name: str) -> Path:
     return path
 
 
-def log_tail(path: str | Path, lines: int = 20) -> str:
-    try:
-        with open(path, errors="replace") as handle:
-            return "".join(deque(handle, maxlen=lines)).rstrip()
-    except FileNotFoundError:
-        return ""
-
-
 def _alive(row: dict[str, Any]) -> bool:
-    pid = row.get("pid")
-    if not pid:
+    if not row.get("pid"):
         return row["status"] == "Creating"  # not spawned yet
-    child = _children.get(pid)
-    if child is not None and child.poll() is not None:
-        return False
-    try:
-        process = psutil.Process(pid)
-        if row.get("pid_started") and abs(process.create_time() - row["pid_started"]) > 1:
-            return False  # the pid was reused by another process
-        return process.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
+    return processes.alive(row["pid"], row.get("pid_started"))
 
 
 def _reconcile(row: dict[str, Any]) -> dict[str, Any]:
     """Mark an endpoint whose process died as Failed, with the end of its log."""
     if row["status"] in LIVE_STATUSES and not _alive(row):
-        tail = log_tail(row["log_path"], 10)
+        tail = processes.log_tail(row["log_path"], 10)
         message = "the server process exited" + (f"; last log lines:\n{tail}" if tail else "")
         endpoint_records.update_row(row["name"], status="Failed", status_message=message,
                                     only_if_status=LIVE_STATUSES)
@@ -171,13 +145,9 @@ def deploy(model_id: str, *, version: str = "*", name: str | None = None,
     with open(log_path, "ab") as log:
         log.write(f"\n--- deploy {name}: {spec.id} {spec.version} at {datetime.now().isoformat()}\n"
                   .encode())
-        log.flush()
-        process = subprocess.Popen([sys.executable, "-m", "springboard.serving.server", name],
-                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   env=child_env, start_new_session=True)
-    _children[process.pid] = process
-    endpoint_records.update_row(name, pid=process.pid,
-                                pid_started=psutil.Process(process.pid).create_time())
+    pid, started = processes.spawn("springboard.serving.server", [name], log_path=log_path,
+                                   env=child_env)
+    endpoint_records.update_row(name, pid=pid, pid_started=started)
     return wait_until_in_service(name, timeout) if wait else describe(name)
 
 
@@ -221,20 +191,8 @@ def delete(name: str, timeout: float = 60.0) -> None:
     """Drain in-flight requests, stop the process, and remove the record."""
     row = _reconcile(_row(name))
     endpoint_records.update_row(name, status="Deleting", status_message="draining")
-    pid = row.get("pid")
-    if pid and _alive(row):
-        try:
-            os.kill(pid, signal.SIGTERM)  # uvicorn finishes in-flight requests, then exits
-        except ProcessLookupError:
-            pass
-        deadline = time.monotonic() + timeout
-        while _alive(row) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if _alive(row):
-            os.kill(pid, signal.SIGKILL)
-    child = _children.pop(pid, None) if pid else None
-    if child is not None:
-        child.wait(timeout=10)
+    if row.get("pid"):  # uvicorn finishes in-flight requests on SIGTERM, then exits
+        processes.terminate(row["pid"], row.get("pid_started"), grace=timeout)
     endpoint_records.remove(name)
 
 

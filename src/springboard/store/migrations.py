@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, select
 
-from springboard.store.schema import endpoints, migrations_table, registered_models
+from springboard.store.schema import endpoints, jobs, migrations_table, registered_models
 
 Migration = Callable[[Connection], None]
 
@@ -21,9 +21,14 @@ def m002_endpoints(conn: Connection) -> None:
     endpoints.create(conn, checkfirst=True)
 
 
+def m003_jobs(conn: Connection) -> None:
+    jobs.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("m001_initial", m001_initial),
     ("m002_endpoints", m002_endpoints),
+    ("m003_jobs", m003_jobs),
 ]
 
 

@@ -40,3 +40,26 @@ endpoints = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+jobs = Table(
+    "jobs", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("kind", String(20), nullable=False, index=True),
+    Column("name", String(100), nullable=False, index=True),
+    Column("model_id", String(200), nullable=False),
+    Column("model_version", String(50), nullable=False),
+    Column("status", String(30), nullable=False, index=True),
+    Column("status_message", Text, nullable=True),
+    Column("inputs", JSON, nullable=False),
+    Column("outputs", JSON, nullable=False),
+    Column("settings", JSON, nullable=False),
+    Column("counts", JSON, nullable=False),
+    Column("client_token", String(256), nullable=True, index=True),
+    Column("pid", Integer, nullable=True),
+    Column("pid_started", Float, nullable=True),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("ended_at", DateTime(timezone=True), nullable=True),
+)

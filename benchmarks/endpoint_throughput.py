@@ -1,0 +1,631 @@
+#!/usr/bin/env python
+"""Endpoint throughput: a Springboard endpoint vs. the naive one-request-at-a-time server.
+
+    .venv/bin/python benchmarks/endpoint_throughput.py --clients 16
+        [--rolling-batch auto|continuous|dynamic] [--batch-wait-ms MS] [--model-dir DIR]
+
+Fully offline and loopback only. It
+
+1. builds a seeded, randomly initialised ~8M-parameter LlamaForCausalLM in a temp dir,
+   with the bundled springboard-tiny-llama tokenizer (or uses `--model-dir DIR`);
+2. deploys a Springboard endpoint on it (catalog entry springboard-tiny-llama,
+   `--model-dir` overriding its weights) in an isolated SPRINGBOARD_HOME, with
+   OPTION_MAX_ROLLING_BATCH_SIZE=clients, and OPTION_ROLLING_BATCH / SPRINGBOARD_BATCH_WAIT_MS
+   when given; the endpoint is always deleted at the end;
+3. starts the naive baseline (`benchmarks/naive_server.py`: transformers
+   `model.generate`, one request at a time, greedy, no batching) on the same directory;
+4. when `transformers serve` can run here (it needs `transformers[serving]`, i.e. the
+   `openai` package), also drives `transformers serve --continuous-batching` through
+   its `/v1/completions` API; otherwise it prints why it was skipped;
+5. drives each server with the same closed-loop load: `--clients` concurrent clients,
+   `--requests` timed requests in all (after a warm-up that opens every connection), each
+   asking for 32 new tokens greedily on prompts of 5-40 words;
+6. prints per server requests/s, output tokens/s, p50/p95 latency and peak server RSS
+   (sampled every 50 ms, children included), and last a line
+   `ratio <springboard_rps / naive_rps>`.
+
+For the Springboard endpoint it also prints how it batched: the `springboard_batch_rows`
+histogram of GET /metrics (rows per forward pass: per decoding step under continuous
+batching, per batch under dynamic batching) and, under dynamic batching, the exact batch
+sequence recovered from response headers (the requests of one batch share their
+`X-Springboard-Model-Time-Ms`). CPU used by other processes and hypervisor steal time
+during each run are reported, since both skew the numbers on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib.util
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import httpx  # noqa: E402
+import psutil  # noqa: E402
+
+NEW_TOKENS = 32
+MODEL_ID = "springboard-tiny-llama"
+WORDS = (
+    "the a quick brown fox jumps over lazy dog while teacher counted apples near river bank "
+    "on Monday morning Maya walked to market with her friend and bought seven small oranges "
+    "because weather was warm sunny so they sat in garden reading about old ships stars maps "
+    "after lunch baker repaired wooden ladder carefully before evening train left station"
+).split()
+
+
+# --------------------------------------------------------------------------------------
+# Load generation
+# --------------------------------------------------------------------------------------
+
+
+def make_prompts(count: int, seed: int) -> list[str]:
+    """`count` prompts of 5-40 words, different lengths, reproducible."""
+    rng = random.Random(seed)
+    prompts = []
+    for _ in range(count):
+        words = [rng.choice(WORDS) for _ in range(rng.randint(5, 40))]
+        prompts.append(" ".join(words).capitalize() + ".")
+    return prompts
+
+
+@dataclass
+class Sample:
+    sent: float  # monotonic time the request was sent
+    latency: float
+    tokens: int
+    finished: float  # monotonic time the response arrived
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Target:
+    """One server under test: how to build a request and read the token count."""
+
+    name: str
+    url: str  # full URL requests are POSTed to
+    pid: int
+    body: Callable[[str], dict]
+    tokens: Callable[[httpx.Response], int]
+    metrics_url: str | None = None
+
+
+def springboard_body(prompt: str) -> dict:
+    return {"inputs": prompt, "parameters": {"max_new_tokens": NEW_TOKENS, "do_sample": False,
+                                             "details": True}}
+
+
+def header_tokens(response: httpx.Response) -> int:
+    return int(response.headers["x-springboard-output-tokens"])
+
+
+def completion_body(model: str) -> Callable[[str], dict]:
+    return lambda prompt: {"model": model, "prompt": prompt, "max_tokens": NEW_TOKENS,
+                           "temperature": 0.0}
+
+
+def usage_tokens(response: httpx.Response) -> int:
+    return int(response.json()["usage"]["completion_tokens"])
+
+
+async def _closed_loop(client: httpx.AsyncClient, target: Target, prompts: list[str],
+                       clients: int) -> tuple[list[Sample], float]:
+    """`clients` workers, each sending its next request as soon as its last one returns."""
+    samples: list[Sample] = []
+    order = iter(prompts)
+
+    async def worker() -> None:
+        for prompt in order:  # shared iterator: each prompt is sent once
+            sent = time.monotonic()
+            response = await client.post(target.url, json=target.body(prompt))
+            done = time.monotonic()
+            if response.status_code != 200:
+                raise RuntimeError(f"{target.name}: HTTP {response.status_code}: "
+                                   f"{response.text[:300]}")
+            samples.append(Sample(sent, done - sent, target.tokens(response), done,
+                                  dict(response.headers)))
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(min(clients, len(prompts)))))
+    return samples, time.monotonic() - started
+
+
+def drive(target: Target, warmup: list[str], timed: list[str], clients: int, timeout: float,
+          deadline: float, after_warmup: Callable[[], None] | None = None
+          ) -> tuple[list[Sample], float]:
+    """Warm up (concurrently), then run the timed closed loop on the same connections."""
+    async def run() -> tuple[list[Sample], float]:
+        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+        async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
+            if warmup:
+                await _closed_loop(client, target, warmup, clients)
+            if after_warmup is not None:
+                after_warmup()
+            return await _closed_loop(client, target, timed, clients)
+
+    async def bounded() -> tuple[list[Sample], float]:
+        return await asyncio.wait_for(run(), deadline)
+
+    return asyncio.run(bounded())
+
+
+# --------------------------------------------------------------------------------------
+# Measurement
+# --------------------------------------------------------------------------------------
+
+
+def _tree(pid: int) -> list[psutil.Process]:
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def tree_rss(pid: int) -> int:
+    total = 0
+    for proc in _tree(pid):
+        with contextlib.suppress(psutil.Error):
+            total += proc.memory_info().rss
+    return total
+
+
+def tree_cpu(pid: int) -> float:
+    total = 0.0
+    for proc in _tree(pid):
+        with contextlib.suppress(psutil.Error):
+            times = proc.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+class PeakRSS:
+    """Samples the RSS of a process tree every `interval` s in a background thread."""
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        self.pid, self.interval = pid, interval
+        self.peak = tree_rss(pid)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak = max(self.peak, tree_rss(self.pid))
+
+    def __enter__(self) -> "PeakRSS":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.peak = max(self.peak, tree_rss(self.pid))
+
+
+@dataclass
+class Result:
+    name: str
+    requests: int
+    elapsed: float
+    tokens: int
+    short: int  # requests that got fewer than NEW_TOKENS tokens (early EOS)
+    p50: float
+    p95: float
+    peak_rss: int
+    server_cpu: float  # CPU seconds the server tree used during the timed run
+    other_cpu: float  # CPU seconds used by processes outside this benchmark (noise)
+    steal: float  # CPU seconds the hypervisor took away during the run (noise)
+    samples: list[Sample]
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.elapsed
+
+    @property
+    def tps(self) -> float:
+        return self.tokens / self.elapsed
+
+    def line(self) -> str:
+        return (f"{self.name:<22} {self.rps:7.2f} req/s  {self.tps:8.1f} tok/s  "
+                f"p50 {self.p50 * 1000:7.0f} ms  p95 {self.p95 * 1000:7.0f} ms  "
+                f"peak RSS {self.peak_rss / 2**20:6.0f} MiB  "
+                f"({self.requests} req in {self.elapsed:.1f} s, "
+                f"{self.tokens / self.requests:.1f} tok/req"
+                + (f", {self.short} ended early by EOS" if self.short else "") + ")")
+
+
+def percentile(values: list[float], pct: int) -> float:
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[pct - 1]
+
+
+def _busy(times: object) -> float:
+    return sum(getattr(times, name, 0.0) for name in ("user", "system", "nice", "irq", "softirq"))
+
+
+def _steal(times: object) -> float:
+    return getattr(times, "steal", 0.0)
+
+
+def measure(target: Target, prompts: list[str], warmup: int, clients: int,
+            timeout: float, phase_timeout: float,
+            after_warmup: Callable[[], None] | None = None) -> Result:
+    """Warm up, then time `prompts[warmup:]`; RSS is sampled over both."""
+    me = os.getpid()
+    marks: dict[str, float] = {}
+
+    def mark() -> None:  # CPU counters at the start of the timed run
+        now = psutil.cpu_times()
+        marks.update(all=_busy(now), steal=_steal(now), server=tree_cpu(target.pid),
+                     me=tree_cpu(me))
+        if after_warmup is not None:
+            after_warmup()
+
+    with PeakRSS(target.pid) as rss:
+        samples, elapsed = drive(target, prompts[:warmup], prompts[warmup:], clients, timeout,
+                                 phase_timeout, mark)
+    server_cpu = tree_cpu(target.pid) - marks["server"]
+    ours = server_cpu + tree_cpu(me) - marks["me"]
+    now = psutil.cpu_times()
+    other = max(0.0, _busy(now) - marks["all"] - ours)
+    latencies = [s.latency for s in samples]
+    return Result(target.name, len(samples), elapsed, sum(s.tokens for s in samples),
+                  sum(1 for s in samples if s.tokens < NEW_TOKENS),
+                  percentile(latencies, 50), percentile(latencies, 95), rss.peak,
+                  server_cpu, other, _steal(now) - marks["steal"], samples)
+
+
+# --------------------------------------------------------------------------------------
+# Springboard batch diagnostics
+# --------------------------------------------------------------------------------------
+
+
+def header_batches(samples: list[Sample]) -> list[tuple[int, float]]:
+    """(rows, model ms) of each batch, in completion order.
+
+    The requests of one batch share their `X-Springboard-Model-Time-Ms` header and finish
+    together; two batches that happen to take the same time finish far apart.
+    """
+    by_time: dict[str, list[float]] = {}
+    for s in samples:
+        key = s.headers.get("x-springboard-model-time-ms")
+        if key is not None:
+            by_time.setdefault(key, []).append(s.finished)
+    batches: list[tuple[float, int, float]] = []  # (first finish, rows, model ms)
+    for key, finished in by_time.items():
+        ms = float(key)
+        group: list[float] = []
+        for t in sorted(finished):
+            if group and t - group[0] > ms / 2000:
+                batches.append((group[0], len(group), ms))
+                group = []
+            group.append(t)
+        batches.append((group[0], len(group), ms))
+    return [(rows, ms) for _, rows, ms in sorted(batches)]
+
+
+def describe_batches(batches: list[tuple[int, float]]) -> list[str]:
+    lines = [f"  batches seen by clients ({len(batches)}, in order): "
+             + " ".join(str(rows) for rows, _ in batches)]
+    by_size: dict[int, list[float]] = {}
+    for rows, ms in batches:
+        by_size.setdefault(rows, []).append(ms)
+    lines.append("  model time per batch: " + ", ".join(
+        f"{rows} rows x{len(ms)}: {statistics.median(ms):.0f} ms "
+        f"({rows / statistics.median(ms) * 1000:.1f} req/s)"
+        for rows, ms in sorted(by_size.items())))
+    return lines
+
+
+def scrape_batch_rows(metrics_url: str) -> dict[str, float]:
+    """The springboard_batch_rows histogram (cumulative buckets, sum, count)."""
+    text = httpx.get(metrics_url, timeout=10).text
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        m = re.match(r'springboard_batch_rows_(bucket\{le="([^"]+)"\}|sum|count)\s+(\S+)', line)
+        if m:
+            out[m.group(2) or m.group(1)] = float(m.group(3))
+    return out
+
+
+def histogram_delta(before: dict[str, float], after: dict[str, float]) -> tuple[float, str]:
+    """(forward passes, description) of the histogram's change over the timed run."""
+    delta = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after}
+    count = delta.get("count", 0.0)
+    if not count:
+        return 0.0, "no forward passes recorded"
+    parts, previous, low = [], 0.0, 0
+    for edge in (k for k in delta if k not in ("sum", "count")):
+        n, previous = delta[edge] - previous, delta[edge]
+        if edge == "+Inf":
+            label = f">{low}"
+        else:
+            high = int(float(edge))
+            label = str(high) if high == low + 1 else f"{low + 1}-{high}"
+            low = high
+        if n:
+            parts.append(f"{label}: {n:.0f}")
+    return count, (f"{count:.0f} forward passes, mean {delta['sum'] / count:.1f} rows; "
+                   f"rows per pass {{{', '.join(parts)}}}")
+
+
+def report_batching(result: Result, before: dict[str, float], after: dict[str, float],
+                    rolling_batch: str) -> None:
+    passes, text = histogram_delta(before, after)
+    # Dynamic batching observes one pass per batch (at most one per request); continuous
+    # batching one per decoding step (about NEW_TOKENS per request).
+    continuous = rolling_batch == "continuous" or (rolling_batch != "dynamic"
+                                                   and passes > result.requests)
+    scheduler = "continuous (per decoding step)" if continuous else "dynamic (per batch)"
+    print(f"  scheduler {scheduler}: /metrics springboard_batch_rows: {text}")
+    if not continuous:
+        for line in describe_batches(header_batches(result.samples)):
+            print(line)
+
+
+# --------------------------------------------------------------------------------------
+# Servers
+# --------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen | None, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {proc.returncode}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{what} not healthy after {timeout:.0f} s")
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 15) -> None:
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)  # the process was started in its own session
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+
+
+def log_tail(path: Path, lines: int = 8) -> str:
+    with contextlib.suppress(OSError):
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    return ""
+
+
+def start_naive(model_dir: Path, port: int, log_path: Path) -> subprocess.Popen:
+    with open(log_path, "wb") as log:
+        return subprocess.Popen([sys.executable, str(HERE / "naive_server.py"), str(model_dir),
+                                 "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def transformers_serve_problem() -> str | None:
+    """Why `transformers serve` cannot run here, or None when it can."""
+    if shutil.which("transformers", path=str(Path(sys.executable).parent)) is None:
+        return "the `transformers` CLI is not installed next to this interpreter"
+    missing = [m for m in ("openai", "fastapi", "uvicorn", "pydantic")
+               if importlib.util.find_spec(m) is None]
+    if missing:
+        return (f"it needs `pip install 'transformers[serving]'` (missing: {', '.join(missing)}); "
+                "install it into the venv, or put it on PYTHONPATH, to include this server")
+    return None
+
+
+# --------------------------------------------------------------------------------------
+# Main
+# --------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients (default 16)")
+    parser.add_argument("--requests", type=int, default=None,
+                        help="timed requests per server (default max(64, 4 * clients))")
+    parser.add_argument("--warmup", type=int, default=None,
+                        help="untimed warm-up requests per server, sent by the same clients, "
+                             "so every connection is open before timing (default clients, "
+                             "at most 32)")
+    parser.add_argument("--rolling-batch", choices=["auto", "continuous", "dynamic"],
+                        default=None, help="OPTION_ROLLING_BATCH of the endpoint: its scheduler "
+                                           "(default: the endpoint's own default)")
+    parser.add_argument("--batch-wait-ms", type=float, default=None,
+                        help="SPRINGBOARD_BATCH_WAIT_MS of the endpoint: how long a dynamic batch "
+                             "waits for more requests (default: the endpoint's own default)")
+    parser.add_argument("--torch-threads", type=int, default=None,
+                        help="OMP_NUM_THREADS for every server process (default: unset, torch "
+                             "uses one thread per core)")
+    parser.add_argument("--model-dir", type=Path, default=None,
+                        help="use this model directory instead of building the 8M model")
+    parser.add_argument("--seed", type=int, default=0, help="seed of weights and prompts")
+    parser.add_argument("--skip-naive", action="store_true",
+                        help="skip the naive baseline (no ratio line)")
+    parser.add_argument("--skip-transformers-serve", action="store_true",
+                        help="do not try `transformers serve --continuous-batching`")
+    parser.add_argument("--timeout", type=float, default=120.0, help="per-request timeout, s")
+    parser.add_argument("--phase-timeout", type=float, default=600.0,
+                        help="bound on each server's whole run, s")
+    parser.add_argument("--dump-samples", type=Path, default=None,
+                        help="write every timed request (times, tokens, headers) as JSON Lines")
+    parser.add_argument("--keep-logs", action="store_true",
+                        help="keep the temp dir (server logs, SPRINGBOARD_HOME) and print it")
+    args = parser.parse_args(argv)
+    if args.torch_threads is not None and not 1 <= args.torch_threads <= 256:
+        parser.error("--torch-threads must be in 1..256")
+    if not 1 <= args.clients <= 256:
+        parser.error("--clients must be in 1..256")
+    args.requests = args.requests or max(64, 4 * args.clients)
+    if args.requests < 1 or args.requests > 10_000:
+        parser.error("--requests must be in 1..10000")
+    args.warmup = min(args.clients, 32) if args.warmup is None else args.warmup
+    if not 0 <= args.warmup <= 256:
+        parser.error("--warmup must be in 0..256")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    t0 = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix="springboard-bench-"))
+    os.environ["SPRINGBOARD_HOME"] = str(work / "home")  # isolated state; before importing
+    os.environ.pop("SPRINGBOARD_DATABASE_URL", None)
+    if args.torch_threads is not None:  # inherited by every server started below
+        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(args.torch_threads)
+
+    from springboard.config import reset_settings
+    from springboard.serving import endpoints
+
+    reset_settings()
+    prompts = make_prompts(args.requests + args.warmup, args.seed)
+    results: dict[str, Result] = {}
+    naive: subprocess.Popen | None = None
+    endpoint: str | None = None
+    try:
+        if args.model_dir:
+            model_dir = args.model_dir.expanduser().resolve()
+            print(f"model: {model_dir} (given)")
+        else:
+            from _models import build_bench_llama
+
+            model_dir, params = build_bench_llama(work / "bench-llama-8m", seed=args.seed)
+            print(f"model: LlamaForCausalLM, {params / 1e6:.2f}M params, seed {args.seed}, "
+                  f"built in {time.monotonic() - t0:.1f} s")
+        print(f"load: {args.clients} clients, {args.requests} timed requests (+{args.warmup} "
+              f"warm-up) of {NEW_TOKENS} new tokens, greedy, prompts of 5-40 words; "
+              f"{psutil.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, "
+              f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
+
+        # The naive server loads while the endpoint deploys.
+        if not args.skip_naive:
+            naive_port = free_port()
+            naive = start_naive(model_dir, naive_port, work / "naive.log")
+        env = {"OPTION_MAX_ROLLING_BATCH_SIZE": str(args.clients)}
+        if args.batch_wait_ms is not None:
+            env["SPRINGBOARD_BATCH_WAIT_MS"] = f"{args.batch_wait_ms:g}"
+        if args.rolling_batch is not None:
+            env["OPTION_ROLLING_BATCH"] = args.rolling_batch
+        endpoint = f"bench-{os.getpid()}"
+        info = endpoints.deploy(MODEL_ID, name=endpoint, model_dir=str(model_dir), env=env,
+                                timeout=300)
+        assert info.url and info.pid
+        shown = ("OPTION_ROLLING_BATCH", "OPTION_MAX_ROLLING_BATCH_SIZE", "SPRINGBOARD_BATCH_WAIT_MS")
+        print(f"springboard endpoint {endpoint} at {info.url}: " + ", ".join(
+            f"{k}={info.settings[k]}" for k in shown if k in info.settings))
+        sb = Target("springboard", f"{info.url}/invocations", info.pid, springboard_body,
+                    header_tokens, metrics_url=f"{info.url}/metrics")
+        before: dict[str, float] = {}
+        results["springboard"] = r = measure(
+            sb, prompts, args.warmup, args.clients, args.timeout, args.phase_timeout,
+            after_warmup=lambda: before.update(scrape_batch_rows(sb.metrics_url)))
+        print(r.line(), flush=True)
+        report_batching(r, before, scrape_batch_rows(sb.metrics_url),
+                        info.settings.get("OPTION_ROLLING_BATCH", "dynamic"))
+        endpoints.delete(endpoint)  # frees its CPU and memory before the next server runs
+        endpoint = None
+
+        if naive is not None:
+            wait_http(f"http://127.0.0.1:{naive_port}/ping", naive, 300, "the naive server")
+            nv = Target("naive", f"http://127.0.0.1:{naive_port}/invocations", naive.pid,
+                        springboard_body, header_tokens)
+            results["naive"] = r = measure(nv, prompts, args.warmup, args.clients,
+                                           args.timeout, args.phase_timeout)
+            print(r.line(), flush=True)
+            stop_process(naive)
+
+        if not args.skip_transformers_serve:
+            run_transformers_serve(args, model_dir, prompts, work, results)
+    finally:
+        if endpoint is not None:
+            with contextlib.suppress(Exception):
+                endpoints.delete(endpoint)
+        if naive is not None:
+            stop_process(naive)
+        if args.keep_logs:
+            print(f"logs and state kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+    if args.dump_samples:
+        with open(args.dump_samples, "w") as out:
+            for r in results.values():
+                for s in r.samples:
+                    out.write(json.dumps({"server": r.name, "sent": s.sent, "latency": s.latency,
+                                          "finished": s.finished, "tokens": s.tokens,
+                                          "headers": s.headers}) + "\n")
+    for r in results.values():
+        noise = r.other_cpu + r.steal
+        if noise > 0.1 * r.elapsed:
+            print(f"warning: during the {r.name} run other processes used "
+                  f"{r.other_cpu / r.elapsed:.2f} cores and steal took "
+                  f"{r.steal / r.elapsed:.2f} cores (of {psutil.cpu_count()}): numbers are noisy")
+    print(f"total time {time.monotonic() - t0:.1f} s")
+    if "naive" in results and "springboard" in results:
+        print(f"ratio {results['springboard'].rps / results['naive'].rps:.2f}")
+    return 0
+
+
+def run_transformers_serve(args: argparse.Namespace, model_dir: Path, prompts: list[str],
+                           work: Path, results: dict[str, Result]) -> None:
+    problem = transformers_serve_problem()
+    if problem:
+        print(f"transformers serve: skipped: {problem}")
+        return
+    port = free_port()
+    log_path = work / "transformers-serve.log"
+    cli = str(Path(sys.executable).parent / "transformers")
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([cli, "serve", "--continuous-batching", "--device", "cpu",
+                                 "--host", "127.0.0.1", "--port", str(port), str(model_dir)],
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, env={**os.environ})
+    try:
+        wait_http(f"http://127.0.0.1:{port}/health", proc, 180, "transformers serve")
+        ts = Target("transformers-serve-cb", f"http://127.0.0.1:{port}/v1/completions",
+                    proc.pid, completion_body(str(model_dir)), usage_tokens)
+        results["transformers-serve"] = r = measure(ts, prompts, args.warmup, args.clients,
+                                                    args.timeout, args.phase_timeout)
+        print(r.line(), flush=True)
+    except Exception as exc:  # an optional comparison: report and carry on
+        tail = log_tail(log_path)
+        print(f"transformers serve: skipped: {type(exc).__name__}: {exc}"
+              + (f"\n  log tail:\n    " + tail.replace("\n", "\n    ") if tail else ""))
+    finally:
+        stop_process(proc)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

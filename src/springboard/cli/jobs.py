@@ -1,0 +1,156 @@
+"""`springboard transform` and `springboard jobs list|describe|logs|stop|resume|wait|metrics`."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from springboard.cli.endpoints import parse_env
+from springboard.cli.output import console, emit_json
+
+app = typer.Typer(help="Manage jobs: list, describe, logs, stop, resume, wait, metrics.",
+                  no_args_is_help=True)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def transform(
+    model_id: Annotated[str, typer.Argument(help="Catalog model id (or alias).")],
+    input: Annotated[str, typer.Option("--input", "-i", help="A JSON Lines / text file, or a directory of them.")],
+    output: Annotated[str, typer.Option("--output", "-o", help="Directory for the NAME.out files.")],
+    version: Annotated[str, typer.Option("--version", "-v", help="Model version (*, 1.*, 1.2.0).")] = "*",
+    env: Annotated[list[str], typer.Option("--env", "-e", help="HYPER_PARAMS=... (JSON or a Python dict literal; overrides every record), OPTION_DTYPE, OPTION_N_POSITIONS.")] = [],  # noqa: B006
+    content_type: Annotated[str, typer.Option("--content-type", help="application/jsonlines or text/plain.")] = "application/jsonlines",
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Records per batch (and per checkpoint).")] = 32,
+    max_payload_mb: Annotated[float, typer.Option("--max-payload-mb", help="Largest record; bigger ones get an error line.")] = 6.0,
+    name: Annotated[str | None, typer.Option("--name", help="Job name.")] = None,
+    accept_eula: Annotated[bool, typer.Option("--accept-eula", help="Accept the model's EULA.")] = False,
+    model_dir: Annotated[str | None, typer.Option("--model-dir", help="Use the weights in this directory.")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Show progress and wait until the job ends.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Run a model over a dataset as a batch transform job (no endpoint needed)."""
+    from springboard.cli.progress import wait_for_job
+    from springboard.jobs import transform as transform_jobs
+
+    job = transform_jobs.submit(model_id, input=input, output=output, version=version,
+                                env=parse_env(env), content_type=content_type,
+                                batch_size=batch_size, max_payload_mb=max_payload_mb, name=name,
+                                accept_eula=accept_eula, model_dir=model_dir)
+    if wait:
+        job = wait_for_job(job.id, quiet=json_out)
+    if json_out:
+        emit_json(job.model_dump(mode="json"))
+    elif not wait:
+        console.print(f"job [bold]{job.id}[/] {job.status}: follow it with "
+                      f"`springboard jobs wait {job.id}`")
+
+
+@app.command("list")
+def list_jobs(kind: Annotated[str | None, typer.Option("--kind", help="transform, training or invocation.")] = None,
+              status: Annotated[str | None, typer.Option("--status", help="e.g. InProgress.")] = None,
+              json_out: JsonOpt = False) -> None:
+    """List jobs, oldest first."""
+    from springboard.jobs import service
+
+    jobs = service.list_jobs(kind=kind, status=status)
+    if json_out:
+        emit_json([j.model_dump(mode="json") for j in jobs])
+        return
+    table = Table("id", "kind", "name", "status", "model", "progress", "created")
+    for j in jobs:
+        counts = j.counts or {}
+        done = f"{counts.get('processed', 0)}/{counts.get('total', '?')}" if counts else ""
+        table.add_row(j.id, j.kind, j.name, j.status, j.model_id, done,
+                      j.created_at.strftime("%Y-%m-%d %H:%M:%S"))
+    console.print(table)
+
+
+@app.command("describe")
+def describe(job_id: str, json_out: JsonOpt = False) -> None:
+    """Show a job: status, model, inputs, outputs, settings, counts."""
+    from springboard.jobs import service
+
+    job = service.get(job_id)
+    if json_out:
+        emit_json(job.model_dump(mode="json"))
+        return
+    for key, value in job.model_dump().items():
+        console.print(f"[bold]{key:>15}[/]  {value}", highlight=False)
+
+
+@app.command("logs")
+def logs(job_id: str,
+         follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
+         lines: Annotated[int, typer.Option("--lines", "-n", help="How many last lines.")] = 50) -> None:
+    """Print a job's log (tail it with --follow)."""
+    from pathlib import Path
+
+    from springboard.cli.tail import tail
+    from springboard.jobs import service
+
+    tail(Path(service.get(job_id).log_path), lines=lines, follow=follow)
+
+
+@app.command("stop")
+def stop(job_id: str, json_out: JsonOpt = False) -> None:
+    """Stop a job after its current batch; everything written is kept."""
+    from springboard.jobs import service
+
+    job = service.stop(job_id)
+    if json_out:
+        emit_json(job.model_dump(mode="json"))
+        return
+    console.print(f"job [bold]{job.id}[/] {job.status}")
+
+
+@app.command("resume")
+def resume(job_id: str, json_out: JsonOpt = False) -> None:
+    """Restart a stopped or failed job from its last checkpoint."""
+    from springboard.jobs import service
+
+    job = service.resume(job_id)
+    if json_out:
+        emit_json(job.model_dump(mode="json"))
+        return
+    console.print(f"job [bold]{job.id}[/] {job.status}")
+
+
+@app.command("wait")
+def wait(job_id: str,
+         timeout: Annotated[float | None, typer.Option("--timeout", help="Give up after this many seconds.")] = None,
+         json_out: JsonOpt = False) -> None:
+    """Wait for a job to end, showing its progress."""
+    from springboard.cli.progress import wait_for_job
+
+    job = wait_for_job(job_id, quiet=json_out, timeout=timeout)
+    if json_out:
+        emit_json(job.model_dump(mode="json"))
+    if job.status == "Failed":
+        raise typer.Exit(1)
+
+
+@app.command("metrics")
+def metrics(job_id: str, json_out: JsonOpt = False,
+            csv_out: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False) -> None:
+    """Print a job's metrics stream (timestamp, metric_name, value)."""
+    from springboard.jobs import paths, service
+
+    service.get(job_id)  # a clear error for an unknown id
+    points = paths.read_metrics(job_id)
+    if json_out:
+        emit_json(points)
+        return
+    if csv_out:
+        writer = csv.DictWriter(sys.stdout, fieldnames=["timestamp", "metric_name", "value"],
+                                extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(points)
+        return
+    table = Table("timestamp", "metric", "value")
+    for p in points:
+        table.add_row(f"{p['timestamp']:.1f}", p["metric_name"], str(p["value"]))
+    console.print(table)

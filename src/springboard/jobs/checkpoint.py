@@ -1,0 +1,57 @@
+"""A job's checkpoint: how far each input file got, and the byte length of its output
+at that point. Written atomically after every batch, after the batch's output is
+flushed to disk, so a resumed job truncates any half-written tail and carries on — each
+record lands in the output exactly once, in order, however the worker died."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class FileProgress(BaseModel):
+    records: int = 0   # input records done (their output lines are on disk)
+    offset: int = 0    # output bytes that hold exactly those lines
+    done: bool = False
+
+
+class Checkpoint(BaseModel):
+    files: dict[str, FileProgress] = {}
+    counts: dict[str, Any] = {}
+
+    @classmethod
+    def load(cls, directory: Path) -> "Checkpoint":
+        path = directory / "checkpoint.json"
+        return cls.model_validate_json(path.read_text()) if path.exists() else cls()
+
+    def save(self, directory: Path) -> None:
+        path = directory / "checkpoint.json"
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "w") as handle:
+            handle.write(self.model_dump_json())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+
+    def progress(self, name: str) -> FileProgress:
+        return self.files.setdefault(name, FileProgress())
+
+
+def open_output(path: Path, offset: int):  # type: ignore[no-untyped-def]
+    """Open `path` for appending after exactly `offset` bytes (dropping any tail)."""
+    handle = open(path, "r+b" if path.exists() else "w+b")
+    handle.truncate(offset)
+    handle.seek(offset)
+    return handle
+
+
+def write_durably(handle: Any, lines: list[dict[str, Any]]) -> int:
+    """Append JSON lines, flush them to disk, return the new end offset."""
+    handle.write(b"".join(json.dumps(line, ensure_ascii=False).encode() + b"\n" for line in lines))
+    handle.flush()
+    os.fsync(handle.fileno())
+    return handle.tell()

@@ -1,0 +1,138 @@
+"""Reading batch-job inputs: files and directories of records, one record per line.
+
+A record is a JSON object — `{"id", "text_inputs", <parameters>}` for text2text,
+`{"id", "inputs", "parameters"}` for text-generation — or, with `text/plain`, a line of
+text. `HYPER_PARAMS` (JSON, or a Python dict literal as `str(dict)` prints it; parsed
+with `ast.literal_eval`, never evaluated) override every record's own parameters.
+Turning payloads into text is the Generator's job; this module only reads and shapes.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from springboard.catalog import Task
+from springboard.errors import ClientError, Issue, ValidationError
+from springboard.inference.payloads import parse_request
+
+JSONLINES = "application/jsonlines"
+TEXT = "text/plain"
+CONTENT_TYPES = (JSONLINES, TEXT)
+
+
+def local_path(uri: str, *, option: str) -> Path:
+    """A local path from `/path` or `file://...`; other schemes are refused for now."""
+    if uri.startswith("file://"):
+        uri = uri[len("file://"):]
+    elif "://" in uri:
+        raise ValidationError([Issue(option, f"'{uri}': only local paths and file:// URIs are "
+                                     "supported by batch jobs yet", uri,
+                                     "copy the data to this machine first")])
+    return Path(uri).expanduser().resolve()
+
+
+def input_files(uri: str) -> list[Path]:
+    """The files of an input location: the file itself, or a directory's files, sorted."""
+    path = local_path(uri, option="--input")
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        if files:
+            return files
+        raise ValidationError([Issue("--input", f"directory {path} holds no files", uri)])
+    raise ValidationError([Issue("--input", f"{path} does not exist", uri)])
+
+
+def count_records(files: list[Path]) -> int:
+    """Non-blank lines across `files`, read as a stream."""
+    total = 0
+    for path in files:
+        with open(path, "rb") as handle:
+            total += sum(1 for line in handle if line.strip())
+    return total
+
+
+def parse_hyper_params(text: str | None, task: Task) -> dict[str, Any]:
+    """Parse and validate `HYPER_PARAMS` for a model of `task` (fields named as typed)."""
+    if text is None or not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError) as exc:
+            raise ValidationError([Issue("HYPER_PARAMS", f"is neither JSON nor a Python dict "
+                                         f"literal ({exc})", text,
+                                         "e.g. HYPER_PARAMS=\"{'max_length': 16}\"")]) from None
+    if not isinstance(value, dict):
+        raise ValidationError([Issue("HYPER_PARAMS", f"must be a dict; got {type(value).__name__}",
+                                     text)])
+    probe = {"text_inputs": "x", **value} if task is Task.TEXT2TEXT else \
+        {"inputs": "x", "parameters": value}
+    try:
+        parse_request(probe, task)
+    except ValidationError as exc:
+        for issue in exc.issues:
+            name = (issue.field or "").removeprefix("parameters.")
+            issue.field = f"HYPER_PARAMS.{name}" if name else "HYPER_PARAMS"
+        raise ValidationError(exc.issues, context="invalid HYPER_PARAMS") from None
+    return value
+
+
+def read_lines(path: Path, skip: int) -> Iterator[tuple[int, bytes]]:
+    """(index, line) for every non-blank line of `path`, after the first `skip` of them."""
+    index = 0
+    with open(path, "rb") as handle:
+        for raw in handle:
+            if not raw.strip():
+                continue
+            if index >= skip:
+                yield index, raw.rstrip(b"\r\n")
+            index += 1
+
+
+class RecordError(ClientError):
+    """One record cannot be run; its output line carries this error and the record's id."""
+
+    code = "invalid_record"
+
+    def __init__(self, message: str, record_id: Any, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.record_id = record_id
+
+
+def to_payload(line: bytes, index: int, *, content_type: str, task: Task,
+               hyper: dict[str, Any], max_bytes: int) -> tuple[Any, dict[str, Any]]:
+    """The record's id (its `id`, else its 1-based line number) and the payload to run,
+    HYPER_PARAMS applied over the record's own values."""
+    record_id: Any = index + 1
+    if len(line) > max_bytes:
+        raise RecordError(f"the record is {len(line)} bytes; the limit is {max_bytes}",
+                          record_id, field="record", value=len(line),
+                          fix="raise --max-payload-mb")
+    if content_type == TEXT:
+        text = line.decode("utf-8", errors="replace")
+        record: dict[str, Any] = {"text_inputs": text} if task is Task.TEXT2TEXT else {"inputs": text}
+    else:
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RecordError(f"line {index + 1} is not valid JSON: {exc}", record_id,
+                              field="record", fix="one JSON object per line") from None
+        if not isinstance(record, dict):
+            raise RecordError(f"line {index + 1} is not a JSON object", record_id, field="record")
+        record_id = record.pop("id", record_id)
+    payload = dict(record)
+    if hyper and task is Task.TEXT2TEXT:
+        payload.update(hyper)
+    elif hyper:
+        own = record.get("parameters")
+        if own is None or isinstance(own, dict):
+            payload["parameters"] = {**(own or {}), **hyper}
+    return record_id, payload

@@ -1,0 +1,220 @@
+"""Batch transform: run a model over JSON Lines (or text) files with no endpoint kept up.
+
+`submit` checks everything it can before the job exists (model, EULA, weights, input,
+HYPER_PARAMS, options) and records a `transform` job; `run` is the worker's side: it
+loads the model once, streams each input file in batches through the Generator, writes
+`NAME.out` (one line per input line, same order, each with the record's id and
+`generated_texts` or an `error`), and checkpoints after every batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
+
+from springboard.catalog import Catalog, require_eula
+from springboard.errors import ClientError, GenerationError, Issue, ValidationError, \
+    issues_from_pydantic
+from springboard.jobs import service
+from springboard.jobs.checkpoint import Checkpoint, open_output, write_durably
+from springboard.jobs.models import Job
+from springboard.jobs.records import (CONTENT_TYPES, JSONLINES, RecordError, count_records,
+                                      input_files, local_path, parse_hyper_params, read_lines,
+                                      to_payload)
+from springboard.jobs.states import JobStatus
+from springboard.jobs.worker import JobContext, Outcome
+
+log = logging.getLogger("springboard.jobs")
+
+NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+ENV_KEYS = ("HYPER_PARAMS", "OPTION_DTYPE", "OPTION_N_POSITIONS")
+
+
+class TransformSettings(BaseModel):
+    """Everything a transform job needs, as recorded with it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    files: list[str]
+    output_dir: str
+    content_type: Literal["application/jsonlines", "text/plain"] = JSONLINES
+    batch_size: int = Field(32, ge=1, le=1024, description="Records per batch and checkpoint.")
+    max_payload_mb: float = Field(6.0, gt=0, description="Largest record; bigger ones get an error line.")
+    hyper_params: dict[str, Any] = {}
+    dtype: Literal["fp32", "bf16", "fp16"] = "fp32"
+    n_positions: int | None = Field(None, gt=0)
+    model_dir: str | None = None
+
+
+def submit(model_id: str, *, input: str, output: str, version: str = "*",
+           env: dict[str, str] | None = None, content_type: str = JSONLINES,
+           batch_size: int = 32, max_payload_mb: float = 6.0, name: str | None = None,
+           accept_eula: bool = False, model_dir: str | None = None, launch: bool = True) -> Job:
+    """Validate a transform request and start it as a job."""
+    from springboard.artifacts import resolve_model_dir
+
+    env = dict(env or {})
+    spec = Catalog.load().get(model_id, version)
+    require_eula(spec, accept_eula)
+    issues = [Issue("--env", f"unknown variable {key}", key, "allowed: " + ", ".join(ENV_KEYS))
+              for key in env if key not in ENV_KEYS]
+    if name is not None and not NAME_PATTERN.match(name):
+        issues.append(Issue("--name", f"'{name}' is not a valid job name", name,
+                            "use 1-63 letters, digits and hyphens"))
+    if content_type not in CONTENT_TYPES:
+        issues.append(Issue("--content-type", f"'{content_type}' is not supported", content_type,
+                            "use " + " or ".join(CONTENT_TYPES)))
+    if issues:
+        raise ValidationError(issues, context="cannot start the transform")
+    hyper = parse_hyper_params(env.get("HYPER_PARAMS"), spec.task)
+    files = input_files(input)
+    out_dir = local_path(output, option="--output")
+    try:
+        settings = TransformSettings(
+            files=[str(f) for f in files], output_dir=str(out_dir), content_type=content_type,  # type: ignore[arg-type]
+            batch_size=batch_size, max_payload_mb=max_payload_mb, hyper_params=hyper,
+            dtype=env.get("OPTION_DTYPE", "fp32").lower(),  # type: ignore[arg-type]
+            n_positions=env.get("OPTION_N_POSITIONS"),  # type: ignore[arg-type]
+            model_dir=model_dir)
+    except pydantic.ValidationError as exc:
+        raise ValidationError(issues_from_pydantic(exc), context="cannot start the transform") from None
+    resolve_model_dir(spec, model_dir=model_dir)  # missing weights fail now, not in the worker
+    out_dir.mkdir(parents=True, exist_ok=True)
+    total = count_records(files)
+    return service.create(
+        kind="transform", name=name, model_id=spec.id, model_version=spec.version,
+        inputs={"uri": input, "files": settings.files},
+        outputs={"dir": str(out_dir), "files": [str(out_dir / f"{f.name}.out") for f in files]},
+        settings=settings.model_dump(), launch=launch,
+        counts={"total": total, "processed": 0, "succeeded": 0, "failed": 0,
+                "input_tokens": 0, "output_tokens": 0})
+
+
+class _Runner:
+    """The worker side of one transform job."""
+
+    def __init__(self, ctx: JobContext) -> None:
+        from springboard.artifacts import resolve_model_dir
+        from springboard.inference import Generator, LoadOptions
+
+        self.ctx = ctx
+        self.settings = TransformSettings.model_validate(ctx.row["settings"])
+        spec = Catalog.load().get(ctx.row["model_id"], ctx.row["model_version"])
+        started = time.monotonic()
+        self.generator = Generator(
+            spec, resolve_model_dir(spec, model_dir=self.settings.model_dir),
+            LoadOptions(dtype=self.settings.dtype, context_length=self.settings.n_positions,
+                        max_batch_size=self.settings.batch_size))
+        log.info("loaded %s %s in %.1f s", spec.id, spec.version, time.monotonic() - started)
+        self.checkpoint = Checkpoint.load(ctx.dir)
+        self.counts = dict(self.checkpoint.counts or ctx.counts)
+
+    def run(self) -> Outcome:
+        started, done_before = time.monotonic(), self.counts["processed"]
+        for file in map(Path, self.settings.files):
+            progress = self.checkpoint.progress(file.name)
+            if progress.done:
+                continue
+            out_path = Path(self.settings.output_dir) / f"{file.name}.out"
+            log.info("%s -> %s, from record %d", file, out_path, progress.records)
+            with open_output(out_path, progress.offset) as out:
+                batch: list[tuple[int, bytes]] = []
+                for item in read_lines(file, skip=progress.records):
+                    batch.append(item)
+                    if len(batch) == self.settings.batch_size:
+                        self._write(batch, out, file.name)
+                        batch = []
+                        self._report(started, done_before)
+                        if self.ctx.stop_requested():
+                            return Outcome(JobStatus.STOPPED, "stopped on request; output kept")
+                if batch:
+                    self._write(batch, out, file.name)
+            progress.done = True
+            self.checkpoint.save(self.ctx.dir)
+        self._report(started, done_before)
+        return self._outcome()
+
+    def _outcome(self) -> Outcome:
+        ok, failed = self.counts["succeeded"], self.counts["failed"]
+        if failed and not ok:
+            return Outcome(JobStatus.FAILED, f"all {failed} records failed; see the .out files")
+        if failed:
+            return Outcome(JobStatus.PARTIALLY_COMPLETED, f"{ok} records succeeded, {failed} failed")
+        return Outcome(JobStatus.COMPLETED, f"{ok} records succeeded")
+
+    def _write(self, batch: list[tuple[int, bytes]], out: Any, name: str) -> None:
+        lines = self._process(batch)
+        offset = write_durably(out, lines)
+        progress = self.checkpoint.progress(name)
+        progress.records += len(batch)
+        progress.offset = offset
+        self.counts["processed"] += len(batch)
+        self.checkpoint.counts = self.counts
+        self.checkpoint.save(self.ctx.dir)
+        self.ctx.save_counts(self.counts)
+
+    def _report(self, started: float, done_before: int) -> None:
+        rate = (self.counts["processed"] - done_before) / max(time.monotonic() - started, 1e-9)
+        log.info("processed %d/%d records (%d failed), %.1f records/s",
+                 self.counts["processed"], self.counts["total"], self.counts["failed"], rate)
+        self.ctx.metric("records_per_second", round(rate, 3), step=self.counts["processed"])
+
+    def _process(self, batch: list[tuple[int, bytes]]) -> list[dict[str, Any]]:
+        """One output line per record: run the valid ones together, isolate the bad ones."""
+        s, generator = self.settings, self.generator
+        parsed: list[tuple[Any, Any, list[Any] | None, ClientError | None]] = []
+        for index, line in batch:
+            record_id: Any = index + 1
+            try:
+                record_id, payload = to_payload(
+                    line, index, content_type=s.content_type, task=generator.task,
+                    hyper=s.hyper_params, max_bytes=int(s.max_payload_mb * 1024 * 1024))
+                request = generator.parse(payload)
+                parsed.append((record_id, request, generator.plan(request.prompts,
+                                                                  request.params), None))
+            except RecordError as exc:
+                parsed.append((exc.record_id, None, None, exc))
+            except ClientError as exc:
+                parsed.append((record_id, None, None, exc))
+        planned = [p for _, _, items, _ in parsed if items for p in items]
+        try:
+            results = iter(generator.execute(planned))
+            per_record = [[next(results) for _ in items] if items else None
+                          for _, _, items, _ in parsed]
+        except GenerationError:  # find the record that breaks the batch; spare the rest
+            log.exception("a batch failed; retrying its records one by one")
+            per_record = [self._alone(items) for _, _, items, _ in parsed]
+        lines = []
+        for (record_id, request, _, error), results_ in zip(parsed, per_record, strict=True):
+            if isinstance(results_, GenerationError):
+                error = results_
+            if error is not None or results_ is None:
+                self.counts["failed"] += 1
+                lines.append({"id": record_id, "error": error.to_dict() if error else {}})
+                continue
+            nrs = request.params.num_return_sequences
+            texts = [r.texts[0] if nrs == 1 else r.texts for r in results_] if request.is_list \
+                else results_[0].texts
+            self.counts["succeeded"] += 1
+            self.counts["input_tokens"] += sum(r.input_tokens for r in results_)
+            self.counts["output_tokens"] += sum(sum(r.output_tokens) for r in results_)
+            lines.append({"id": record_id, "generated_texts": texts})
+        return lines
+
+    def _alone(self, items: list[Any] | None) -> Any:
+        if not items:
+            return None
+        try:
+            return self.generator.execute(items)
+        except GenerationError as exc:
+            return exc
+
+
+def run(ctx: JobContext) -> Outcome:
+    return _Runner(ctx).run()

@@ -1,0 +1,83 @@
+"""Detached worker processes: start one that outlives its parent, and tell whether one
+is still alive (by pid and start time, so a reused pid is not mistaken for it).
+
+Endpoint servers and job workers both run this way. Children started by this process
+are kept so they can be reaped, which keeps them from lingering as zombies.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections import deque
+from collections.abc import Mapping
+from pathlib import Path
+
+import psutil
+
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def spawn(module: str, args: list[str], *, log_path: Path,
+          env: Mapping[str, str] | None = None) -> tuple[int, float]:
+    """Run `python -m module args...` detached, output appended to `log_path`.
+
+    Returns the pid and its start time (for `alive`).
+    """
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen([sys.executable, "-m", module, *args], stdout=log,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   env=dict(env) if env is not None else None,
+                                   start_new_session=True)
+    _children[process.pid] = process
+    return process.pid, psutil.Process(process.pid).create_time()
+
+
+def alive(pid: int | None, started: float | None) -> bool:
+    """True while the process `pid` that started at `started` is running (not a zombie)."""
+    if not pid:
+        return False
+    child = _children.get(pid)
+    if child is not None and child.poll() is not None:
+        return False
+    try:
+        process = psutil.Process(pid)
+        if started and abs(process.create_time() - started) > 1:
+            return False  # the pid now belongs to another process
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def terminate(pid: int, started: float | None, *, grace: float) -> None:
+    """SIGTERM, wait up to `grace` seconds, then SIGKILL; reap it if it is our child."""
+    import time
+
+    if alive(pid, started):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + grace
+        while alive(pid, started) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if alive(pid, started):
+            os.kill(pid, signal.SIGKILL)
+    reap(pid)
+
+
+def reap(pid: int) -> None:
+    child = _children.pop(pid, None)
+    if child is not None:
+        child.wait(timeout=10)
+
+
+def log_tail(path: str | Path, lines: int = 20) -> str:
+    """The last `lines` lines of a log file ('' when there is none)."""
+    try:
+        with open(path, errors="replace") as handle:
+            return "".join(deque(handle, maxlen=lines)).rstrip()
+    except FileNotFoundError:
+        return ""

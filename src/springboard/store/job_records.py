@@ -1,0 +1,54 @@
+"""Rows of the `jobs` table. Status changes go through `set_status`, a compare-and-set
+on the current status, so two processes (a worker and `jobs stop`) cannot both win a
+race. Which changes are legal is `jobs.states`' business, not this module's."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from springboard.config import Settings
+from springboard.store.db import engine_for, session_scope
+from springboard.store.schema import jobs
+
+
+def insert(row: dict[str, Any], settings: Settings | None = None) -> None:
+    now = datetime.now(UTC)
+    with session_scope(settings) as conn:
+        conn.execute(jobs.insert().values(**row, created_at=now, updated_at=now))
+
+
+def get(job_id: str, settings: Settings | None = None) -> dict[str, Any] | None:
+    with engine_for(settings).connect() as conn:
+        row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def find(*, kind: str | None = None, status: str | None = None,
+         client_token: str | None = None, name: str | None = None,
+         settings: Settings | None = None) -> list[dict[str, Any]]:
+    stmt = select(jobs).order_by(jobs.c.created_at, jobs.c.id)
+    for column, value in ((jobs.c.kind, kind), (jobs.c.status, status),
+                          (jobs.c.client_token, client_token), (jobs.c.name, name)):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    with engine_for(settings).connect() as conn:
+        return [dict(r) for r in conn.execute(stmt).mappings().all()]
+
+
+def update_row(job_id: str, settings: Settings | None = None, **values: Any) -> None:
+    with session_scope(settings) as conn:
+        conn.execute(update(jobs).where(jobs.c.id == job_id)
+                     .values(**values, updated_at=datetime.now(UTC)))
+
+
+def set_status(job_id: str, expected: tuple[str, ...], status: str,
+               settings: Settings | None = None, **values: Any) -> bool:
+    """Move `job_id` to `status` only if its status is one of `expected`; report success."""
+    with session_scope(settings) as conn:
+        result = conn.execute(
+            update(jobs).where((jobs.c.id == job_id) & jobs.c.status.in_(expected))
+            .values(status=status, **values, updated_at=datetime.now(UTC)))
+    return result.rowcount > 0
