@@ -296,7 +296,7 @@ def test_every_problem_in_both_files_is_reported_at_once(tmp_path):
     preds = write(tmp_path / "p.out", [
         {"id": 1, "generated_texts": "ok"}, {"id": 1, "generated_texts": "again"},
         {"id": 2}, {"id": 3, "generated_texts": []}, {"id": 4, "generated_texts": {"a": 1}},
-        {"id": 1.5, "generated_texts": "x"}])
+        {"id": 1.5, "generated_texts": "x"}, {"id": None, "generated_texts": "x"}])
     refs = write(tmp_path / "r.jsonl", [{"id": 1, "reference": None}, {"id": 2},
                                         {"id": 3, "reference": []}])
     with pytest.raises(ValidationError) as exc:
@@ -311,6 +311,8 @@ def test_every_problem_in_both_files_is_reported_at_once(tmp_path):
         ("reference", "is not a string or a non-empty list of strings"),
         ("reference", "is missing"),
     ]
+    assert f"is not a string or an integer on lines 6, 7 of {preds}; line 6 holds 1.5" in \
+        exc.value.issues[4].message
 
 
 def test_no_matching_ids_is_a_client_error_with_samples(tmp_path):

@@ -192,7 +192,8 @@ def _existing_file(path: str | Path, option: str | None, problems: _Problems) ->
     return target
 
 
-def _records(path: Path, option: str | None, problems: _Problems) -> Iterator[tuple[int, dict[str, Any]]]:
+def _records(path: Path, option: str | None,
+             problems: _Problems) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield each non-blank line's object; collect lines that are not JSON objects."""
     number = 0
     try:
@@ -220,11 +221,11 @@ def _records(path: Path, option: str | None, problems: _Problems) -> Iterator[tu
 
 def _record_id(record: Mapping[str, Any], id_field: str, where: _Where,
                problems: _Problems) -> Id | None:
-    value = record.get(id_field)
-    if value is None:
+    if id_field not in record:
         problems.add(id_field, where, "is missing", detail=where.fields(),
                      fix="pass --id-field (id_field=) naming the field both files use as id")
         return None
+    value = record[id_field]
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         problems.add(id_field, where, "is not a string or an integer",
                      detail=f"holds {value!r}", value=value)
