@@ -111,7 +111,7 @@ class _Runner:
             spec, resolve_model_dir(spec, model_dir=self.settings.model_dir),
             LoadOptions(dtype=self.settings.dtype, context_length=self.settings.n_positions,
                         max_batch_size=self.settings.batch_size))
-        log.info("loaded %s %s in %.1f s", spec.id, spec.version, time.monotonic() - started)
+        ctx.metric("model_load_seconds", round(time.monotonic() - started, 3))
         self.checkpoint = Checkpoint.load(ctx.dir)
         self.counts = dict(self.checkpoint.counts or ctx.counts)
 
