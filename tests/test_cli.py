@@ -142,3 +142,39 @@ def psutil_alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def test_transform_and_rouge_from_the_command_line(isolated_env, tmp_path):
+    records = tmp_path / "in.jsonl"
+    refs = tmp_path / "refs.jsonl"
+    with open(records, "w") as r, open(refs, "w") as f:
+        for i in range(30):
+            record = {"id": f"r{i}", "text_inputs": f"summarize: item {i} is ready"}
+            if i == 4:
+                record["top_p"] = 2
+            r.write(json.dumps(record) + "\n")
+            f.write(json.dumps({"id": f"r{i}", "summary": f"item {i} ready"}) + "\n")
+    done = sb(isolated_env, "transform", "springboard-tiny-t5", "--input", str(records),
+              "--output", str(tmp_path / "out"), "--env",
+              "HYPER_PARAMS={'max_length': 8, 'num_beams': 1}", "--wait", "--json")
+    assert done.returncode == 0, done.stderr
+    job = json.loads(done.stdout)
+    assert job["status"] == "PartiallyCompleted"
+    assert (job["counts"]["succeeded"], job["counts"]["failed"]) == (29, 1)
+    out = tmp_path / "out" / "in.jsonl.out"
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == \
+        [f"r{i}" for i in range(30)]
+    listed = json.loads(sb(isolated_env, "jobs", "list", "--kind", "transform", "--json").stdout)
+    assert [j["id"] for j in listed] == [job["id"]]
+    metrics = json.loads(sb(isolated_env, "jobs", "metrics", job["id"], "--json").stdout)
+    assert {m["metric_name"] for m in metrics} >= {"records_per_second", "model_load_seconds"}
+    resumed = sb(isolated_env, "jobs", "resume", job["id"])
+    assert resumed.returncode == 2 and "PartiallyCompleted" in resumed.stderr
+    bad = sb(isolated_env, "transform", "springboard-tiny-t5", "--input", str(records),
+             "--output", str(tmp_path / "o2"), "--env", "HYPER_PARAMS={'top_p': 5}")
+    assert bad.returncode == 2 and "HYPER_PARAMS.top_p" in bad.stderr
+    scored = sb(isolated_env, "evaluate", "rouge", "--predictions", str(out), "--references",
+                str(refs), "--reference-field", "summary", "--json")
+    assert scored.returncode == 0, scored.stderr
+    report = json.loads(scored.stdout)
+    assert report["count"] == 29 and report["errored"] == 1

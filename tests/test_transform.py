@@ -149,3 +149,15 @@ def test_unknown_job_and_completed_jobs_cannot_resume(tmp_path):
         service.resume(job.id)
     assert "Completed" in str(err.value)
     assert [j.id for j in service.list_jobs(kind="transform", status="Completed")] == [job.id]
+
+
+def test_sdk_transformer_mirrors_the_managed_hub(tmp_path):
+    from springboard import Model
+
+    source = write_records(tmp_path / "in.jsonl", 4)
+    transformer = Model("springboard-tiny-t5").transformer(
+        output_path=str(tmp_path / "o"), env={"HYPER_PARAMS": '{"max_length": 4}'},
+        instance_type="ml.m5.xlarge")
+    job = transformer.transform(str(source), content_type="application/jsonlines")
+    assert job.status == "Completed" and transformer.latest_transform_job.id == job.id
+    assert len(out_lines(tmp_path / "o" / "in.jsonl.out")) == 4

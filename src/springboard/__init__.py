@@ -15,6 +15,7 @@ _EXPORTS = {
     "Model": "springboard.sdk",
     "JumpStartModel": "springboard.sdk",
     "Predictor": "springboard.sdk",
+    "Transformer": "springboard.sdk",
     "Generator": "springboard.inference",
     "LoadOptions": "springboard.inference",
     "Catalog": "springboard.catalog",

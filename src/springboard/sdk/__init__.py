@@ -1,7 +1,8 @@
 """The user-facing SDK, named after the managed hub's so notebooks port by changing an
-import: `Model` (alias `JumpStartModel`) and `Predictor`."""
+import: `Model` (alias `JumpStartModel`), `Predictor` and `Transformer`."""
 
 from springboard.sdk.model import JumpStartModel, Model
 from springboard.sdk.predictor import Predictor
+from springboard.sdk.transformer import Transformer
 
-__all__ = ["JumpStartModel", "Model", "Predictor"]
+__all__ = ["JumpStartModel", "Model", "Predictor", "Transformer"]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from springboard.sdk.predictor import Predictor
+
+if TYPE_CHECKING:
+    from springboard.sdk.transformer import Transformer
 
 
 class Model:
@@ -39,6 +42,17 @@ class Model:
                                 host=host, port=port, env={**self.env, **(env or {})},
                                 accept_eula=accept_eula, model_dir=self.model_dir, wait=wait)
         return Predictor(info.name)
+
+    def transformer(self, *, output_path: str, env: dict[str, str] | None = None,
+                    batch_size: int = 32, max_payload: float = 6.0, accept_eula: bool = False,
+                    **_ignored: Any) -> "Transformer":
+        """A `Transformer` that runs this model over datasets as batch jobs."""
+        from springboard.sdk.transformer import Transformer
+
+        return Transformer(self.model_id, self.model_version, output_path=output_path,
+                           env={**self.env, **(env or {})}, batch_size=batch_size,
+                           max_payload=max_payload, accept_eula=accept_eula,
+                           model_dir=self.model_dir)
 
     def predict(self, payload: Any, *, accept_eula: bool = False) -> Any:
         """Run one payload in this process, with no endpoint (the model loads once)."""

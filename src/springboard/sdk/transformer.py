@@ -1,0 +1,49 @@
+"""`Transformer`: batch transform jobs from Python, as `sagemaker.transformer.Transformer`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from springboard.jobs.models import Job
+
+
+class Transformer:
+    """Runs a model over datasets as batch transform jobs.
+
+    `Model("springboard-tiny-t5").transformer(output_path="out").transform("in.jsonl")`
+    """
+
+    def __init__(self, model_id: str, model_version: str = "*", *, output_path: str,
+                 env: dict[str, str] | None = None, batch_size: int = 32,
+                 max_payload: float = 6.0, accept_eula: bool = False,
+                 model_dir: str | None = None, **_ignored: Any) -> None:
+        self.model_id = model_id
+        self.model_version = model_version
+        self.output_path = output_path
+        self.env = dict(env or {})
+        self.batch_size = batch_size
+        self.max_payload = max_payload
+        self.accept_eula = accept_eula
+        self.model_dir = model_dir
+        self.latest_transform_job: Job | None = None
+
+    def transform(self, data: str, *, content_type: str = "application/jsonlines",
+                  job_name: str | None = None, wait: bool = True, **_ignored: Any) -> Job:
+        """Start a job over `data` (a file or directory); by default wait for it to end."""
+        from springboard.jobs import service, transform
+
+        job = transform.submit(self.model_id, input=data, output=self.output_path,
+                               version=self.model_version, env=self.env,
+                               content_type=content_type, batch_size=self.batch_size,
+                               max_payload_mb=self.max_payload, name=job_name,
+                               accept_eula=self.accept_eula, model_dir=self.model_dir)
+        self.latest_transform_job = service.wait(job.id) if wait else job
+        return self.latest_transform_job
+
+    def wait(self) -> Job:
+        from springboard.jobs import service
+
+        if self.latest_transform_job is None:
+            raise RuntimeError("no transform job started yet; call transform() first")
+        self.latest_transform_job = service.wait(self.latest_transform_job.id)
+        return self.latest_transform_job
