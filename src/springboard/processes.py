@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import psutil
@@ -81,3 +81,16 @@ def log_tail(path: str | Path, lines: int = 20) -> str:
             return "".join(deque(handle, maxlen=lines)).rstrip()
     except FileNotFoundError:
         return ""
+
+
+def entrypoint(run: Callable[[str], int], usage: str) -> None:
+    """`main()` of a worker module: log to stdout (the spawner sends it to the log file),
+    take one argument, exit with `run`'s code."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stdout,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if len(sys.argv) != 2:
+        sys.stderr.write(f"usage: {usage}\n")
+        sys.exit(2)
+    sys.exit(run(sys.argv[1]))

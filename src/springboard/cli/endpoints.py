@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from springboard.cli.output import console, emit_json, read_json_arg
+from springboard.cli.output import console, emit_json, read_json_arg, show
 from springboard.errors import Issue, ValidationError
 
 app = typer.Typer(help="Manage endpoints: list, describe, logs, delete.", no_args_is_help=True)
@@ -56,10 +56,8 @@ def deploy(
             info = endpoints.deploy(model_id, version=version, name=name, host=host, port=port,
                                     env=settings, accept_eula=accept_eula, model_dir=model_dir,
                                     wait=True, timeout=timeout)
-    if json_out:
-        emit_json(info.model_dump(mode="json"))
-        return
-    console.print(f"endpoint [bold]{info.name}[/] is {info.status} at {info.url or '(starting)'}")
+    show(info, as_json=json_out,
+         line=f"endpoint [bold]{info.name}[/] is {info.status} at {info.url or '(starting)'}")
 
 
 def invoke(
@@ -112,12 +110,7 @@ def describe(name: str, json_out: JsonOpt = False) -> None:
     """Show an endpoint: status, model, URL, settings, log file."""
     from springboard.serving import endpoints
 
-    info = endpoints.describe(name)
-    if json_out:
-        emit_json(info.model_dump(mode="json"))
-        return
-    for key, value in info.model_dump().items():
-        console.print(f"[bold]{key:>15}[/]  {value}", highlight=False)
+    show(endpoints.describe(name), as_json=json_out)
 
 
 @app.command("logs")

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from springboard.cli.endpoints import parse_env
-from springboard.cli.output import console, emit_json
+from springboard.cli.output import console, emit_json, show
 
 app = typer.Typer(help="Manage jobs: list, describe, logs, stop, resume, wait, metrics.",
                   no_args_is_help=True)
@@ -74,12 +74,7 @@ def describe(job_id: str, json_out: JsonOpt = False) -> None:
     """Show a job: status, model, inputs, outputs, settings, counts."""
     from springboard.jobs import service
 
-    job = service.get(job_id)
-    if json_out:
-        emit_json(job.model_dump(mode="json"))
-        return
-    for key, value in job.model_dump().items():
-        console.print(f"[bold]{key:>15}[/]  {value}", highlight=False)
+    show(service.get(job_id), as_json=json_out)
 
 
 @app.command("logs")
@@ -101,10 +96,7 @@ def stop(job_id: str, json_out: JsonOpt = False) -> None:
     from springboard.jobs import service
 
     job = service.stop(job_id)
-    if json_out:
-        emit_json(job.model_dump(mode="json"))
-        return
-    console.print(f"job [bold]{job.id}[/] {job.status}")
+    show(job, as_json=json_out, line=f"job [bold]{job.id}[/] {job.status}")
 
 
 @app.command("resume")
@@ -113,10 +105,7 @@ def resume(job_id: str, json_out: JsonOpt = False) -> None:
     from springboard.jobs import service
 
     job = service.resume(job_id)
-    if json_out:
-        emit_json(job.model_dump(mode="json"))
-        return
-    console.print(f"job [bold]{job.id}[/] {job.status}")
+    show(job, as_json=json_out, line=f"job [bold]{job.id}[/] {job.status}")
 
 
 @app.command("wait")

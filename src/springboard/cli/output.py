@@ -27,6 +27,17 @@ def emit_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+def show(record: Any, *, as_json: bool, line: str | None = None) -> None:
+    """A pydantic record as JSON, as one summary line, or as aligned `key  value` rows."""
+    if as_json:
+        emit_json(record.model_dump(mode="json"))
+    elif line is not None:
+        console.print(line, highlight=False)
+    else:
+        for key, value in record.model_dump().items():
+            console.print(f"[bold]{key:>15}[/]  {value}", highlight=False)
+
+
 def read_json_arg(value: str, *, option: str) -> Any:
     """Parse an option given as inline JSON or as `@path/to/file.json`."""
     text = value

@@ -10,13 +10,13 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from springboard import processes
 from springboard.jobs.paths import job_dir, record_metric
 from springboard.jobs.states import JobStatus, transition
 from springboard.store import job_records
@@ -104,12 +104,7 @@ def run(job_id: str) -> int:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, stream=sys.stdout,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if len(sys.argv) != 2:
-        sys.stderr.write("usage: python -m springboard.jobs.worker JOB_ID\n")
-        sys.exit(2)
-    sys.exit(run(sys.argv[1]))
+    processes.entrypoint(run, "python -m springboard.jobs.worker JOB_ID")
 
 
 if __name__ == "__main__":

@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import sys
 import threading
 
 import uvicorn
 
+from springboard import processes
 from springboard.catalog import Catalog
 from springboard.serving.app import create_app
 from springboard.serving.service import InvocationService
@@ -102,12 +102,7 @@ def serve(name: str) -> int:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, stream=sys.stdout,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if len(sys.argv) != 2:
-        sys.stderr.write("usage: python -m springboard.serving.server ENDPOINT_NAME\n")
-        sys.exit(2)
-    sys.exit(serve(sys.argv[1]))
+    processes.entrypoint(serve, "python -m springboard.serving.server ENDPOINT_NAME")
 
 
 if __name__ == "__main__":
