@@ -26,7 +26,8 @@ test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/endpoint_throughput.py --clients 16
+	$(PY) benchmarks/transform_throughput.py
 
 # The command reference is generated from --help; tests fail when it is stale.
 docs: install

@@ -83,6 +83,7 @@ def create_app(service: InvocationService, *, api_key: str | None = None) -> Fas
         return JSONResponse({"name": service.name, "model_id": service.spec.id,
                              "version": service.spec.version, "task": service.spec.task.value,
                              "ready": service.ready, "settings": service.settings.model_dump(),
+                             "scheduler": service.scheduler,
                              "preset": preset.name if preset else None})
 
     return app

@@ -57,6 +57,7 @@ class Batcher:
         self.metrics = metrics or ServerMetrics()
         self._queue: queue.Queue[Job] = queue.Queue(maxsize=settings.max_queue_size)
         self._stopping = threading.Event()
+        self._last_rows, self._last_secs, self._last_end = 0, 0.0, 0.0  # the last batch
         self._threads = [threading.Thread(target=self._loop, name=f"batcher-{i}", daemon=True)
                          for i in range(settings.model_server_workers)]
 
@@ -90,13 +91,28 @@ class Batcher:
             thread.join(max(0.0, deadline - time.monotonic()))
 
     def _gather(self, first: Job) -> list[Job]:
+        """The first job plus what else arrives in time to share its batch.
+
+        Clients served by the last batch usually come straight back, spread over some
+        milliseconds; starting without them splits them into a small batch and a big
+        one that then alternate for good. So while the last batch's rows have not come
+        back, wait a little for them (at most 15% of that batch's time), then at most
+        `batch_wait_ms` for stragglers.
+        """
         jobs, rows = [first], first.rows
         limit = self.settings.max_rolling_batch_size
-        deadline = time.monotonic() + self.settings.batch_wait_ms / 1000
+        now = time.monotonic()
+        returning = now - self._last_end < max(0.25, self._last_secs)
+        target = min(limit, self._last_rows) if returning else 0
+        straggle = now + self.settings.batch_wait_ms / 1000
+        fill = max(straggle, now + 0.15 * self._last_secs)
         while rows < limit:
+            deadline = fill if rows < target else straggle
             try:
                 job = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
+                if rows < target and time.monotonic() < straggle:
+                    continue
                 break
             jobs.append(job)
             rows += job.rows
@@ -122,8 +138,10 @@ class Batcher:
                 for job in jobs:
                     job.future.set_exception(exc)
                 continue
-            self.metrics.batch_rows.observe(sum(j.rows for j in jobs))
             finished = time.monotonic()
+            self._last_rows = sum(j.rows for j in jobs)
+            self._last_secs, self._last_end = finished - started, finished
+            self.metrics.batch_rows.observe(self._last_rows)
             start = 0
             for job in jobs:
                 job.started, job.finished = started, finished

@@ -139,7 +139,8 @@ def deploy(model_id: str, *, version: str = "*", name: str | None = None,
         raise NameInUseError(f"the endpoint name '{name}' is in use "
                              f"({existing.get('status', 'unknown')})", field="name", value=name,
                              fix="pick another --name, or delete the existing endpoint first") from None
-    child_env = {**os.environ, "SPRINGBOARD_HOME": str(get_settings().home)}
+    # variables that are not deployment settings (OMP_NUM_THREADS, HF_HOME, ...) reach the server
+    child_env = {**os.environ, **_extra_env(env), "SPRINGBOARD_HOME": str(get_settings().home)}
     if api_key:
         child_env["SPRINGBOARD_API_KEY"] = api_key
     with open(log_path, "ab") as log:

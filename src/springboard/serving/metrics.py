@@ -9,7 +9,7 @@ from prometheus_client import (CollectorRegistry, Counter, Gauge, Histogram,
 disable_created_metrics()  # the *_created series only add noise to scrapes
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
-BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+BATCH_BUCKETS = (*range(1, 17), 24, 32, 48, 64, 96, 128, 256)  # every size up to 16
 
 
 class ServerMetrics:
@@ -19,7 +19,8 @@ class ServerMetrics:
                                 ["status"], registry=self.registry)
         self.queue_depth = Gauge("springboard_queue_depth", "Requests waiting for a batch.",
                                  registry=self.registry)
-        self.batch_rows = Histogram("springboard_batch_rows", "Rows per forward pass (batch size).",
+        self.batch_rows = Histogram("springboard_batch_rows",
+                                    "Rows per batch (dynamic) or per decoding step (continuous).",
                                     buckets=BATCH_BUCKETS, registry=self.registry)
         self.tokens = Counter("springboard_tokens", "Tokens processed.", ["direction"],
                               registry=self.registry)

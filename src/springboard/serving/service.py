@@ -55,6 +55,7 @@ class InvocationService:
         self.generator: Generator | None = None
         self.batcher: Batcher | None = None
         self.load_error: str | None = None
+        self.scheduler: str | None = None  # chosen when the model is attached
 
     @property
     def ready(self) -> bool:
@@ -75,6 +76,7 @@ class InvocationService:
                                                                 self.metrics)
         batcher.start()
         self.generator, self.batcher = generator, batcher
+        self.scheduler = "continuous" if continuous else "dynamic"
 
     def shutdown(self) -> None:
         if self.batcher is not None:
