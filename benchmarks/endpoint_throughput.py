@@ -51,7 +51,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -191,9 +191,11 @@ def tree_rss(pid: int) -> int:
     return total
 
 
-def tree_cpu(pid: int) -> float:
+def tree_cpu(*pids: int) -> float:
+    """CPU seconds used so far by the trees of `pids`, each process counted once."""
+    procs = {proc.pid: proc for pid in pids for proc in _tree(pid)}
     total = 0.0
-    for proc in _tree(pid):
+    for proc in procs.values():
         with contextlib.suppress(psutil.Error):
             times = proc.cpu_times()
             total += times.user + times.system
@@ -252,7 +254,9 @@ class Result:
                 f"peak RSS {self.peak_rss / 2**20:6.0f} MiB  "
                 f"({self.requests} req in {self.elapsed:.1f} s, "
                 f"{self.tokens / self.requests:.1f} tok/req"
-                + (f", {self.short} ended early by EOS" if self.short else "") + ")")
+                + (f", {self.short} ended early by EOS" if self.short else "") + ")\n"
+                + f"  cores used: server {self.server_cpu / self.elapsed:.2f}, other processes "
+                f"{self.other_cpu / self.elapsed:.2f}, steal {self.steal / self.elapsed:.2f}")
 
 
 def percentile(values: list[float], pct: int) -> float:
@@ -279,7 +283,7 @@ def measure(target: Target, prompts: list[str], warmup: int, clients: int,
     def mark() -> None:  # CPU counters at the start of the timed run
         now = psutil.cpu_times()
         marks.update(all=_busy(now), steal=_steal(now), server=tree_cpu(target.pid),
-                     me=tree_cpu(me))
+                     ours=tree_cpu(me, target.pid))
         if after_warmup is not None:
             after_warmup()
 
@@ -287,7 +291,7 @@ def measure(target: Target, prompts: list[str], warmup: int, clients: int,
         samples, elapsed = drive(target, prompts[:warmup], prompts[warmup:], clients, timeout,
                                  phase_timeout, mark)
     server_cpu = tree_cpu(target.pid) - marks["server"]
-    ours = server_cpu + tree_cpu(me) - marks["me"]
+    ours = tree_cpu(me, target.pid) - marks["ours"]  # servers are children of this process
     now = psutil.cpu_times()
     other = max(0.0, _busy(now) - marks["all"] - ours)
     latencies = [s.latency for s in samples]
@@ -622,7 +626,7 @@ def run_transformers_serve(args: argparse.Namespace, model_dir: Path, prompts: l
     except Exception as exc:  # an optional comparison: report and carry on
         tail = log_tail(log_path)
         print(f"transformers serve: skipped: {type(exc).__name__}: {exc}"
-              + (f"\n  log tail:\n    " + tail.replace("\n", "\n    ") if tail else ""))
+              + ("\n  log tail:\n    " + tail.replace("\n", "\n    ") if tail else ""))
     finally:
         stop_process(proc)
 
