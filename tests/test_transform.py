@@ -161,3 +161,15 @@ def test_sdk_transformer_mirrors_the_managed_hub(tmp_path):
     job = transformer.transform(str(source), content_type="application/jsonlines")
     assert job.status == "Completed" and transformer.latest_transform_job.id == job.id
     assert len(out_lines(tmp_path / "o" / "in.jsonl.out")) == 4
+
+
+def test_one_default_batch_size_everywhere():
+    import inspect
+
+    from springboard.cli.jobs import transform as transform_command
+    from springboard.jobs.transform import DEFAULT_BATCH_SIZE, TransformSettings
+    from springboard.sdk import Transformer
+
+    option = inspect.signature(transform_command).parameters["batch_size"].default
+    assert option == DEFAULT_BATCH_SIZE == TransformSettings.model_fields["batch_size"].default
+    assert inspect.signature(Transformer).parameters["batch_size"].default == DEFAULT_BATCH_SIZE

@@ -24,7 +24,7 @@ def transform(
     version: Annotated[str, typer.Option("--version", "-v", help="Model version (*, 1.*, 1.2.0).")] = "*",
     env: Annotated[list[str], typer.Option("--env", "-e", help="HYPER_PARAMS=... (JSON or a Python dict literal; overrides every record), OPTION_DTYPE, OPTION_N_POSITIONS.")] = [],  # noqa: B006
     content_type: Annotated[str, typer.Option("--content-type", help="application/jsonlines or text/plain.")] = "application/jsonlines",
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Records per batch (and per checkpoint).")] = 32,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Records per batch (and per checkpoint).")] = 64,
     max_payload_mb: Annotated[float, typer.Option("--max-payload-mb", help="Largest record; bigger ones get an error line.")] = 6.0,
     name: Annotated[str | None, typer.Option("--name", help="Job name.")] = None,
     accept_eula: Annotated[bool, typer.Option("--accept-eula", help="Accept the model's EULA.")] = False,

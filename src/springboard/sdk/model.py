@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from springboard.jobs.transform import DEFAULT_BATCH_SIZE
 from springboard.sdk.predictor import Predictor
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ class Model:
         return Predictor(info.name)
 
     def transformer(self, *, output_path: str, env: dict[str, str] | None = None,
-                    batch_size: int = 32, max_payload: float = 6.0, accept_eula: bool = False,
+                    batch_size: int = DEFAULT_BATCH_SIZE, max_payload: float = 6.0, accept_eula: bool = False,
                     **_ignored: Any) -> "Transformer":
         """A `Transformer` that runs this model over datasets as batch jobs."""
         from springboard.sdk.transformer import Transformer

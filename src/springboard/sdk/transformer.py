@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from springboard.jobs.models import Job
+from springboard.jobs.transform import DEFAULT_BATCH_SIZE
 
 
 class Transformer:
@@ -14,7 +15,7 @@ class Transformer:
     """
 
     def __init__(self, model_id: str, model_version: str = "*", *, output_path: str,
-                 env: dict[str, str] | None = None, batch_size: int = 32,
+                 env: dict[str, str] | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
                  max_payload: float = 6.0, accept_eula: bool = False,
                  model_dir: str | None = None, **_ignored: Any) -> None:
         self.model_id = model_id
