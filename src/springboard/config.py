@@ -65,10 +65,6 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'state.db'}"
 
-    @property
-    def models_dir(self) -> Path:
-        return self.home / "models"
-
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
