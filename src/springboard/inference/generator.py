@@ -32,14 +32,20 @@ DEFAULT_MAX_NEW_TOKENS = 64
 
 @dataclass(frozen=True)
 class Planned:
-    """One prompt, checked and ready: its settings, token count and budget."""
+    """One prompt, checked and ready: its token ids, settings and budget.
+
+    The ids are kept so no later stage tokenizes the prompt again."""
 
     index: int
     prompt: str
     params: DecodingParams
-    prompt_tokens: int
+    prompt_ids: tuple[int, ...]
     max_new_tokens: int
     seed: int | None
+
+    @property
+    def prompt_tokens(self) -> int:
+        return len(self.prompt_ids)
 
     @property
     def rows(self) -> int:
@@ -126,8 +132,9 @@ class Generator:
             raise ValueError("one DecodingParams per prompt, or one for all")
         issues: list[Issue] = []
         planned = []
-        for i, (prompt, p, n) in enumerate(zip(prompts, per_prompt, self.count_tokens(prompts),
-                                               strict=True)):
+        token_ids = self.tokenizer(list(prompts))["input_ids"]
+        for i, (prompt, p, ids) in enumerate(zip(prompts, per_prompt, token_ids, strict=True)):
+            n = len(ids)
             where = f"{self.input_field}[{i}]" if len(prompts) > 1 else self.input_field
             new = self._budget(p, n, where, issues)
             if new is None:
@@ -141,7 +148,7 @@ class Generator:
             seed = p.seed
             if p.do_sample and seed is None:
                 seed = secrets.randbits(63)
-            planned.append(Planned(i, prompt, p, n, new, seed))
+            planned.append(Planned(i, prompt, p, tuple(ids), new, seed))
         if issues:
             raise ValidationError(issues, context="invalid request")
         return planned
@@ -214,8 +221,8 @@ class Generator:
             for j, row in enumerate(item.row_specs()):
                 rows.append(row)
                 owners.append((k, j))
-        encoded = self.tokenizer([batch[k].prompt for k, _ in owners], return_tensors="pt",
-                                 padding=True).to(self.device)
+        encoded = self.tokenizer.pad({"input_ids": [list(batch[k].prompt_ids) for k, _ in owners]},
+                                     return_tensors="pt", padding=True).to(self.device)
         start = 1 if self.task is Task.TEXT2TEXT else encoded["input_ids"].shape[1]
         base = self.model.generation_config
         config = GenerationConfig(

@@ -134,13 +134,12 @@ class ContinuousBatcher(Batcher):
                 state.outputs[i] = list(zip(result.texts, result.output_tokens,
                                             result.finish_reasons, strict=True))
         rows = []
-        encoded = self.generator.tokenizer([item.prompt for item in job.planned])["input_ids"]
         for i, item in enumerate(job.planned):
             if i in static:
                 continue
             for j, spec in enumerate(item.row_specs()):
                 rng = row_generator(spec.seed) if spec.do_sample and spec.seed is not None else None
-                rows.append(_Row(job, i, j, spec, encoded[i], rng))
+                rows.append(_Row(job, i, j, spec, list(item.prompt_ids), rng))
         state.pending = len(rows)
         if not rows:
             self._complete(job)
