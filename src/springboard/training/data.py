@@ -1,0 +1,197 @@
+"""Training data: reading the user's files into prompt/completion examples.
+
+Formats (DESIGN.md journey 6):
+- instruction tuning (text2text, and causal with `instruction_tuned`): JSON Lines, with an
+  optional `template.json` `{"prompt": "...{field}...", "completion": "{other_field}"}`
+  whose placeholders name record fields; without one, records carry `prompt`/`completion`
+  (or `input`/`output`; causal: `instruction`/`context`/`response`, Alpaca-style prompt);
+- chat (`chat_dataset`): records `{"messages": [{"role", "content"}, ...]}`;
+- domain adaptation (causal): exactly one `.txt` file, or JSON Lines with a `text` field.
+A bad record is an error naming the file, the line and the field. Tokenizing and
+batching are the trainer's job.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import string
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from springboard.errors import Issue, ValidationError
+
+TEMPLATE_FILE = "template.json"
+DATA_SUFFIXES = (".jsonl", ".json", ".txt")
+ALPACA_PROMPT = ("Below is an instruction that describes a task{context_clause}. Write a response "
+                 "that appropriately completes the request.\n\n### Instruction:\n{instruction}\n\n"
+                 "{context_block}### Response:\n")
+
+
+@dataclass(frozen=True)
+class Example:
+    """One training example: the model sees `prompt`, learns `completion`."""
+
+    prompt: str
+    completion: str
+
+
+@dataclass(frozen=True)
+class Template:
+    """`template.json`: how a record's fields become a prompt and a completion."""
+
+    prompt: str
+    completion: str
+
+    @classmethod
+    def load(cls, path: Path) -> "Template":
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ValidationError([Issue(str(path), f"is not valid JSON: {exc}")]) from None
+        issues = [Issue(f"{path.name}:{key}", "is required (a string with {field} placeholders)")
+                  for key in ("prompt", "completion") if not isinstance(data.get(key), str)]
+        extra = sorted(set(data) - {"prompt", "completion"})
+        issues += [Issue(f"{path.name}:{key}", "unknown key", key, "allowed: prompt, completion")
+                   for key in extra]
+        if issues:
+            raise ValidationError(issues, context=f"invalid template {path}")
+        return cls(prompt=data["prompt"], completion=data["completion"])
+
+    def fields(self) -> set[str]:
+        return {name for text in (self.prompt, self.completion)
+                for _, name, _, _ in string.Formatter().parse(text) if name}
+
+    def apply(self, record: dict[str, Any], where: str) -> Example:
+        missing = sorted(self.fields() - set(record))
+        if missing:
+            raise ValidationError([Issue(
+                missing[0], f"{where}: the template needs field(s) {', '.join(missing)}",
+                None, f"the record has: {', '.join(sorted(record)) or 'no fields'}")])
+        values = {k: "" if v is None else str(v) for k, v in record.items()}
+        return Example(self.prompt.format(**values), self.completion.format(**values))
+
+
+def data_files(path: str | Path, *, option: str = "--train") -> list[Path]:
+    """The data files of a channel: the file itself, or a directory's data files."""
+    location = Path(path).expanduser()
+    if location.is_file():
+        return [location]
+    if not location.is_dir():
+        raise ValidationError([Issue(option, f"{location} does not exist", str(path))])
+    files = sorted(p for p in location.iterdir()
+                   if p.is_file() and p.suffix in DATA_SUFFIXES and p.name != TEMPLATE_FILE)
+    if not files:
+        raise ValidationError([Issue(option, f"{location} holds no data files "
+                                     f"({', '.join(DATA_SUFFIXES)})", str(path))])
+    return files
+
+
+def read_records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(`file:line`, record) for each JSON object line of `path`."""
+    with open(path) as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            where = f"{path.name}:{number}"
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValidationError([Issue(where, f"is not valid JSON: {exc.msg}")]) from None
+            if not isinstance(record, dict):
+                raise ValidationError([Issue(where, "is not a JSON object")])
+            yield where, record
+
+
+def _pair(record: dict[str, Any], where: str, pairs: tuple[tuple[str, str], ...]) -> Example:
+    for prompt_key, completion_key in pairs:
+        if prompt_key in record and completion_key in record:
+            return Example(str(record[prompt_key]), str(record[completion_key]))
+    wanted = " or ".join(f"{p}/{c}" for p, c in pairs)
+    raise ValidationError([Issue(where, f"needs fields {wanted}", None,
+                                 f"it has: {', '.join(sorted(record))}; or add a "
+                                 f"{TEMPLATE_FILE} naming its fields")])
+
+
+def alpaca(record: dict[str, Any], where: str) -> Example:
+    """The Alpaca-style prompt for instruction / context / response records."""
+    for key in ("instruction", "response"):
+        if key not in record:
+            raise ValidationError([Issue(key, f"{where}: instruction tuning needs `{key}`", None,
+                                         f"the record has: {', '.join(sorted(record))}")])
+    context = str(record.get("context") or "")
+    prompt = ALPACA_PROMPT.format(
+        instruction=record["instruction"],
+        context_clause=", paired with an input that provides further context" if context else "",
+        context_block=f"### Input:\n{context}\n\n" if context else "")
+    return Example(prompt, str(record["response"]))
+
+
+def chat(record: dict[str, Any], where: str) -> Example:
+    """A chat record: earlier turns are the prompt, the final assistant turn the target."""
+    messages = record.get("messages")
+    valid = isinstance(messages, list) and messages and all(
+        isinstance(m, dict) and "role" in m and "content" in m for m in messages)
+    if not valid:
+        raise ValidationError([Issue("messages", f"{where}: a chat record needs `messages`, a "
+                                     "list of {role, content} objects", messages)])
+    if messages[-1]["role"] != "assistant":
+        raise ValidationError([Issue("messages", f"{where}: the last message must be the "
+                                     f"assistant's (the target); got {messages[-1]['role']!r}")])
+    prompt = "".join(f"<|{m['role']}|>\n{m['content']}\n" for m in messages[:-1])
+    return Example(prompt + "<|assistant|>\n", str(messages[-1]["content"]))
+
+
+def load_instruction(path: str | Path, *, causal: bool = False, chat_dataset: bool = False,
+                     option: str = "--train") -> list[Example]:
+    """Instruction-tuning (or chat) examples from JSON Lines (+ an optional template.json)."""
+    files = data_files(path, option=option)
+    template_path = Path(path) / TEMPLATE_FILE if Path(path).is_dir() else None
+    template = Template.load(template_path) if template_path and template_path.exists() else None
+    examples = []
+    for file in files:
+        for where, record in read_records(file):
+            if chat_dataset:
+                examples.append(chat(record, where))
+            elif template is not None:
+                examples.append(template.apply(record, where))
+            elif causal and "instruction" in record:
+                examples.append(alpaca(record, where))
+            else:
+                examples.append(_pair(record, where, (("prompt", "completion"),
+                                                      ("input", "output"))))
+    return examples
+
+
+def load_domain_text(path: str | Path, *, option: str = "--train") -> list[str]:
+    """Raw text for domain adaptation: exactly one `.txt` file or JSON Lines with `text`."""
+    files = data_files(path, option=option)
+    if len(files) != 1:
+        raise ValidationError([Issue(option, f"domain adaptation reads exactly one file; "
+                                     f"{path} holds {len(files)}: "
+                                     f"{', '.join(f.name for f in files)}", str(path),
+                                     "keep one .txt or .jsonl file in the directory")])
+    file = files[0]
+    if file.suffix == ".txt":
+        return [file.read_text()]
+    texts = []
+    for where, record in read_records(file):
+        if "text" not in record:
+            raise ValidationError([Issue("text", f"{where}: domain adaptation needs `text`",
+                                         None, f"the record has: {', '.join(sorted(record))}")])
+        texts.append(str(record["text"]))
+    return texts
+
+
+def split(items: list[Any], ratio: float, seed: int) -> tuple[list[Any], list[Any]]:
+    """A seeded train/validation split; at least one item on each side when possible."""
+    if not items or ratio <= 0:
+        return list(items), []
+    order = list(range(len(items)))
+    random.Random(seed).shuffle(order)
+    n_val = min(max(1, round(len(items) * ratio)), len(items) - 1) if len(items) > 1 else 0
+    val = set(order[:n_val])
+    return ([x for i, x in enumerate(items) if i not in val],
+            [x for i, x in enumerate(items) if i in val])
