@@ -16,13 +16,14 @@ app = typer.Typer(help="Manage endpoints: list, describe, logs, delete.", no_arg
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-def parse_env(pairs: list[str]) -> dict[str, str]:
+def parse_env(pairs: list[str], option: str = "--env") -> dict[str, str]:
+    """KEY=VALUE options into a dict; every malformed one is reported."""
     env, issues = {}, []
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            issues.append(Issue("--env", f"'{pair}' is not KEY=VALUE", pair,
-                                "e.g. --env OPTION_MAX_ROLLING_BATCH_SIZE=8"))
+            issues.append(Issue(option, f"'{pair}' is not KEY=VALUE", pair,
+                                f"e.g. {option} NAME=VALUE"))
         else:
             env[key.strip()] = value
     if issues:

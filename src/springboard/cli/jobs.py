@@ -49,6 +49,34 @@ def transform(
                       f"`springboard jobs wait {job.id}`")
 
 
+def train(
+    model_id: Annotated[str, typer.Argument(help="Catalog model id to fine-tune.")],
+    train: Annotated[str, typer.Option("--train", help="Training data: a JSON Lines / .txt file, or a directory (with an optional template.json).")],
+    validation: Annotated[str | None, typer.Option("--validation", help="Validation data (otherwise validation_split_ratio of --train).")] = None,
+    hyperparameter: Annotated[list[str], typer.Option("--hyperparameter", "-H", help="NAME=VALUE (repeatable); see `springboard hyperparameters MODEL_ID`.")] = [],  # noqa: B006
+    version: Annotated[str, typer.Option("--version", "-v", help="Model version (*, 1.*, 1.2.0).")] = "*",
+    name: Annotated[str | None, typer.Option("--name", help="Job name; the result is registered as MODEL_ID-ft-NAME.")] = None,
+    accept_eula: Annotated[bool, typer.Option("--accept-eula", help="Accept the model's EULA.")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait until the job ends.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Fine-tune a catalog model as a training job; the result becomes a new catalog model."""
+    from springboard.cli.progress import wait_for_job
+    from springboard.training import jobs as training_jobs
+
+    values = parse_env(hyperparameter, option="--hyperparameter")
+    job = training_jobs.submit(model_id, train=train, validation=validation,
+                               hyperparameters=values, version=version, name=name,
+                               accept_eula=accept_eula)
+    if wait:
+        job = wait_for_job(job.id, quiet=json_out)
+    if json_out:
+        emit_json(job.model_dump(mode="json"))
+    elif not wait:
+        console.print(f"job [bold]{job.id}[/] {job.status}: follow it with "
+                      f"`springboard jobs wait {job.id}`")
+
+
 @app.command("list")
 def list_jobs(kind: Annotated[str | None, typer.Option("--kind", help="transform, training or invocation.")] = None,
               status: Annotated[str | None, typer.Option("--status", help="e.g. InProgress.")] = None,

@@ -25,6 +25,7 @@ app.command("deploy")(endpoints.deploy)
 app.command("invoke")(endpoints.invoke)
 app.add_typer(endpoints.app, name="endpoints")
 app.command("transform")(jobs.transform)
+app.command("train")(jobs.train)
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(evaluate.app, name="evaluate")
 

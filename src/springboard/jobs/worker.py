@@ -23,7 +23,7 @@ from springboard.store import job_records
 
 log = logging.getLogger("springboard.jobs")
 
-RUNNERS = {"transform": "springboard.jobs.transform"}
+RUNNERS = {"transform": "springboard.jobs.transform", "training": "springboard.training.trainer"}
 HEARTBEAT_SECONDS = 5.0
 
 

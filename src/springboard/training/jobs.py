@@ -1,0 +1,63 @@
+"""Submitting a training job: everything is checked before the job exists — model,
+EULA, hyperparameters (every error at once), GPU-only options, the data's format —
+so a job that starts can train. The work itself is `trainer.run`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from springboard.catalog import Catalog, Task, require_eula
+from springboard.catalog.hyperparameters import validate
+from springboard.errors import Issue, ValidationError
+from springboard.jobs import service
+from springboard.jobs.models import Job
+from springboard.training import data
+from springboard.training.trainer import fine_tuned_id
+
+NAME_PATTERN = re.compile(r"^[a-z0-9](-*[a-z0-9]){0,40}$")
+
+
+def submit(model_id: str, *, train: str, validation: str | None = None,
+           hyperparameters: Mapping[str, Any] | None = None, version: str = "*",
+           name: str | None = None, accept_eula: bool = False, launch: bool = True) -> Job:
+    spec = Catalog.load().get(model_id, version)
+    require_eula(spec, accept_eula)
+    hp = validate(spec, dict(hyperparameters or {}))
+    issues = []
+    for h in spec.hyperparameters:
+        if h.gpu_only and hp.get(h.name) not in (None, False, h.default):
+            import torch
+
+            if not torch.cuda.is_available():
+                issues.append(Issue(h.name, "needs a GPU, and this machine has none", hp[h.name],
+                                    f"leave {h.name} at {h.default}"))
+    job_id = service.new_id("training")
+    name = name or job_id
+    if not NAME_PATTERN.match(name):
+        issues.append(Issue("--name", f"'{name}' is not a valid job name", name,
+                            "use lowercase letters, digits and hyphens (it becomes part of the model id)"))
+    elif fine_tuned_id(spec.id, name) in Catalog.load().ids():
+        issues.append(Issue("--name", f"model {fine_tuned_id(spec.id, name)} exists already", name,
+                            "pick another --name"))
+    if issues:
+        raise ValidationError(issues, context="cannot start training")
+    _check_data(spec.task, hp, train, "--train")
+    if validation:
+        _check_data(spec.task, hp, validation, "--validation")
+    settings = {"train": train, "validation": validation, "hyperparameters": hp}
+    return service.create(kind="training", name=name, model_id=spec.id,
+                          model_version=spec.version, inputs={"train": train, "validation": validation},
+                          outputs={"model_id": fine_tuned_id(spec.id, name)}, settings=settings,
+                          job_id=job_id, launch=launch)
+
+
+def _check_data(task: Task, hp: dict[str, Any], path: str, option: str) -> None:
+    if task is Task.TEXT2TEXT:
+        data.load_instruction(path, option=option)
+    elif hp.get("instruction_tuned") or hp.get("chat_dataset"):
+        data.load_instruction(path, causal=True, chat_dataset=bool(hp.get("chat_dataset")),
+                              option=option)
+    else:
+        data.load_domain_text(path, option=option)

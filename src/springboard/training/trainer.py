@@ -1,0 +1,200 @@
+"""The training job's worker side: fine-tune, stream metrics, save, register.
+
+One trainer for every recipe (text2text instruction tuning, causal domain adaptation,
+causal instruction/chat tuning), full or LoRA, configured by the validated
+hyperparameters. Metrics go to the job's stream and log as `train_loss=0.123` lines;
+checkpoints are written every epoch and a stop request ends training after the current
+step, keeping them. The result is saved as safetensors (LoRA merged into the base, the
+adapter kept beside it) and registered in the catalog as `<base-id>-ft-<job-name>`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+from springboard.catalog import Catalog, ModelSpec, SourceKind, Task
+from springboard.config import get_settings
+from springboard.jobs.states import JobStatus
+from springboard.jobs.worker import JobContext, Outcome
+from springboard.training import data
+
+log = logging.getLogger("springboard.training")
+
+EPOCH_NAMES = ("epochs", "epoch")
+BATCH_NAMES = ("batch_size", "per_device_train_batch_size")
+
+
+def _first(hp: dict[str, Any], names: tuple[str, ...], default: Any) -> Any:
+    return next((hp[n] for n in names if n in hp), default)
+
+
+def _max_length(hp: dict[str, Any], key: str, spec: ModelSpec, fallback: int) -> int:
+    value = hp.get(key, -1)
+    return min(spec.context_length, fallback) if value in (None, -1) else int(value)
+
+
+class _Examples:
+    """Tokenized examples as a torch-style dataset of dicts."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return self.rows[i]
+
+
+def _tokenize(tokenizer: Any, spec: ModelSpec, hp: dict[str, Any], train_dir: str,
+              validation: str | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    max_in = _max_length(hp, "max_input_length", spec, 512)
+    if spec.task is Task.TEXT2TEXT:
+        max_out = int(hp.get("max_output_length", 128))
+
+        def encode(ex: data.Example) -> dict[str, Any]:
+            ids = tokenizer(ex.prompt, truncation=True, max_length=max_in)["input_ids"]
+            labels = tokenizer(ex.completion, truncation=True, max_length=max_out)["input_ids"]
+            return {"input_ids": ids, "labels": labels}
+
+        load = lambda path: [encode(e) for e in data.load_instruction(path)]  # noqa: E731
+    elif hp.get("instruction_tuned") or hp.get("chat_dataset"):
+        eos = tokenizer.eos_token or ""
+
+        def encode(ex: data.Example) -> dict[str, Any]:
+            prompt = tokenizer(ex.prompt)["input_ids"]
+            target = tokenizer(ex.completion + eos, add_special_tokens=False)["input_ids"]
+            ids = (prompt + target)[:max_in]
+            labels = ([-100] * len(prompt) + target)[:max_in]  # loss on the response only
+            return {"input_ids": ids, "labels": labels}
+
+        load = lambda path: [encode(e) for e in data.load_instruction(  # noqa: E731
+            path, causal=True, chat_dataset=bool(hp.get("chat_dataset")))]
+    else:
+        def load(path: str) -> list[dict[str, Any]]:
+            ids = [t for text in data.load_domain_text(path)
+                   for t in tokenizer(text)["input_ids"] + [tokenizer.eos_token_id]]
+            blocks = [ids[i:i + max_in] for i in range(0, len(ids), max_in)]
+            return [{"input_ids": b, "labels": list(b)} for b in blocks if len(b) > 1]
+    train = load(train_dir)
+    if validation:
+        return train, load(validation)
+    return data.split(train, float(hp.get("validation_split_ratio", 0.0)),
+                      int(hp.get("train_data_split_seed", 0)))
+
+
+def run(ctx: JobContext) -> Outcome:
+    import torch
+    from transformers import (AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer,
+                              DataCollatorForSeq2Seq, EarlyStoppingCallback, Trainer,
+                              TrainerCallback, TrainingArguments)
+
+    from springboard.artifacts import resolve_model_dir
+
+    settings = ctx.row["settings"]
+    hp: dict[str, Any] = settings["hyperparameters"]
+    spec = Catalog.load().get(ctx.row["model_id"], ctx.row["model_version"])
+    base_dir = resolve_model_dir(spec)
+    torch.manual_seed(int(hp.get("seed", 0)))
+    tokenizer = AutoTokenizer.from_pretrained(base_dir)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    auto = AutoModelForSeq2SeqLM if spec.task is Task.TEXT2TEXT else AutoModelForCausalLM
+    model = auto.from_pretrained(base_dir, dtype=torch.float32)
+    lora = hp.get("peft_type") == "lora"
+    if lora:
+        from peft import LoraConfig, TaskType, get_peft_model
+
+        model = get_peft_model(model, LoraConfig(
+            r=int(hp.get("lora_r", 8)), lora_alpha=int(hp.get("lora_alpha", 32)),
+            lora_dropout=float(hp.get("lora_dropout", 0.05)), target_modules="all-linear",
+            task_type=TaskType.SEQ_2_SEQ_LM if spec.task is Task.TEXT2TEXT else TaskType.CAUSAL_LM))
+    train_rows, val_rows = _tokenize(tokenizer, spec, hp, settings["train"], settings.get("validation"))
+    log.info("train examples %d, validation examples %d", len(train_rows), len(val_rows))
+    ctx.save_counts({**ctx.counts, "train_examples": len(train_rows),
+                     "validation_examples": len(val_rows)})
+    out_dir = ctx.dir / "checkpoints"
+    has_val = bool(val_rows)
+    patience = int(hp.get("early_stopping_patience", 0))
+    args = TrainingArguments(
+        output_dir=str(out_dir), num_train_epochs=float(_first(hp, EPOCH_NAMES, 1)),
+        max_steps=int(hp.get("max_steps", -1)), learning_rate=float(hp.get("learning_rate", 1e-4)),
+        per_device_train_batch_size=int(_first(hp, BATCH_NAMES, 8)),
+        per_device_eval_batch_size=int(_first(hp, BATCH_NAMES, 8)),
+        gradient_accumulation_steps=int(hp.get("gradient_accumulation_steps", 1)),
+        warmup_steps=float(hp.get("warmup_ratio", 0.0)),  # transformers 5: a float < 1 is a ratio
+        weight_decay=float(hp.get("weight_decay", 0.0)), seed=int(hp.get("seed", 0)),
+        eval_strategy="epoch" if has_val else "no", save_strategy="epoch", save_total_limit=2,
+        load_best_model_at_end=has_val and patience > 0, metric_for_best_model="eval_loss",
+        greater_is_better=False, logging_strategy="steps", logging_steps=1, report_to=[],
+        use_cpu=not torch.cuda.is_available(), disable_tqdm=True, dataloader_num_workers=0)
+
+    class Stream(TrainerCallback):
+        """Job metrics from the trainer's logs; a stop request ends training."""
+
+        def on_log(self, _args: Any, state: Any, _control: Any, logs: Any = None, **_: Any) -> None:
+            logs = logs or {}
+            names = {"loss": "train_loss", "eval_loss": "val_loss", "learning_rate": "learning_rate"}
+            for key, name in names.items():
+                if key in logs and math.isfinite(float(logs[key])):
+                    ctx.metric(name, round(float(logs[key]), 6), step=state.global_step,
+                               epoch=round(float(state.epoch or 0), 4))
+            if "epoch" in logs:
+                ctx.metric("epoch", round(float(logs["epoch"]), 4), step=state.global_step)
+
+        def on_step_end(self, _args: Any, _state: Any, control: Any, **_: Any) -> None:
+            if ctx.stop_requested():
+                control.should_save = True
+                control.should_training_stop = True
+
+    callbacks: list[Any] = [Stream()]
+    if has_val and patience > 0:
+        callbacks.append(EarlyStoppingCallback(patience, float(hp.get("early_stopping_threshold", 0.0))))
+    trainer = Trainer(model=model, args=args, train_dataset=_Examples(train_rows),
+                      eval_dataset=_Examples(val_rows) if has_val else None,
+                      data_collator=DataCollatorForSeq2Seq(tokenizer, model=None, padding=True),
+                      processing_class=tokenizer, callbacks=callbacks)
+    checkpoints = sorted(out_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    result = trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if checkpoints else None)
+    if ctx.stop_requested():
+        return Outcome(JobStatus.STOPPED, "stopped on request; checkpoints kept for resume")
+    final = {"train_loss": round(float(result.training_loss), 6)}
+    evals = [entry["eval_loss"] for entry in trainer.state.log_history if "eval_loss" in entry]
+    if evals:
+        final["val_loss"] = round(float(evals[-1]), 6)
+    model_id = _save_and_register(ctx, spec, trainer.model, tokenizer, lora, hp, final)
+    return Outcome(JobStatus.COMPLETED, f"registered {model_id}")
+
+
+def fine_tuned_id(base_id: str, job_name: str) -> str:
+    return f"{base_id}-ft-{job_name}".lower()
+
+
+def _save_and_register(ctx: JobContext, spec: ModelSpec, model: Any, tokenizer: Any, lora: bool,
+                       hp: dict[str, Any], final: dict[str, Any]) -> str:
+    from springboard.store.registered_models import register
+
+    model_id = fine_tuned_id(spec.id, ctx.row["name"])
+    target = get_settings().home / "models" / model_id
+    if lora:
+        model.save_pretrained(target / "adapter")
+        model = model.merge_and_unload()
+    model.save_pretrained(target, safe_serialization=True)
+    tokenizer.save_pretrained(target)
+    registered = spec.model_copy(update={
+        "id": model_id, "version": "1.0.0", "name": f"{spec.name} fine-tuned ({ctx.row['name']})",
+        "aliases": [], "source": spec.source.model_copy(update={
+            "kind": SourceKind.LOCAL, "path": str(target), "repo_id": None}),
+        "eula_required": False if not spec.eula_required else True,
+        "lineage": {"base_model": spec.id, "base_version": spec.version, "job_id": ctx.job_id,
+                    "train": ctx.row["settings"]["train"],
+                    "validation": ctx.row["settings"].get("validation"),
+                    "hyperparameters": hp, "final_metrics": final,
+                    "adapter": str(target / "adapter") if lora else None}})
+    register(registered.model_dump(mode="json"))
+    ctx.save_counts({**ctx.counts, "model_id": model_id, **final})
+    log.info("saved %s to %s and registered it", model_id, Path(target))
+    return model_id
