@@ -188,7 +188,7 @@ def _save_and_register(ctx: JobContext, spec: ModelSpec, model: Any, tokenizer: 
         "id": model_id, "version": "1.0.0", "name": f"{spec.name} fine-tuned ({ctx.row['name']})",
         "aliases": [], "source": spec.source.model_copy(update={
             "kind": SourceKind.LOCAL, "path": str(target), "repo_id": None}),
-        "eula_required": False if not spec.eula_required else True,
+        "eula_required": spec.eula_required,  # a fine-tuned gated model stays gated
         "lineage": {"base_model": spec.id, "base_version": spec.version, "job_id": ctx.job_id,
                     "train": ctx.row["settings"]["train"],
                     "validation": ctx.row["settings"].get("validation"),
