@@ -78,3 +78,31 @@ def test_domain_adaptation_of_the_causal_model(tmp_path):
     val = [p["value"] for p in paths.read_metrics(job.id) if p["metric_name"] == "val_loss"]
     assert val and val[-1] < val[0]
     assert "springboard-tiny-llama-ft-harbour" in Catalog.load().ids()
+
+
+def test_estimator_fit_analytics_plot_and_deploy(qg_data, tmp_path, isolated_env):
+    import subprocess
+
+    from springboard import JumpStartEstimator, hyperparameters
+    from tests.conftest import VENV_BIN, cli_env
+
+    assert hyperparameters.retrieve_default("springboard-tiny-t5")["epochs"] == 1
+    estimator = JumpStartEstimator("springboard-tiny-t5",
+                                   hyperparameters={"epochs": 1, "validation_split_ratio": 0.2},
+                                   instance_type="ml.g5.2xlarge")
+    job = estimator.fit({"train": str(qg_data)}, job_name="est")
+    assert job.status == "Completed"
+    frame = estimator.training_job_analytics.dataframe()
+    assert {"timestamp", "metric_name", "value"} <= set(frame.columns)
+    assert "train_loss" in set(frame["metric_name"])
+    png = tmp_path / "loss.png"
+    drawn = subprocess.run([str(VENV_BIN / "springboard"), "jobs", "metrics", job.id, "--plot",
+                            str(png), "--json"], env=cli_env(isolated_env), capture_output=True,
+                           text=True)
+    assert drawn.returncode == 0, drawn.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    predictor = estimator.deploy(endpoint_name="est-ft")
+    try:
+        assert "generated_texts" in predictor.predict({"text_inputs": "x", "max_length": 4})
+    finally:
+        predictor.delete_endpoint()

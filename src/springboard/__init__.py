@@ -16,6 +16,8 @@ _EXPORTS = {
     "JumpStartModel": "springboard.sdk",
     "Predictor": "springboard.sdk",
     "Transformer": "springboard.sdk",
+    "Estimator": "springboard.sdk",
+    "JumpStartEstimator": "springboard.sdk",
     "Generator": "springboard.inference",
     "LoadOptions": "springboard.inference",
     "Catalog": "springboard.catalog",
@@ -31,12 +33,12 @@ _EXPORTS = {
     "get_settings": "springboard.config",
 }
 
-__all__ = sorted(_EXPORTS) + ["catalog", "__version__"]
+__all__ = sorted(_EXPORTS) + ["catalog", "hyperparameters", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(import_module(_EXPORTS[name]), name)
-    if name == "catalog":
-        return import_module("springboard.catalog")
+    if name in ("catalog", "hyperparameters"):
+        return import_module(f"springboard.{name}")
     raise AttributeError(f"module 'springboard' has no attribute {name!r}")

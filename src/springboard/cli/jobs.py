@@ -152,12 +152,17 @@ def wait(job_id: str,
 
 @app.command("metrics")
 def metrics(job_id: str, json_out: JsonOpt = False,
-            csv_out: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False) -> None:
+            csv_out: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+            plot: Annotated[str | None, typer.Option("--plot", help="Also draw train and validation loss against steps into this PNG.")] = None) -> None:
     """Print a job's metrics stream (timestamp, metric_name, value)."""
     from springboard.jobs import paths, service
 
     service.get(job_id)  # a clear error for an unknown id
     points = paths.read_metrics(job_id)
+    if plot:
+        from springboard.jobs.plots import plot_losses
+
+        plot_losses(points, plot, title=job_id)
     if json_out:
         emit_json(points)
         return

@@ -1,0 +1,81 @@
+"""`Estimator` (alias `JumpStartEstimator`): fine-tuning from Python, as the managed hub's
+SDK does it — `fit` a training job, read its metrics, `deploy` the result."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from springboard.jobs.models import Job
+from springboard.sdk.predictor import Predictor
+
+
+class TrainingJobAnalytics:
+    """A training job's metrics stream."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+
+    def dataframe(self) -> Any:
+        """A pandas DataFrame with columns timestamp, metric_name, value (and step, epoch)."""
+        import pandas as pd
+
+        from springboard.jobs.paths import read_metrics
+
+        frame = pd.DataFrame(read_metrics(self.job_id))
+        if frame.empty:
+            return pd.DataFrame(columns=["timestamp", "metric_name", "value"])
+        frame["timestamp"] = pd.to_datetime(frame["timestamp"], unit="s", utc=True)
+        return frame
+
+
+class Estimator:
+    """`Estimator("springboard-tiny-t5", hyperparameters={"epochs": 2}).fit({"train": "data/"})`."""
+
+    def __init__(self, model_id: str, model_version: str = "*", *,
+                 hyperparameters: Mapping[str, Any] | None = None,
+                 environment: Mapping[str, str] | None = None, accept_eula: bool = False,
+                 **_ignored: Any) -> None:
+        self.model_id = model_id
+        self.model_version = model_version
+        self.hyperparameters = dict(hyperparameters or {})
+        self.environment = dict(environment or {})
+        self.accept_eula = accept_eula
+        self.latest_training_job: Job | None = None
+
+    def fit(self, inputs: str | Mapping[str, str], *, job_name: str | None = None,
+            wait: bool = True, **_ignored: Any) -> Job:
+        """Start a training job on `inputs` (a path, or {"train": ..., "validation": ...})."""
+        from springboard.jobs import service
+        from springboard.training import jobs
+
+        channels = {"train": inputs} if isinstance(inputs, str) else dict(inputs)
+        job = jobs.submit(self.model_id, train=channels["train"],
+                          validation=channels.get("validation"),
+                          hyperparameters=self.hyperparameters, version=self.model_version,
+                          name=job_name, accept_eula=self.accept_eula)
+        self.latest_training_job = service.wait(job.id) if wait else job
+        return self.latest_training_job
+
+    @property
+    def training_job_analytics(self) -> TrainingJobAnalytics:
+        return TrainingJobAnalytics(self._job().id)
+
+    def _job(self) -> Job:
+        if self.latest_training_job is None:
+            raise RuntimeError("no training job yet; call fit() first")
+        return self.latest_training_job
+
+    def deploy(self, *, endpoint_name: str | None = None, **kwargs: Any) -> Predictor:
+        """Deploy the fine-tuned model (waits for the training job if it still runs)."""
+        from springboard.jobs import service
+        from springboard.sdk.model import Model
+
+        job = service.wait(self._job().id)
+        if job.status != "Completed":
+            raise RuntimeError(f"training job {job.id} ended {job.status}: {job.status_message}")
+        return Model(job.outputs["model_id"], env=self.environment).deploy(
+            endpoint_name=endpoint_name, **kwargs)
+
+
+JumpStartEstimator = Estimator
