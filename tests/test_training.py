@@ -106,3 +106,21 @@ def test_estimator_fit_analytics_plot_and_deploy(qg_data, tmp_path, isolated_env
         assert "generated_texts" in predictor.predict({"text_inputs": "x", "max_length": 4})
     finally:
         predictor.delete_endpoint()
+
+
+def test_compare_two_models_side_by_side(tmp_path, isolated_env):
+    import subprocess
+
+    from tests.conftest import VENV_BIN, cli_env
+
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text(json.dumps({"id": "a", "text_inputs": "hello"}) + "\nplain line\n")
+    result = subprocess.run([str(VENV_BIN / "springboard"), "compare", "springboard-tiny-t5",
+                             "springboard-tiny-llama", "--input", str(prompts), "--parameters",
+                             '{"max_new_tokens": 4}', "--json"], env=cli_env(isolated_env),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [r["id"] for r in rows] == ["a", 2]
+    assert all(isinstance(r["springboard-tiny-t5"], str) and
+               isinstance(r["springboard-tiny-llama"], str) for r in rows)

@@ -21,6 +21,7 @@ app = typer.Typer(
 app.add_typer(models.app, name="models")
 app.command("hyperparameters")(models.hyperparameters)
 app.command("predict")(predict.predict)
+app.command("compare")(predict.compare)
 app.command("deploy")(endpoints.deploy)
 app.command("invoke")(endpoints.invoke)
 app.add_typer(endpoints.app, name="endpoints")

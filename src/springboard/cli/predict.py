@@ -33,3 +33,27 @@ def predict(
         emit_json(response)
         return
     console.print_json(data=response)
+
+
+def compare(
+    model_a: Annotated[str, typer.Argument(help="First model (e.g. the base).")],
+    model_b: Annotated[str, typer.Argument(help="Second model (e.g. its fine-tuned version).")],
+    input: Annotated[str, typer.Option("--input", "-i", help="JSON Lines prompts (text_inputs, inputs, prompt or text field) or text lines.")],
+    parameters: Annotated[str | None, typer.Option("--parameters", help="Generation parameters for both, as JSON.")] = None,
+    accept_eula: Annotated[bool, typer.Option("--accept-eula", help="Accept the models' EULAs.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Generate with two models on the same prompts and show them side by side."""
+    from rich.table import Table
+
+    from springboard.evaluation.compare import compare as run_compare
+
+    params = read_json_arg(parameters, option="--parameters") if parameters else {}
+    rows = run_compare(model_a, model_b, input, parameters=params, accept_eula=accept_eula)
+    if json_out:
+        emit_json(rows)
+        return
+    table = Table("id", "prompt", model_a, model_b, show_lines=True)
+    for row in rows:
+        table.add_row(str(row["id"]), row["prompt"], row[model_a], row[model_b])
+    console.print(table)
