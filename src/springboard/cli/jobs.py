@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -15,6 +15,19 @@ from springboard.cli.output import console, emit_json, show
 app = typer.Typer(help="Manage jobs: list, describe, logs, stop, resume, wait, metrics.",
                   no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _after_submit(job: Any, *, wait: bool, json_out: bool) -> None:
+    """What every job-submitting command prints: the job now, or after waiting for it."""
+    from springboard.cli.progress import wait_for_job
+
+    if wait:
+        job = wait_for_job(job.id, quiet=json_out)
+    if json_out:
+        emit_json(job.model_dump(mode="json"))
+    elif not wait:
+        console.print(f"job [bold]{job.id}[/] {job.status}: follow it with "
+                      f"`springboard jobs wait {job.id}`")
 
 
 def transform(
@@ -33,20 +46,13 @@ def transform(
     json_out: JsonOpt = False,
 ) -> None:
     """Run a model over a dataset as a batch transform job (no endpoint needed)."""
-    from springboard.cli.progress import wait_for_job
     from springboard.jobs import transform as transform_jobs
 
     job = transform_jobs.submit(model_id, input=input, output=output, version=version,
                                 env=parse_env(env), content_type=content_type,
                                 batch_size=batch_size, max_payload_mb=max_payload_mb, name=name,
                                 accept_eula=accept_eula, model_dir=model_dir)
-    if wait:
-        job = wait_for_job(job.id, quiet=json_out)
-    if json_out:
-        emit_json(job.model_dump(mode="json"))
-    elif not wait:
-        console.print(f"job [bold]{job.id}[/] {job.status}: follow it with "
-                      f"`springboard jobs wait {job.id}`")
+    _after_submit(job, wait=wait, json_out=json_out)
 
 
 def train(
@@ -61,20 +67,13 @@ def train(
     json_out: JsonOpt = False,
 ) -> None:
     """Fine-tune a catalog model as a training job; the result becomes a new catalog model."""
-    from springboard.cli.progress import wait_for_job
     from springboard.training import jobs as training_jobs
 
     values = parse_env(hyperparameter, option="--hyperparameter")
     job = training_jobs.submit(model_id, train=train, validation=validation,
                                hyperparameters=values, version=version, name=name,
                                accept_eula=accept_eula)
-    if wait:
-        job = wait_for_job(job.id, quiet=json_out)
-    if json_out:
-        emit_json(job.model_dump(mode="json"))
-    elif not wait:
-        console.print(f"job [bold]{job.id}[/] {job.status}: follow it with "
-                      f"`springboard jobs wait {job.id}`")
+    _after_submit(job, wait=wait, json_out=json_out)
 
 
 @app.command("list")
