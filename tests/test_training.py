@@ -4,6 +4,9 @@ saves safetensors and registers a model that predicts like any catalog model."""
 from __future__ import annotations
 
 import json
+import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
@@ -15,39 +18,95 @@ from springboard.training import jobs as training_jobs
 pytestmark = pytest.mark.integration
 
 
+ROOT = Path(__file__).resolve().parents[1]
+QG = ROOT / "examples" / "question-generation"
+HARBOUR = ROOT / "examples" / "domain-adaptation"
+
+
 @pytest.fixture
-def qg_data(tmp_path):
-    data = tmp_path / "qg"
-    data.mkdir()
-    with open(data / "train.jsonl", "w") as handle:
-        for i in range(40):
-            handle.write(json.dumps({"context": f"The market on street {i} opens at {i % 12 + 1}.",
-                                     "question": f"When does the market on street {i} open?"}) + "\n")
-    (data / "template.json").write_text(json.dumps(
-        {"prompt": "Ask a question about: {context}", "completion": "{question}"}))
-    return data
+def qg_data():
+    return QG / "train"
 
 
-def test_lora_fine_tune_registers_a_deployable_model(qg_data):
-    job = training_jobs.submit("springboard-tiny-t5", train=str(qg_data), name="qg",
-                               hyperparameters={"epochs": "2", "peft_type": "lora",
-                                                "validation_split_ratio": "0.2"})
+def qg_rouge_l(model_id: str) -> float:
+    """Mean ROUGE-L F1 of a model's questions on the held-out contexts."""
+    from springboard.evaluation import mean_scores, rouge_scores
+    from springboard.inference import Generator
+
+    generator = Generator.from_catalog(model_id)
+    records = [json.loads(line) for line in (QG / "test.jsonl").read_text().splitlines()]
+    texts = [generator.predict({"text_inputs": f"Ask a question about: {r['context']}",
+                                "max_length": 24})["generated_texts"][0] for r in records]
+    return mean_scores(rouge_scores(zip(texts, [r["question"] for r in records]))).rougeL.fmeasure
+
+
+def held_out_loss(model_id: str, path: Path) -> float:
+    """Mean next-token loss of a causal model on held-out text."""
+    import torch
+
+    from springboard.inference import Generator
+
+    generator = Generator.from_catalog(model_id)
+    ids = generator.tokenizer(path.read_text(), return_tensors="pt")["input_ids"][:, :512]
+    with torch.no_grad():
+        return float(generator.model(input_ids=ids, labels=ids).loss)
+
+
+def val_losses(job_id: str) -> list[float]:
+    return [p["value"] for p in paths.read_metrics(job_id) if p["metric_name"] == "val_loss"]
+
+
+def test_full_fine_tune_learns_a_task_the_base_model_cannot_do():
+    base = qg_rouge_l("springboard-tiny-t5")
+    job = training_jobs.submit("springboard-tiny-t5", train=str(QG / "train"),
+                               validation=str(QG / "validation.jsonl"), name="qg-full",
+                               hyperparameters={"epochs": "3", "learning_rate": "0.003",
+                                                "batch_size": "16"})
     job = service.wait(job.id, timeout=300)
     assert job.status == "Completed", job.status_message
-    points = paths.read_metrics(job.id)
-    assert {"train_loss", "val_loss", "epoch", "learning_rate"} <= {p["metric_name"] for p in points}
+    val = val_losses(job.id)
+    assert len(val) == 3 and val[-1] < val[0]
+    assert job.counts["validation_examples"] == 40  # the validation file used train's template
+    assert job.counts["tokens_per_second"] > 0 and job.counts["step"] == job.counts["total_steps"]
+    tuned = qg_rouge_l("springboard-tiny-t5-ft-qg-full")
+    assert tuned > base + 0.3, (base, tuned)
+
+
+def test_lora_fine_tune_from_the_cli(isolated_env):
+    """The acceptance journey: train with LoRA, read the metrics, find and use the model."""
+    from tests.conftest import VENV_BIN, cli_env
+
+    def cli(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
+        done = subprocess.run([str(VENV_BIN / "springboard"), *args], env=cli_env(isolated_env),
+                              capture_output=True, text=True, timeout=300)
+        assert (done.returncode == 0) == ok, done.stderr
+        return done
+
+    base = qg_rouge_l("springboard-tiny-t5")
+    job = json.loads(cli("train", "springboard-tiny-t5", "--train", str(QG / "train"),
+                         "--hyperparameter", "epochs=2", "--hyperparameter", "peft_type=lora",
+                         "--name", "qg", "--wait", "--json").stdout)
+    assert job["status"] == "Completed" and job["counts"]["model_id"] == "springboard-tiny-t5-ft-qg"
+    points = json.loads(cli("jobs", "metrics", job["id"], "--json").stdout)
+    assert {"train_loss", "val_loss", "epoch", "learning_rate", "tokens_per_second"} <= {
+        p["metric_name"] for p in points}
     val = [p["value"] for p in points if p["metric_name"] == "val_loss"]
-    assert len(val) >= 2 and val[-1] < val[0]
+    assert len(val) == 2 and val[-1] < val[0]
+    models = json.loads(cli("models", "list", "--json").stdout)
+    assert "springboard-tiny-t5-ft-qg" in {m["id"] for m in models}
     spec = Catalog.load().get("springboard-tiny-t5-ft-qg")
     assert spec.lineage["base_model"] == "springboard-tiny-t5"
     assert spec.lineage["hyperparameters"]["peft_type"] == "lora"
-    from springboard.inference import Generator
-
-    answer = Generator.from_catalog(spec.id).predict({"text_inputs": "Ask a question about: x",
-                                                      "max_length": 6})
-    assert len(answer["generated_texts"]) == 1
-    with pytest.raises(ValidationError, match="exists already"):
-        training_jobs.submit("springboard-tiny-t5", train=str(qg_data), name="qg")
+    assert (Path(spec.lineage["adapter"]) / "adapter_config.json").is_file()
+    answer = json.loads(cli("predict", "springboard-tiny-t5-ft-qg", "--input", json.dumps(
+        {"text_inputs": "Ask a question about: Ada painted the gate blue."}), "--json").stdout)
+    assert answer["generated_texts"][0]
+    assert qg_rouge_l("springboard-tiny-t5-ft-qg") > base + 0.05
+    again = cli("train", "springboard-tiny-t5", "--train", str(QG / "train"), "--name", "qg", ok=False)
+    assert "exists already" in again.stderr
+    wrong = cli("train", "springboard-tiny-t5", "--train", str(QG / "train"),
+                "--hyperparameter", "epochz=3", ok=False)
+    assert "epochz" in wrong.stderr and "epochs" in wrong.stderr and "Traceback" not in wrong.stderr
 
 
 def test_bad_hyperparameters_and_data_are_refused_before_the_job(qg_data, tmp_path):
@@ -68,16 +127,41 @@ def test_bad_hyperparameters_and_data_are_refused_before_the_job(qg_data, tmp_pa
     assert service.list_jobs(kind="training") == []
 
 
-def test_domain_adaptation_of_the_causal_model(tmp_path):
-    (tmp_path / "corpus.txt").write_text("The harbour opens at dawn. Boats leave at noon. " * 60)
-    job = training_jobs.submit("springboard-tiny-llama", train=str(tmp_path / "corpus.txt"),
+def test_domain_adaptation_of_the_causal_model():
+    heldout = HARBOUR / "heldout.txt"
+    base = held_out_loss("springboard-tiny-llama", heldout)
+    job = training_jobs.submit("springboard-tiny-llama", train=str(HARBOUR / "train"),
                                name="harbour", hyperparameters={"epoch": "2", "max_input_length": "64",
-                                                                "validation_split_ratio": "0.2"})
+                                                                "learning_rate": "0.003"})
     job = service.wait(job.id, timeout=300)
     assert job.status == "Completed", job.status_message
-    val = [p["value"] for p in paths.read_metrics(job.id) if p["metric_name"] == "val_loss"]
-    assert val and val[-1] < val[0]
-    assert "springboard-tiny-llama-ft-harbour" in Catalog.load().ids()
+    val = val_losses(job.id)
+    assert len(val) == 2 and val[-1] < val[0]
+    tuned = held_out_loss("springboard-tiny-llama-ft-harbour", heldout)
+    assert tuned < base - 1.0, (base, tuned)  # nats per token on text it never saw
+
+
+def test_stop_keeps_a_checkpoint_and_resume_continues_from_it(qg_data):
+    job = training_jobs.submit("springboard-tiny-t5", train=str(qg_data), name="long",
+                               hyperparameters={"max_steps": "200", "save_steps": "5",
+                                                "validation_split_ratio": "0"})
+    deadline = time.monotonic() + 120
+    while (service.get(job.id).counts or {}).get("step", 0) < 6:
+        assert time.monotonic() < deadline and not service.get(job.id).done
+        time.sleep(0.1)
+    service.stop(job.id)
+    stopped = service.wait(job.id, timeout=120)
+    assert stopped.status == "Stopped", stopped.status_message
+    at = stopped.counts["step"]
+    assert 6 <= at < 200
+    checkpoints = {p.name for p in (paths.job_dir(job.id) / "checkpoints").glob("checkpoint-*")}
+    assert f"checkpoint-{at}" in checkpoints  # saved at the step it stopped on
+    service.resume(job.id)
+    done = service.wait(job.id, timeout=300)
+    assert done.status == "Completed", done.status_message
+    steps = [p["step"] for p in paths.read_metrics(job.id) if p["metric_name"] == "train_loss"]
+    assert steps == list(range(1, 201))  # every step once: nothing repeated, nothing lost
+    assert "resuming from checkpoint-" in Path(done.log_path).read_text()
 
 
 def test_estimator_fit_analytics_plot_and_deploy(qg_data, tmp_path, isolated_env):

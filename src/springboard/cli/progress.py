@@ -1,5 +1,6 @@
-"""Waiting for a job in the terminal: a rich progress bar (records/s, ETA) fed by the
-job's counts, then a one-line summary. Machine output (`--json`) waits silently."""
+"""Waiting for a job in the terminal: a rich progress bar fed by the job's counts —
+records and records/s for batch jobs, steps and the live losses for training — then a
+one-line summary. Machine output (`--json`) waits silently."""
 
 from __future__ import annotations
 
@@ -23,27 +24,47 @@ def wait_for_job(job_id: str, *, quiet: bool = False, timeout: float | None = No
         task = progress.add_task(job_id, total=None, rate="")
 
         def update(job: Any) -> None:
-            counts = job.counts or {}
-            speed = progress.tasks[0].speed
-            progress.update(task, total=counts.get("total"), completed=counts.get("processed", 0),
-                            description=f"{job.id} {job.status}",
-                            rate=f"{speed:.1f} rec/s" if speed else "")
+            done, total, detail = _position(job.kind, job.counts or {}, progress.tasks[0].speed)
+            progress.update(task, total=total, completed=done,
+                            description=f"{job.id} {job.status}", rate=detail)
 
         job = service.wait(job_id, timeout=timeout, on_update=update)
     summarize(job)
     return job
 
 
+def _position(kind: str, counts: dict[str, Any], speed: float | None) -> tuple[int, int | None, str]:
+    """(done, total, detail) of a job: steps and losses for training, records otherwise."""
+    if kind == "training":
+        losses = " ".join(f"{name}={counts[name]:.4f}" for name in ("train_loss", "val_loss")
+                          if isinstance(counts.get(name), int | float))
+        return counts.get("step", 0), counts.get("total_steps"), losses
+    return counts.get("processed", 0), counts.get("total"), f"{speed:.1f} rec/s" if speed else ""
+
+
 def summarize(job: Any) -> None:
     counts = job.counts or {}
     took = (job.ended_at - job.started_at).total_seconds() if job.ended_at and job.started_at else None
     parts = [f"[bold]{job.id}[/] {job.status}"]
-    if counts:
-        parts.append(f"{counts.get('succeeded', 0)} ok, {counts.get('failed', 0)} failed of "
-                     f"{counts.get('total', '?')}")
-        parts.append(f"tokens in {counts.get('input_tokens', 0)} / out {counts.get('output_tokens', 0)}")
+    parts += _training_parts(counts) if job.kind == "training" else _batch_parts(counts)
     if took is not None:
         parts.append(f"{took:.1f} s")
     console.print(" · ".join(parts), highlight=False)
     if job.status_message:
         console.print(job.status_message, highlight=False)
+
+
+def _batch_parts(counts: dict[str, Any]) -> list[str]:
+    if not counts:
+        return []
+    return [f"{counts.get('succeeded', 0)} ok, {counts.get('failed', 0)} failed of {counts.get('total', '?')}",
+            f"tokens in {counts.get('input_tokens', 0)} / out {counts.get('output_tokens', 0)}"]
+
+
+def _training_parts(counts: dict[str, Any]) -> list[str]:
+    parts = [f"step {counts.get('step', 0)}/{counts.get('total_steps', '?')}"]
+    parts += [f"{name} {counts[name]:.4f}" for name in ("train_loss", "val_loss")
+              if isinstance(counts.get(name), int | float)]
+    if counts.get("tokens_per_second"):
+        parts.append(f"{counts['tokens_per_second']:.0f} tokens/s")
+    return parts

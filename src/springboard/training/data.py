@@ -144,12 +144,21 @@ def chat(record: dict[str, Any], where: str) -> Example:
     return Example(prompt + "<|assistant|>\n", str(messages[-1]["content"]))
 
 
+def find_template(*locations: str | Path | None) -> Template | None:
+    """The first `template.json` in the given channel directories (validation data without
+    its own template uses the training channel's, as managed hubs do)."""
+    for location in locations:
+        if location is not None and (Path(location) / TEMPLATE_FILE).is_file():
+            return Template.load(Path(location) / TEMPLATE_FILE)
+    return None
+
+
 def load_instruction(path: str | Path, *, causal: bool = False, chat_dataset: bool = False,
-                     option: str = "--train") -> list[Example]:
-    """Instruction-tuning (or chat) examples from JSON Lines (+ an optional template.json)."""
+                     option: str = "--train", template_from: str | Path | None = None) -> list[Example]:
+    """Instruction-tuning (or chat) examples from JSON Lines (+ an optional template.json,
+    looked up in `path`, then in `template_from`)."""
     files = data_files(path, option=option)
-    template_path = Path(path) / TEMPLATE_FILE if Path(path).is_dir() else None
-    template = Template.load(template_path) if template_path and template_path.exists() else None
+    template = find_template(path, template_from)
     examples = []
     for file in files:
         for where, record in read_records(file):

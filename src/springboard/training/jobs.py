@@ -45,7 +45,7 @@ def submit(model_id: str, *, train: str, validation: str | None = None,
         raise ValidationError(issues, context="cannot start training")
     _check_data(spec.task, hp, train, "--train")
     if validation:
-        _check_data(spec.task, hp, validation, "--validation")
+        _check_data(spec.task, hp, validation, "--validation", template_from=train)
     settings = {"train": train, "validation": validation, "hyperparameters": hp}
     return service.create(kind="training", name=name, model_id=spec.id,
                           model_version=spec.version, inputs={"train": train, "validation": validation},
@@ -53,11 +53,12 @@ def submit(model_id: str, *, train: str, validation: str | None = None,
                           job_id=job_id, launch=launch)
 
 
-def _check_data(task: Task, hp: dict[str, Any], path: str, option: str) -> None:
+def _check_data(task: Task, hp: dict[str, Any], path: str, option: str,
+                template_from: str | None = None) -> None:
     if task is Task.TEXT2TEXT:
-        data.load_instruction(path, option=option)
+        data.load_instruction(path, option=option, template_from=template_from)
     elif hp.get("instruction_tuned") or hp.get("chat_dataset"):
         data.load_instruction(path, causal=True, chat_dataset=bool(hp.get("chat_dataset")),
-                              option=option)
+                              option=option, template_from=template_from)
     else:
         data.load_domain_text(path, option=option)

@@ -2,9 +2,10 @@
 
 One trainer for every recipe (text2text instruction tuning, causal domain adaptation,
 causal instruction/chat tuning), full or LoRA, configured by the validated
-hyperparameters. Metrics go to the job's stream and log as `train_loss=0.123` lines;
-checkpoints are written every epoch and a stop request ends training after the current
-step, keeping them. The result is saved as safetensors (LoRA merged into the base, the
+hyperparameters. Metrics go to the job's stream and log as `train_loss=0.123` lines, and
+the job's counts carry the step, total steps and latest losses (what `train --wait`
+shows). Checkpoints are written every epoch and every `save_steps` steps; a stop request
+ends training after the current step with a checkpoint, and `resume` continues from it. The result is saved as safetensors (LoRA merged into the base, the
 adapter kept beside it) and registered in the catalog as `<base-id>-ft-<job-name>`.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +62,8 @@ def _tokenize(tokenizer: Any, spec: ModelSpec, hp: dict[str, Any], train_dir: st
             labels = tokenizer(ex.completion, truncation=True, max_length=max_out)["input_ids"]
             return {"input_ids": ids, "labels": labels}
 
-        load = lambda path: [encode(e) for e in data.load_instruction(path)]  # noqa: E731
+        load = lambda path: [encode(e) for e in data.load_instruction(  # noqa: E731
+            path, template_from=train_dir)]
     elif hp.get("instruction_tuned") or hp.get("chat_dataset"):
         eos = tokenizer.eos_token or ""
 
@@ -72,7 +75,7 @@ def _tokenize(tokenizer: Any, spec: ModelSpec, hp: dict[str, Any], train_dir: st
             return {"input_ids": ids, "labels": labels}
 
         load = lambda path: [encode(e) for e in data.load_instruction(  # noqa: E731
-            path, causal=True, chat_dataset=bool(hp.get("chat_dataset")))]
+            path, causal=True, chat_dataset=bool(hp.get("chat_dataset")), template_from=train_dir)]
     else:
         def load(path: str) -> list[dict[str, Any]]:
             ids = [t for text in data.load_domain_text(path)
@@ -130,43 +133,78 @@ def run(ctx: JobContext) -> Outcome:
         eval_strategy="epoch" if has_val else "no", save_strategy="epoch", save_total_limit=2,
         load_best_model_at_end=has_val and patience > 0, metric_for_best_model="eval_loss",
         greater_is_better=False, logging_strategy="steps", logging_steps=1, report_to=[],
-        use_cpu=not torch.cuda.is_available(), disable_tqdm=True, dataloader_num_workers=0)
+        use_cpu=not torch.cuda.is_available(), disable_tqdm=True, dataloader_num_workers=0,
+        include_num_input_tokens_seen="non_padding")
+    save_steps = int(hp.get("save_steps", 0))
 
     class Stream(TrainerCallback):
-        """Job metrics from the trainer's logs; a stop request ends training."""
+        """Job metrics and progress from the trainer's logs; checkpoints every `save_steps`;
+        a stop request ends training after the current step, with a checkpoint."""
+
+        names = {"loss": "train_loss", "eval_loss": "val_loss", "learning_rate": "learning_rate",
+                 "train_tokens_per_second": "tokens_per_second"}
+
+        def __init__(self) -> None:
+            self.progress: dict[str, Any] = {}
+            self.saved_at = 0.0
 
         def on_log(self, _args: Any, state: Any, _control: Any, logs: Any = None, **_: Any) -> None:
             logs = logs or {}
-            names = {"loss": "train_loss", "eval_loss": "val_loss", "learning_rate": "learning_rate"}
-            for key, name in names.items():
+            for key, name in self.names.items():
                 if key in logs and math.isfinite(float(logs[key])):
-                    ctx.metric(name, round(float(logs[key]), 6), step=state.global_step,
+                    value = round(float(logs[key]), 6)
+                    ctx.metric(name, value, step=state.global_step,
                                epoch=round(float(state.epoch or 0), 4))
+                    self.progress[name] = value
             if "epoch" in logs:
                 ctx.metric("epoch", round(float(logs["epoch"]), 4), step=state.global_step)
+            self.progress.update(step=state.global_step, total_steps=state.max_steps,
+                                 epoch=round(float(state.epoch or 0), 4))
+            if "eval_loss" in logs or time.monotonic() - self.saved_at > 1.0:  # bounded DB writes
+                self.saved_at = time.monotonic()
+                ctx.save_counts({**ctx.counts, **self.progress})
 
-        def on_step_end(self, _args: Any, _state: Any, control: Any, **_: Any) -> None:
+        def on_step_end(self, _args: Any, state: Any, control: Any, **_: Any) -> None:
+            if save_steps and state.global_step % save_steps == 0:
+                control.should_save = True
             if ctx.stop_requested():
                 control.should_save = True
                 control.should_training_stop = True
 
-    callbacks: list[Any] = [Stream()]
+    stream = Stream()
+    callbacks: list[Any] = [stream]
     if has_val and patience > 0:
         callbacks.append(EarlyStoppingCallback(patience, float(hp.get("early_stopping_threshold", 0.0))))
     trainer = Trainer(model=model, args=args, train_dataset=_Examples(train_rows),
                       eval_dataset=_Examples(val_rows) if has_val else None,
                       data_collator=DataCollatorForSeq2Seq(tokenizer, model=None, padding=True),
                       processing_class=tokenizer, callbacks=callbacks)
-    checkpoints = sorted(out_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
-    result = trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if checkpoints else None)
+    last = last_checkpoint(out_dir)
+    if last is not None:
+        log.info("resuming from %s", last.name)
+    result = trainer.train(resume_from_checkpoint=str(last) if last else None)
+    ctx.save_counts({**ctx.counts, **stream.progress})
     if ctx.stop_requested():
-        return Outcome(JobStatus.STOPPED, "stopped on request; checkpoints kept for resume")
-    final = {"train_loss": round(float(result.training_loss), 6)}
+        return Outcome(JobStatus.STOPPED, f"stopped at step {trainer.state.global_step}; "
+                       "the checkpoint is kept: `springboard jobs resume` continues from it")
+    final = {"train_loss": round(float(result.training_loss), 6),
+             "train_runtime": round(float(result.metrics.get("train_runtime", 0.0)), 3),
+             "train_tokens": int(trainer.state.num_input_tokens_seen)}
+    if result.metrics.get("train_tokens_per_second"):
+        final["tokens_per_second"] = round(float(result.metrics["train_tokens_per_second"]), 1)
     evals = [entry["eval_loss"] for entry in trainer.state.log_history if "eval_loss" in entry]
     if evals:
         final["val_loss"] = round(float(evals[-1]), 6)
     model_id = _save_and_register(ctx, spec, trainer.model, tokenizer, lora, hp, final)
     return Outcome(JobStatus.COMPLETED, f"registered {model_id}")
+
+
+def last_checkpoint(out_dir: Path) -> Path | None:
+    """The newest complete checkpoint: the trainer writes `trainer_state.json` last, so a
+    directory without it was cut off mid-save (a kill -9) and is skipped."""
+    complete = [p for p in out_dir.glob("checkpoint-*")
+                if p.name.split("-")[-1].isdigit() and (p / "trainer_state.json").is_file()]
+    return max(complete, key=lambda p: int(p.name.split("-")[-1]), default=None)
 
 
 def fine_tuned_id(base_id: str, job_name: str) -> str:
