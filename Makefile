@@ -28,10 +28,12 @@ test: install
 bench: install
 	$(PY) benchmarks/endpoint_throughput.py --clients 16
 	$(PY) benchmarks/transform_throughput.py
+	$(PY) benchmarks/finetune_throughput.py
 
 # The command reference is generated from --help; tests fail when it is stale.
 docs: install
 	$(VENV)/bin/typer springboard.cli.main utils docs --name springboard --output docs/cli.md
+	$(PY) scripts/hyperparameter_table.py
 
 # Rebuild the bundled models (deterministic; the outputs are committed).
 models: install

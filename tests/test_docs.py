@@ -23,6 +23,20 @@ def test_cli_reference_is_generated_from_help(tmp_path):
         "docs/cli.md is stale: run `make docs`"
 
 
+def test_hyperparameter_tables_are_generated_from_the_catalog():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "hyperparameter_table", ROOT / "scripts" / "hyperparameter_table.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = (ROOT / "docs" / "training.md").read_text()
+    assert text.count(module.START) == 1 and text.count(module.END) == 1
+    region = text.split(module.START, 1)[1].split(module.END, 1)[0]
+    assert region == "\n" + module.render(module.MODEL_IDS), \
+        "docs/training.md is stale: run `make docs`"
+
+
 def _python_blocks() -> list[tuple[str, str]]:
     blocks = []
     for page in sorted((ROOT / "docs").glob("*.md")):

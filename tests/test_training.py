@@ -68,6 +68,7 @@ def test_full_fine_tune_learns_a_task_the_base_model_cannot_do():
     assert len(val) == 3 and val[-1] < val[0]
     assert job.counts["validation_examples"] == 40  # the validation file used train's template
     assert job.counts["tokens_per_second"] > 0 and job.counts["step"] == job.counts["total_steps"]
+    assert job.counts["val_rougeL"] > 0.3  # the job's own task metric on the validation file
     tuned = qg_rouge_l("springboard-tiny-t5-ft-qg-full")
     assert tuned > base + 0.3, (base, tuned)
 

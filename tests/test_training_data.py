@@ -23,6 +23,17 @@ def test_template_names_record_fields(tmp_path):
     assert load_instruction(tmp_path) == [Example("Ask about: The bridge closed.", "What closed?")]
 
 
+def test_template_beside_a_file_channel_and_shared_with_validation(tmp_path):
+    train = jsonl(tmp_path / "train.jsonl", [{"context": "The bridge closed.", "question": "What closed?"}])
+    (tmp_path / "template.json").write_text(json.dumps(
+        {"prompt": "Ask about: {context}", "completion": "{question}"}))
+    assert load_instruction(train)[0].prompt == "Ask about: The bridge closed."
+    elsewhere = tmp_path / "val"
+    elsewhere.mkdir()
+    val = jsonl(elsewhere / "val.jsonl", [{"context": "Rain fell.", "question": "What fell?"}])
+    assert load_instruction(val, template_from=train) == [Example("Ask about: Rain fell.", "What fell?")]
+
+
 def test_missing_template_field_names_it_and_the_line(tmp_path):
     jsonl(tmp_path / "train.jsonl", [{"context": "a", "question": "b"}, {"context": "c"}])
     (tmp_path / "template.json").write_text(json.dumps(

@@ -145,11 +145,15 @@ def chat(record: dict[str, Any], where: str) -> Example:
 
 
 def find_template(*locations: str | Path | None) -> Template | None:
-    """The first `template.json` in the given channel directories (validation data without
-    its own template uses the training channel's, as managed hubs do)."""
+    """The first `template.json` beside the given channels (a channel that is a file looks
+    in its folder); validation data without its own template uses the training channel's,
+    as managed hubs do."""
     for location in locations:
-        if location is not None and (Path(location) / TEMPLATE_FILE).is_file():
-            return Template.load(Path(location) / TEMPLATE_FILE)
+        if location is None:
+            continue
+        folder = Path(location) if Path(location).is_dir() else Path(location).parent
+        if (folder / TEMPLATE_FILE).is_file():
+            return Template.load(folder / TEMPLATE_FILE)
     return None
 
 

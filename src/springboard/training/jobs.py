@@ -33,6 +33,15 @@ def submit(model_id: str, *, train: str, validation: str | None = None,
             if not torch.cuda.is_available():
                 issues.append(Issue(h.name, "needs a GPU, and this machine has none", hp[h.name],
                                     f"leave {h.name} at {h.default}"))
+    if hp.get("int8_quantization") and not issues:
+        import importlib.util
+
+        if importlib.util.find_spec("bitsandbytes") is None:
+            issues.append(Issue("int8_quantization", "needs the bitsandbytes package", True,
+                                "pip install bitsandbytes, or leave int8_quantization at false"))
+        elif hp.get("peft_type") != "lora":
+            issues.append(Issue("int8_quantization", "8-bit weights can only be trained through "
+                                "LoRA adapters", True, "add --hyperparameter peft_type=lora"))
     job_id = service.new_id("training")
     name = name or job_id
     if not NAME_PATTERN.match(name):

@@ -106,10 +106,20 @@ def run(ctx: JobContext) -> Outcome:
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     auto = AutoModelForSeq2SeqLM if spec.task is Task.TEXT2TEXT else AutoModelForCausalLM
-    model = auto.from_pretrained(base_dir, dtype=torch.float32)
+    quantize = bool(hp.get("int8_quantization")) and torch.cuda.is_available()  # refused on CPU at submit
+    if quantize:
+        from transformers import BitsAndBytesConfig
+
+        model = auto.from_pretrained(base_dir, device_map="auto",
+                                     quantization_config=BitsAndBytesConfig(load_in_8bit=True))
+    else:
+        model = auto.from_pretrained(base_dir, dtype=torch.float32)
     lora = hp.get("peft_type") == "lora"
     if lora:
-        from peft import LoraConfig, TaskType, get_peft_model
+        from peft import LoraConfig, TaskType, get_peft_model, prepare_model_for_kbit_training
+
+        if quantize:
+            model = prepare_model_for_kbit_training(model)
 
         model = get_peft_model(model, LoraConfig(
             r=int(hp.get("lora_r", 8)), lora_alpha=int(hp.get("lora_alpha", 32)),
@@ -147,6 +157,10 @@ def run(ctx: JobContext) -> Outcome:
         def __init__(self) -> None:
             self.progress: dict[str, Any] = {}
             self.saved_at = 0.0
+            self.tokens_at_start = 0  # a resumed run starts from the checkpoint's count
+
+        def on_train_begin(self, _args: Any, state: Any, _control: Any, **_: Any) -> None:
+            self.tokens_at_start = state.num_input_tokens_seen
 
         def on_log(self, _args: Any, state: Any, _control: Any, logs: Any = None, **_: Any) -> None:
             logs = logs or {}
@@ -187,16 +201,43 @@ def run(ctx: JobContext) -> Outcome:
     if ctx.stop_requested():
         return Outcome(JobStatus.STOPPED, f"stopped at step {trainer.state.global_step}; "
                        "the checkpoint is kept: `springboard jobs resume` continues from it")
-    final = {"train_loss": round(float(result.training_loss), 6),
-             "train_runtime": round(float(result.metrics.get("train_runtime", 0.0)), 3),
-             "train_tokens": int(trainer.state.num_input_tokens_seen)}
-    if result.metrics.get("train_tokens_per_second"):
-        final["tokens_per_second"] = round(float(result.metrics["train_tokens_per_second"]), 1)
+    runtime = float(result.metrics.get("train_runtime", 0.0))
+    tokens = int(trainer.state.num_input_tokens_seen)
+    final = {"train_loss": round(float(result.training_loss), 6), "train_runtime": round(runtime, 3),
+             "train_tokens": tokens}
+    if runtime > 0:  # this session's tokens over this session's train() time
+        final["tokens_per_second"] = round((tokens - stream.tokens_at_start) / runtime, 1)
     evals = [entry["eval_loss"] for entry in trainer.state.log_history if "eval_loss" in entry]
     if evals:
         final["val_loss"] = round(float(evals[-1]), 6)
+    if spec.task is Task.TEXT2TEXT and val_rows:
+        final["val_rougeL"] = _validation_rouge_l(trainer.model, tokenizer, val_rows,
+                                                  int(hp.get("generation_max_length", 64)))
+        ctx.metric("val_rougeL", final["val_rougeL"], step=trainer.state.global_step)
     model_id = _save_and_register(ctx, spec, trainer.model, tokenizer, lora, hp, final)
     return Outcome(JobStatus.COMPLETED, f"registered {model_id}")
+
+
+def _validation_rouge_l(model: Any, tokenizer: Any, rows: list[dict[str, Any]],
+                        max_new_tokens: int, batch_size: int = 16) -> float:
+    """Mean ROUGE-L F1 of the model's greedy generations (up to `generation_max_length`
+    tokens) against the validation targets: the task metric, beside the loss."""
+    import torch
+
+    from springboard.evaluation import mean_scores, rouge_scores
+
+    model.eval()
+    pairs = []
+    with torch.no_grad():
+        for start in range(0, len(rows), batch_size):
+            batch = rows[start:start + batch_size]
+            inputs = tokenizer.pad({"input_ids": [r["input_ids"] for r in batch]}, return_tensors="pt")
+            out = model.generate(**inputs.to(model.device), max_new_tokens=max_new_tokens,
+                                 do_sample=False)
+            texts = tokenizer.batch_decode(out, skip_special_tokens=True)
+            pairs += [(text, tokenizer.decode(r["labels"], skip_special_tokens=True))
+                      for text, r in zip(texts, batch, strict=True)]
+    return round(mean_scores(rouge_scores(pairs)).rougeL.fmeasure, 4)
 
 
 def last_checkpoint(out_dir: Path) -> Path | None:
