@@ -26,7 +26,7 @@ NAMES = ["Ada", "Bruno", "Carla", "Dmitri", "Elena", "Farid", "Greta", "Hugo", "
          "Vera", "Wim", "Yara", "Zeno"]
 TOWNS = ["Arlen", "Brisk", "Corvo", "Dunmere", "Elmwick", "Fenhold", "Galloway", "Harrow",
          "Ivel", "Juniper", "Kestrel", "Lowmoor", "Marden", "Northby", "Oakridge", "Pellham"]
-ANIMALS = ["goat", "sheep", "hen", "duck", "horse", "rabbit", "pig", "cow"]
+ANIMALS = ["goats", "sheep", "hens", "ducks", "horses", "rabbits", "pigs", "cows"]  # plural
 SHOPS = ["bakery", "library", "pharmacy", "market", "museum", "bookshop", "post office", "cafe"]
 VEHICLES = ["train", "bus", "bicycle", "ferry", "car", "tram"]
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -41,8 +41,8 @@ COLOUR = ["The weather was mild that week.", "Most of the neighbours knew about 
 
 def _farm(rng: random.Random) -> tuple[str, str]:
     name, n, animal, town = rng.choice(NAMES), rng.randint(2, 40), rng.choice(ANIMALS), rng.choice(TOWNS)
-    return (f"{name} keeps {n} {animal}s on a farm near {town}.",
-            f"How many {animal}s does {name} keep?")
+    return (f"{name} keeps {n} {animal} on a farm near {town}.",
+            f"How many {animal} does {name} keep?")
 
 
 def _shop(rng: random.Random) -> tuple[str, str]:
@@ -103,7 +103,8 @@ def _write_jsonl(path: Path, records: list[dict[str, str]]) -> None:
 
 
 def write_question_generation(root: Path = ROOT / "examples" / "question-generation") -> None:
-    """train.jsonl (400), validation.jsonl (40), test.jsonl (40, held out) and template.json."""
+    """train/ (400 records + template.json), validation.jsonl (40), test.jsonl (40, held
+    out) and prompts.jsonl (6 held-out prompts for `springboard compare`)."""
     rng = random.Random(6)
     records = question_generation(rng, 480)
     _write_jsonl(root / "train" / "train.jsonl", records[:400])
@@ -111,6 +112,8 @@ def write_question_generation(root: Path = ROOT / "examples" / "question-generat
         {"prompt": "Ask a question about: {context}", "completion": "{question}"}, indent=2) + "\n")
     _write_jsonl(root / "validation.jsonl", records[400:440])
     _write_jsonl(root / "test.jsonl", records[440:])
+    _write_jsonl(root / "prompts.jsonl", [{"id": i, "text_inputs": f"Ask a question about: {r['context']}"}
+                                          for i, r in enumerate(records[440:446])])
 
 
 def write_harbour_log(root: Path = ROOT / "examples" / "domain-adaptation") -> None:

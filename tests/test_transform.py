@@ -120,7 +120,7 @@ def test_kill_9_then_resume_writes_every_record_exactly_once_in_order(tmp_path):
 
 
 def test_stop_keeps_output_and_resume_finishes(tmp_path):
-    n = 400
+    n = 1200  # enough that the job is still running when the stop arrives
     source = write_records(tmp_path / "in.jsonl", n)
     job = transform.submit("springboard-tiny-t5", input=str(source), output=str(tmp_path / "o"),
                            env={"HYPER_PARAMS": '{"max_length": 8}'}, batch_size=8)

@@ -50,9 +50,9 @@ class JobContext:
         return job_dir(self.job_id)
 
     def stop_requested(self) -> bool:
-        """True once `jobs stop` asked this job to stop (checked at most once a second)."""
+        """True once `jobs stop` asked this job to stop (the store is read at most 5 times a second)."""
         now = time.monotonic()
-        if not self._stop and now - self._stop_checked > 1.0:
+        if not self._stop and now - self._stop_checked > 0.2:
             self._stop_checked = now
             row = job_records.get(self.job_id) or {}
             self._stop = row.get("status") == JobStatus.STOPPING.value
