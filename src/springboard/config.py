@@ -51,6 +51,15 @@ class Settings(BaseSettings):
     allow_pickle: bool = Field(
         default=False, description="Allow pickle (.bin/.pt) weights; safetensors only by default."
     )
+    max_concurrent_invocation_jobs: int = Field(
+        default=3, ge=1, description="Invocation jobs that run at once; later ones wait as Scheduled."
+    )
+    max_queued_invocation_jobs: int = Field(
+        default=20, ge=1, description="Invocation jobs that may be waiting or running at once; "
+        "beyond it a new job is refused (ServiceQuotaExceededException)."
+    )
+    region: str = Field(default="us-east-1", description="Region written into job ARNs.")
+    account_id: str = Field(default="000000000000", description="Account written into job ARNs.")
 
     @field_validator("home", mode="after")
     @classmethod

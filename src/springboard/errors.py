@@ -106,6 +106,20 @@ class NotFoundError(ClientError):
     http_status = 404
 
 
+class ConflictError(ClientError):
+    """The request conflicts with the current state (a name taken, a job that cannot stop)."""
+
+    code = "conflict"
+    http_status = 409
+
+
+class QuotaExceededError(ClientError):
+    """A limit on how many things may exist at once was reached."""
+
+    code = "quota_exceeded"
+    http_status = 400
+
+
 class EulaNotAcceptedError(ClientError):
     """A gated model was used without accepting its end-user license agreement."""
 

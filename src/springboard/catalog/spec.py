@@ -113,6 +113,14 @@ class ModelSpec(_Strict):
     deployment_presets: list[DeploymentPreset] = []
     card: str = Field("", description="What the model is, what it was trained on, figures.")
     lineage: dict[str, Any] | None = Field(None, description="For fine-tuned models.")
+    invocation_shapes: list[Literal["completion", "text2text", "text-generation"]] | None = Field(
+        None, description="modelInput shapes invocation jobs accept (default: completion and "
+        "the model's own task payload).")
+
+    @property
+    def accepted_shapes(self) -> list[str]:
+        """The `modelInput` shapes an invocation job may send this model."""
+        return list(self.invocation_shapes or ["completion", self.task.value])
 
     @property
     def is_encoder_decoder(self) -> bool:

@@ -27,6 +27,7 @@ class Job(BaseModel):
     started_at: datetime | None
     ended_at: datetime | None
     log_path: str
+    client_token: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any], log_path: str) -> "Job":

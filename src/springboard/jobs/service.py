@@ -16,6 +16,7 @@ from typing import Any
 
 from springboard import processes
 from springboard.errors import NotFoundError
+from springboard.jobs import scheduler
 from springboard.jobs.executor import get_executor
 from springboard.jobs.models import Job
 from springboard.jobs.paths import log_path
@@ -43,8 +44,16 @@ def create(*, kind: str, name: str | None, model_id: str, model_version: str,
         "counts": counts or {}, "client_token": client_token})
     log_path(job_id).touch()
     if launch:
-        get_executor().launch(job_id)
+        _start(job_id, kind)
     return get(job_id)
+
+
+def _start(job_id: str, kind: str) -> None:
+    """Launch the job's worker now, or leave it to the scheduler for limited kinds."""
+    if scheduler.limit_for(kind) is not None:
+        scheduler.admit(kind)
+    else:
+        get_executor().launch(job_id)
 
 
 def _row(job_id: str) -> dict[str, Any]:
@@ -77,6 +86,7 @@ def reconcile(row: dict[str, Any]) -> dict[str, Any]:
         else:
             transition(row["id"], JobStatus.FAILED, ended_at=now,
                        message="worker lost" + (f"; last log lines:\n{tail}" if tail else ""))
+        scheduler.admit(row["kind"])  # its slot is free
         row = _row(row["id"])
     return row
 
@@ -109,7 +119,7 @@ def resume(job_id: str) -> Job:
     row = reconcile(_row(job_id))
     require(job_id, JobStatus.SUBMITTED, row["status"], message="resumed", ended_at=None,
             pid=None, pid_started=None, heartbeat_at=None)
-    get_executor().launch(job_id)
+    _start(job_id, row["kind"])
     return get(job_id)
 
 

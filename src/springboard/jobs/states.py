@@ -2,15 +2,16 @@
 
 Every status change in Springboard goes through `transition`, which checks this table
 and applies the change as a compare-and-set in the store, so an illegal or racing change
-cannot happen. Kinds use subsets: transform jobs never pass through `Validating`,
-`Scheduled` or `Expired`.
+cannot happen. Kinds use subsets: transform and training jobs never pass through
+`Validating`, `Scheduled` or `Expired`; invocation jobs wait as `Scheduled` for a slot
+(see `scheduler`) and expire past their timeout.
 """
 
 from __future__ import annotations
 
 from enum import Enum
 
-from springboard.errors import ClientError
+from springboard.errors import ConflictError
 from springboard.store import job_records
 
 
@@ -31,11 +32,13 @@ S = JobStatus
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     S.SUBMITTED: frozenset({S.VALIDATING, S.SCHEDULED, S.IN_PROGRESS, S.STOPPING, S.STOPPED,
                             S.FAILED}),
-    S.VALIDATING: frozenset({S.SCHEDULED, S.IN_PROGRESS, S.FAILED, S.STOPPING, S.STOPPED}),
-    S.SCHEDULED: frozenset({S.IN_PROGRESS, S.STOPPING, S.STOPPED, S.FAILED, S.EXPIRED}),
+    S.VALIDATING: frozenset({S.SCHEDULED, S.IN_PROGRESS, S.FAILED, S.STOPPING, S.STOPPED,
+                             S.EXPIRED}),
+    S.SCHEDULED: frozenset({S.VALIDATING, S.IN_PROGRESS, S.STOPPING, S.STOPPED, S.FAILED,
+                            S.EXPIRED}),
     S.IN_PROGRESS: frozenset({S.COMPLETED, S.PARTIALLY_COMPLETED, S.FAILED, S.STOPPING,
                               S.EXPIRED}),
-    S.STOPPING: frozenset({S.STOPPED, S.FAILED, S.COMPLETED, S.PARTIALLY_COMPLETED}),
+    S.STOPPING: frozenset({S.STOPPED, S.FAILED, S.COMPLETED, S.PARTIALLY_COMPLETED, S.EXPIRED}),
     S.STOPPED: frozenset({S.SUBMITTED}),   # resume
     S.FAILED: frozenset({S.SUBMITTED}),    # resume after a crash
     S.COMPLETED: frozenset(),
@@ -46,9 +49,8 @@ TERMINAL = frozenset({S.COMPLETED, S.PARTIALLY_COMPLETED, S.FAILED, S.STOPPED, S
 ACTIVE = frozenset({S.SUBMITTED, S.VALIDATING, S.SCHEDULED, S.IN_PROGRESS, S.STOPPING})
 
 
-class IllegalTransitionError(ClientError):
-    code = "conflict"
-    http_status = 409
+class IllegalTransitionError(ConflictError):
+    """A status change the state machine does not allow (e.g. stopping a finished job)."""
 
 
 def sources(target: JobStatus) -> tuple[str, ...]:

@@ -2,9 +2,9 @@
 
 `submit` checks everything it can before the job exists (model, EULA, weights, input,
 HYPER_PARAMS, options) and records a `transform` job; `run` is the worker's side: it
-loads the model once, streams each input file in batches through the Generator, writes
-`NAME.out` (one line per input line, same order, each with the record's id and
-`generated_texts` or an `error`), and checkpoints after every batch.
+loads the model once and, through the shared `BatchRunner` loop (streaming, checkpoints,
+stop), writes `NAME.out`: one line per input line, same order, each with the record's id
+and `generated_texts` or an `error`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
@@ -22,12 +21,10 @@ from springboard.catalog import Catalog, require_eula
 from springboard.errors import ClientError, GenerationError, Issue, ValidationError, \
     issues_from_pydantic
 from springboard.jobs import service
-from springboard.jobs.checkpoint import Checkpoint, open_output, write_durably
+from springboard.jobs.batch import Batch, BatchRunner
 from springboard.jobs.models import Job
 from springboard.jobs.records import (CONTENT_TYPES, JSONLINES, RecordError, count_records,
-                                      input_files, local_path, parse_hyper_params, read_lines,
-                                      to_payload)
-from springboard.jobs.states import JobStatus
+                                      input_files, local_path, parse_hyper_params, to_payload)
 from springboard.jobs.worker import JobContext, Outcome
 
 log = logging.getLogger("springboard.jobs")
@@ -101,76 +98,25 @@ def submit(model_id: str, *, input: str, output: str, version: str = "*",
                 "input_tokens": 0, "output_tokens": 0})
 
 
-class _Runner:
-    """The worker side of one transform job."""
+class _Runner(BatchRunner):
+    """The worker side of one transform job: records are payloads for the Generator."""
 
     def __init__(self, ctx: JobContext) -> None:
         started = time.monotonic()  # model_load_seconds includes importing torch
         from springboard.artifacts import resolve_model_dir
         from springboard.inference import Generator, LoadOptions
 
-        self.ctx = ctx
         self.settings = TransformSettings.model_validate(ctx.row["settings"])
+        super().__init__(ctx, self.settings.files, self.settings.output_dir,
+                         self.settings.batch_size)
         spec = Catalog.load().get(ctx.row["model_id"], ctx.row["model_version"])
         self.generator = Generator(
             spec, resolve_model_dir(spec, model_dir=self.settings.model_dir),
             LoadOptions(dtype=self.settings.dtype, context_length=self.settings.n_positions,
                         max_batch_size=self.settings.batch_size))
         ctx.metric("model_load_seconds", round(time.monotonic() - started, 3))
-        self.checkpoint = Checkpoint.load(ctx.dir)
-        self.counts = dict(self.checkpoint.counts or ctx.counts)
 
-    def run(self) -> Outcome:
-        started, done_before = time.monotonic(), self.counts["processed"]
-        for file in map(Path, self.settings.files):
-            progress = self.checkpoint.progress(file.name)
-            if progress.done:
-                continue
-            out_path = Path(self.settings.output_dir) / f"{file.name}.out"
-            log.info("%s -> %s, from record %d", file, out_path, progress.records)
-            with open_output(out_path, progress.offset) as out:
-                batch: list[tuple[int, bytes]] = []
-                for item in read_lines(file, skip=progress.records):
-                    batch.append(item)
-                    if len(batch) == self.settings.batch_size:
-                        self._write(batch, out, file.name)
-                        batch = []
-                        self._report(started, done_before)
-                        if self.ctx.stop_requested():
-                            return Outcome(JobStatus.STOPPED, "stopped on request; output kept")
-                if batch:
-                    self._write(batch, out, file.name)
-            progress.done = True
-            self.checkpoint.save(self.ctx.dir)
-        self._report(started, done_before)
-        return self._outcome()
-
-    def _outcome(self) -> Outcome:
-        ok, failed = self.counts["succeeded"], self.counts["failed"]
-        if failed and not ok:
-            return Outcome(JobStatus.FAILED, f"all {failed} records failed; see the .out files")
-        if failed:
-            return Outcome(JobStatus.PARTIALLY_COMPLETED, f"{ok} records succeeded, {failed} failed")
-        return Outcome(JobStatus.COMPLETED, f"{ok} records succeeded")
-
-    def _write(self, batch: list[tuple[int, bytes]], out: Any, name: str) -> None:
-        lines = self._process(batch)
-        offset = write_durably(out, lines)
-        progress = self.checkpoint.progress(name)
-        progress.records += len(batch)
-        progress.offset = offset
-        self.counts["processed"] += len(batch)
-        self.checkpoint.counts = self.counts
-        self.checkpoint.save(self.ctx.dir)
-        self.ctx.save_counts(self.counts)
-
-    def _report(self, started: float, done_before: int) -> None:
-        rate = (self.counts["processed"] - done_before) / max(time.monotonic() - started, 1e-9)
-        log.info("processed %d/%d records (%d failed), %.1f records/s",
-                 self.counts["processed"], self.counts["total"], self.counts["failed"], rate)
-        self.ctx.metric("records_per_second", round(rate, 3), step=self.counts["processed"])
-
-    def _process(self, batch: list[tuple[int, bytes]]) -> list[dict[str, Any]]:
+    def process(self, batch: Batch, file_name: str) -> list[dict[str, Any]]:
         """One output line per record: run the valid ones together, isolate the bad ones."""
         s, generator = self.settings, self.generator
         parsed: list[tuple[Any, Any, list[Any] | None, ClientError | None]] = []
@@ -187,14 +133,7 @@ class _Runner:
                 parsed.append((exc.record_id, None, None, exc))
             except ClientError as exc:
                 parsed.append((record_id, None, None, exc))
-        planned = [p for _, _, items, _ in parsed if items for p in items]
-        try:
-            results = iter(generator.execute(planned))
-            per_record = [[next(results) for _ in items] if items else None
-                          for _, _, items, _ in parsed]
-        except GenerationError:  # find the record that breaks the batch; spare the rest
-            log.exception("a batch failed; retrying its records one by one")
-            per_record = [self._alone(items) for _, _, items, _ in parsed]
+        per_record = self.execute([items for _, _, items, _ in parsed])
         lines = []
         for (record_id, request, _, error), results_ in zip(parsed, per_record, strict=True):
             if isinstance(results_, GenerationError):
@@ -211,14 +150,6 @@ class _Runner:
             self.counts["output_tokens"] += sum(sum(r.output_tokens) for r in results_)
             lines.append({"id": record_id, "generated_texts": texts})
         return lines
-
-    def _alone(self, items: list[Any] | None) -> Any:
-        if not items:
-            return None
-        try:
-            return self.generator.execute(items)
-        except GenerationError as exc:
-            return exc
 
 
 def run(ctx: JobContext) -> Outcome:

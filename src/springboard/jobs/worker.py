@@ -23,7 +23,8 @@ from springboard.store import job_records
 
 log = logging.getLogger("springboard.jobs")
 
-RUNNERS = {"transform": "springboard.jobs.transform", "training": "springboard.training.trainer"}
+RUNNERS = {"transform": "springboard.jobs.transform", "training": "springboard.training.trainer",
+           "invocation": "springboard.jobs.invocation"}
 HEARTBEAT_SECONDS = 5.0
 
 
@@ -72,6 +73,13 @@ def _heartbeat(job_id: str, stop: threading.Event) -> None:
         job_records.update_row(job_id, heartbeat_at=datetime.now(UTC))
 
 
+def _free_slot(kind: str) -> None:
+    """This job's slot is free: start the next waiting job of its kind, if any."""
+    from springboard.jobs import scheduler
+
+    scheduler.admit(kind)
+
+
 def run(job_id: str) -> int:
     row = job_records.get(job_id)
     if row is None:
@@ -80,6 +88,7 @@ def run(job_id: str) -> int:
     now = datetime.now(UTC)
     if row["status"] == JobStatus.STOPPING.value:
         transition(job_id, JobStatus.STOPPED, message="stopped before it ran", ended_at=now)
+        _free_slot(row["kind"])
         return 0
     if not transition(job_id, JobStatus.IN_PROGRESS, started_at=row["started_at"] or now,
                       heartbeat_at=now, pid=os.getpid()):
@@ -98,6 +107,7 @@ def run(job_id: str) -> int:
         beat_stop.set()
     moved = transition(job_id, outcome.status, message=outcome.message,
                        ended_at=datetime.now(UTC), counts=ctx.counts)
+    _free_slot(row["kind"])
     log.info("job %s ended %s%s", job_id, outcome.status.value,
              f": {outcome.message}" if outcome.message else "")
     return 0 if moved and outcome.status is not JobStatus.FAILED else 1
