@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from springboard.cli import endpoints, evaluate, jobs, models, predict
+from springboard.cli import endpoints, evaluate, invocation_jobs, jobs, models, predict
 from springboard.cli.output import run_cli
 
 app = typer.Typer(
@@ -28,6 +28,7 @@ app.add_typer(endpoints.app, name="endpoints")
 app.command("transform")(jobs.transform)
 app.command("train")(jobs.train)
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(invocation_jobs.app, name="invocation-jobs")
 app.add_typer(evaluate.app, name="evaluate")
 
 
