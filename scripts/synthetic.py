@@ -7,7 +7,9 @@ same data on every machine. `python scripts/synthetic.py` (re)writes the files u
 Tasks so far:
 - question generation: a short context about one fact (plus a sentence of colour) and the
   question that asks for that fact — the fine-tuning journey's task;
-- harbour log: raw text in one domain's fixed style, for domain adaptation of a causal model.
+- harbour log: raw text in one domain's fixed style, for domain adaptation of a causal model;
+- arithmetic word problems (two or three steps, integer answers) with worked rationales, and
+  the same as five-way multiple choice — the self-consistency journey's tasks.
 
 This module only makes data; training and evaluation live in the package.
 """
@@ -124,7 +126,165 @@ def write_harbour_log(root: Path = ROOT / "examples" / "domain-adaptation") -> N
     (root / "heldout.txt").write_text("\n".join(lines[600:]) + "\n")
 
 
-WRITERS = [write_question_generation, write_harbour_log]
+# Arithmetic word problems: each template returns (question, rationale, answer); the
+# rationale shows every step, as chain-of-thought exemplars do.
+Problem = tuple[str, str, int]
+GOODS = ["notebooks", "pencils", "candles", "mugs", "kites", "maps"]
+ITEMS = ["lamp", "jacket", "tent", "radio", "backpack", "chess set"]
+CONTAINERS = [("boxes", "pens"), ("bags", "apples"), ("crates", "bottles"),
+              ("packs", "cards"), ("jars", "buttons"), ("trays", "eggs")]
+BAKES = ["biscuits", "muffins", "pancakes", "dumplings"]
+
+
+def _shopping(rng: random.Random) -> Problem:
+    name, goods = rng.choice(NAMES), rng.choice(GOODS)
+    count, price = rng.randint(2, 9), rng.randint(2, 12)
+    cost = count * price
+    note = next(n for n in (20, 50, 100, 200) if n > cost)
+    question = (f"{name} buys {count} {goods} at ${price} each and pays with a ${note} note. "
+                f"How many dollars of change does {name} get?")
+    rationale = (f"{count} {goods} at ${price} each cost {count} * {price} = {cost} dollars. "
+                 f"The change from {note} dollars is {note} - {cost} = {note - cost} dollars.")
+    return question, rationale, note - cost
+
+
+def _giving(rng: random.Random) -> Problem:
+    name, (containers, things) = rng.choice(NAMES), rng.choice(CONTAINERS)
+    boxes, each = rng.randint(2, 8), rng.randint(6, 15)
+    total = boxes * each
+    given = rng.randint(1, total - 1)
+    question = (f"{name} has {boxes} {containers} of {each} {things}. {name} gives away {given} "
+                f"{things}. How many {things} does {name} have left?")
+    rationale = (f"{name} has {boxes} {containers} of {each} {things}, so {boxes} * {each} = {total} "
+                 f"{things}. After giving away {given}, {total} - {given} = {total - given} are left.")
+    return question, rationale, total - given
+
+
+def _sharing(rng: random.Random) -> Problem:
+    name, baked = rng.choice(NAMES), rng.choice(BAKES)
+    friends, per_tray, trays = rng.randint(2, 6), rng.randint(2, 5), rng.randint(2, 4)
+    size = friends * per_tray
+    total = trays * size
+    question = (f"{name} bakes {trays} trays of {size} {baked} and shares them equally among "
+                f"{friends} friends. How many {baked} does each friend get?")
+    rationale = (f"{trays} trays of {size} {baked} make {trays} * {size} = {total} {baked}. Shared "
+                 f"among {friends} friends, each gets {total} / {friends} = {total // friends}.")
+    return question, rationale, total // friends
+
+
+def _travel(rng: random.Random) -> Problem:
+    vehicle, town = rng.choice(["train", "bus", "ferry", "car"]), rng.choice(TOWNS)
+    speed, hours, extra = rng.choice([30, 40, 45, 50, 60, 70, 80]), rng.randint(2, 5), rng.randint(5, 60)
+    first = speed * hours
+    question = (f"A {vehicle} travels at {speed} km per hour for {hours} hours and then {extra} km "
+                f"more to reach {town}. How many km does it travel in total?")
+    rationale = (f"At {speed} km per hour for {hours} hours it covers {speed} * {hours} = {first} km. "
+                 f"With {extra} km more, the total is {first} + {extra} = {first + extra} km.")
+    return question, rationale, first + extra
+
+
+def _savings(rng: random.Random) -> Problem:
+    name, item = rng.choice(NAMES), rng.choice(ITEMS)
+    weekly, weeks = rng.randint(3, 25), rng.randint(3, 12)
+    saved = weekly * weeks
+    spent = rng.randint(1, saved - 1)
+    question = (f"{name} saves ${weekly} every week for {weeks} weeks and then spends ${spent} on a "
+                f"{item}. How many dollars does {name} have left?")
+    rationale = (f"Saving {weekly} dollars for {weeks} weeks gives {weekly} * {weeks} = {saved} "
+                 f"dollars. After spending {spent}, {saved} - {spent} = {saved - spent} dollars are left.")
+    return question, rationale, saved - spent
+
+
+def _herd(rng: random.Random) -> Problem:
+    name, animal = rng.choice(NAMES), rng.choice(ANIMALS)
+    start = rng.randint(4, 40)
+    bought = rng.randint(2, 30)
+    bought += (start + bought) % 2  # an even herd, so half of it is whole
+    total = start + bought
+    question = (f"{name} has {start} {animal}, buys {bought} more at the market and then sells half "
+                f"of them. How many {animal} does {name} have now?")
+    rationale = (f"{name} has {start} + {bought} = {total} {animal} after the market. Selling half "
+                 f"leaves {total} / 2 = {total // 2}.")
+    return question, rationale, total // 2
+
+
+def _tickets(rng: random.Random) -> Problem:
+    event, town = rng.choice(EVENTS), rng.choice(TOWNS)
+    adult, child = rng.randint(6, 20), rng.randint(2, 5)
+    adults, children = rng.randint(1, 5), rng.randint(1, 6)
+    a, c = adults * adult, children * child
+    question = (f"Tickets to the {event} in {town} cost ${adult} for an adult and ${child} for a "
+                f"child. How many dollars does a group of {adults} adults and {children} children "
+                f"pay?")
+    rationale = (f"The adults pay {adults} * {adult} = {a} dollars and the children pay {children} * "
+                 f"{child} = {c} dollars, so the group pays {a} + {c} = {a + c} dollars.")
+    return question, rationale, a + c
+
+
+def _reading(rng: random.Random) -> Problem:
+    name = rng.choice(NAMES)
+    daily, days, last = rng.randint(8, 30), rng.randint(3, 7), rng.randint(5, 20)
+    read = daily * days + last
+    book = read + rng.randint(10, 120)
+    question = (f"A book has {book} pages. {name} reads {daily} pages a day for {days} days and "
+                f"then {last} pages on a Sunday. How many pages are left to read?")
+    rationale = (f"In {days} days {name} reads {daily} * {days} = {daily * days} pages, and with "
+                 f"Sunday {daily * days} + {last} = {read} pages. That leaves {book} - {read} = "
+                 f"{book - read} pages.")
+    return question, rationale, book - read
+
+
+PROBLEMS: list[Callable[[random.Random], Problem]] = [
+    _shopping, _giving, _sharing, _travel, _savings, _herd, _tickets, _reading]
+
+
+def _distinct(rng: random.Random, n: int, avoid: set[str], *, cycle: bool) -> list[Problem]:
+    """n problems whose questions differ from each other and from `avoid` (the exemplars)."""
+    problems: list[Problem] = []
+    while len(problems) < n:
+        template = PROBLEMS[len(problems) % len(PROBLEMS)] if cycle else rng.choice(PROBLEMS)
+        problem = template(rng)
+        if problem[0] not in avoid:
+            avoid.add(problem[0])
+            problems.append(problem)
+    return problems
+
+
+def _choices(rng: random.Random, answer: int) -> tuple[dict[str, str], str]:
+    """Five numeric choices (the answer and four near misses, shuffled) and the answer's letter."""
+    wrong = rng.sample([answer + d for d in range(-12, 13) if d and answer + d > 0], 4)
+    values = [answer, *wrong]
+    rng.shuffle(values)
+    letters = "ABCDE"
+    return ({letter: str(v) for letter, v in zip(letters, values, strict=True)},
+            letters[values.index(answer)])
+
+
+def write_self_consistency(root: Path = ROOT / "examples" / "self-consistency") -> None:
+    """arithmetic/: questions.jsonl (50 held out) and exemplars.jsonl (8, one per template);
+    multiple-choice/: questions.jsonl (30) and exemplars.jsonl (4), five choices each."""
+    rng = random.Random(8)
+    seen: set[str] = set()
+    exemplars = _distinct(rng, 8, seen, cycle=True)
+    questions = _distinct(rng, 50, seen, cycle=False)
+    _write_jsonl(root / "arithmetic" / "exemplars.jsonl",
+                 [{"question": q, "rationale": r, "answer": a} for q, r, a in exemplars])
+    _write_jsonl(root / "arithmetic" / "questions.jsonl",
+                 [{"id": i, "question": q, "answer": a} for i, (q, _, a) in enumerate(questions)])
+    mc_exemplars = []
+    for q, r, a in _distinct(rng, 4, seen, cycle=False):
+        choices, letter = _choices(rng, a)
+        mc_exemplars.append({"question": q, "choices": choices,
+                             "rationale": f"{r} That is choice ({letter}).", "answer": letter})
+    mc_questions = []
+    for i, (q, _, a) in enumerate(_distinct(rng, 30, seen, cycle=False)):
+        choices, letter = _choices(rng, a)
+        mc_questions.append({"id": i, "question": q, "choices": choices, "answer": letter})
+    _write_jsonl(root / "multiple-choice" / "exemplars.jsonl", mc_exemplars)
+    _write_jsonl(root / "multiple-choice" / "questions.jsonl", mc_questions)
+
+
+WRITERS = [write_question_generation, write_harbour_log, write_self_consistency]
 
 if __name__ == "__main__":
     for write in WRITERS:

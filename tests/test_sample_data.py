@@ -20,8 +20,10 @@ def test_shipped_examples_match_their_generators(tmp_path):
     synthetic = _synthetic()
     synthetic.write_question_generation(tmp_path / "qg")
     synthetic.write_harbour_log(tmp_path / "harbour")
+    synthetic.write_self_consistency(tmp_path / "sc")
     pairs = [(tmp_path / "qg", ROOT / "examples" / "question-generation"),
-             (tmp_path / "harbour", ROOT / "examples" / "domain-adaptation")]
+             (tmp_path / "harbour", ROOT / "examples" / "domain-adaptation"),
+             (tmp_path / "sc", ROOT / "examples" / "self-consistency")]
     for fresh, shipped in pairs:
         made = sorted(p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file())
         assert made == sorted(p.relative_to(shipped) for p in shipped.rglob("*") if p.is_file())

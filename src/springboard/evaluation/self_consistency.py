@@ -20,9 +20,23 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from springboard.errors import Issue, NotFoundError, ValidationError, issues_from_pydantic
-from springboard.evaluation.answers import canonical_answer, extract_answer, parse_answer_format
-from springboard.evaluation.voting import CurvePoint, accuracy_curve, majority_vote, same_answer
+from springboard.errors import (
+    Issue,
+    NotFoundError,
+    ValidationError,
+    issues_from_pydantic,
+)
+from springboard.evaluation.answers import (
+    canonical_answer,
+    extract_answer,
+    parse_answer_format,
+)
+from springboard.evaluation.voting import (
+    CurvePoint,
+    accuracy_curve,
+    majority_vote,
+    same_answer,
+)
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -253,7 +267,8 @@ def score(model: str, questions: Sequence[Mapping[str, Any]], greedy_texts: Mapp
     if price_in is not None and price_out is not None:
         cost = Cost(price_in=price_in, price_out=price_out,
                     greedy=_cost(usage[GREEDY], price_in, price_out),
-                    sampled=[TemperatureCost(temperature=t, cost=_cost(usage[t], price_in, price_out))
+                    sampled=[TemperatureCost(temperature=t,
+                                             cost=_cost(usage[t], price_in, price_out))
                              for t in temperatures])
     rows = [QuestionRow(id=record["id"], gold=answer, greedy=greedy_answer,
                         greedy_correct=right, samples=samples)

@@ -10,9 +10,8 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-_CHAIN_OF_THOUGHT = {"Exemplar", "few_shot_prompt", "format_choices", "load_exemplars"}
-
-__all__ = sorted(_CHAIN_OF_THOUGHT)
+__all__ = ["Exemplar", "few_shot_prompt", "format_choices", "load_exemplars"]
+_CHAIN_OF_THOUGHT = set(__all__)
 
 
 def __getattr__(name: str) -> Any:
