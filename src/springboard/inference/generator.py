@@ -144,7 +144,9 @@ class Generator:
                     f"{where} has {n} prompt tokens and asks for {new} new tokens: "
                     f"{n + new} exceeds the context length of {self.context_length}",
                     field=where, value=n + new,
-                    fix=f"shorten the input or lower max_new_tokens to {max(self.context_length - n, 0)}")
+                    fix=f"shorten the input or lower max_new_tokens to {self.context_length - n}"
+                    if n < self.context_length else
+                    f"shorten the input: it alone is over the {self.context_length}-token limit")
             seed = p.seed
             if p.do_sample and seed is None:
                 seed = secrets.randbits(63)
