@@ -20,6 +20,7 @@ import json
 import random
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -99,7 +100,7 @@ def harbour_log(rng: random.Random, n: int) -> list[str]:
     return lines
 
 
-def _write_jsonl(path: Path, records: list[dict[str, str]]) -> None:
+def _write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
 
@@ -284,7 +285,28 @@ def write_self_consistency(root: Path = ROOT / "examples" / "self-consistency") 
     _write_jsonl(root / "multiple-choice" / "questions.jsonl", mc_questions)
 
 
-WRITERS = [write_question_generation, write_harbour_log, write_self_consistency]
+def write_invocation_records(root: Path = ROOT / "examples" / "invocation") -> None:
+    """records.jsonl: 24 Bedrock-style records for the invocation-job quick start — 20 in
+    the completion shape (two sampled generations each, seeded), 2 in the model's own
+    text-generation shape, 1 without a recordId, and 1 with a misspelt field (it gets an
+    error line; its siblings still run)."""
+    rng = random.Random(9)
+    records: list[dict[str, Any]] = []
+    for i, fact in enumerate(question_generation(rng, 20)):
+        records.append({"recordId": f"rec-{i:02d}", "modelInput": {
+            "prompt": f"{fact['context']} Next,", "temperature": 0.8, "max_tokens": 16,
+            "num_generations": 2, "seed": i}})
+    lines = harbour_log(rng, 2)
+    records += [{"recordId": f"native-{i}", "modelInput": {
+        "inputs": line.split(" the ")[0], "parameters": {"max_new_tokens": 12}}}
+        for i, line in enumerate(lines)]
+    records.append({"modelInput": {"prompt": "At 09:00 the", "temperature": 0, "max_tokens": 12}})
+    records.append({"recordId": "typo", "modelInput": {"prompt": "At 10:00 the", "temprature": 0.5}})
+    _write_jsonl(root / "records.jsonl", records)
+
+
+WRITERS = [write_question_generation, write_harbour_log, write_self_consistency,
+           write_invocation_records]
 
 if __name__ == "__main__":
     for write in WRITERS:

@@ -145,6 +145,12 @@ def test_requests_are_validated_before_a_job_exists(tmp_path):
     assert again.id == first.id and len(invocation.list_jobs()) == 1
     with pytest.raises(ConflictError, match="clientRequestToken"):
         invocation.create(job_name="other", client_token="t-1", launch=False, **good)
+    with pytest.raises(ConflictError, match="outputDataConfig"):
+        invocation.create(job_name="tok", client_token="t-1", launch=False,
+                          **{**good, "output_uri": str(tmp_path / "elsewhere")})
+    with pytest.raises(ValidationError) as err:  # every problem at once
+        invocation.create(job_name="-bad", **{**good, "input_uri": str(tmp_path / "nope.jsonl")})
+    assert {i.field for i in err.value.issues} == {"jobName", "inputDataConfig"}
     with pytest.raises(ConflictError, match="exists already"):
         invocation.create(job_name="tok", launch=False, **good)
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import typer
 
-from springboard.cli import endpoints, evaluate, invocation_jobs, jobs, models, predict
+from springboard.cli import (endpoints, evaluate, invocation_jobs, jobs, models, predict,
+                             self_consistency, serve)
 from springboard.cli.output import run_cli
 
 app = typer.Typer(
@@ -29,7 +30,9 @@ app.command("transform")(jobs.transform)
 app.command("train")(jobs.train)
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(invocation_jobs.app, name="invocation-jobs")
+app.add_typer(self_consistency.app, name="self-consistency")
 app.add_typer(evaluate.app, name="evaluate")
+app.command("serve")(serve.serve)
 
 
 def main() -> None:

@@ -224,16 +224,30 @@ def create(*, job_name: str, model_id: str, input_uri: str, output_uri: str,
                             f"{MIN_TIMEOUT_HOURS} to {MAX_TIMEOUT_HOURS}", timeout_hours))
     if client_token is not None and not 1 <= len(client_token) <= 256:
         issues.append(Issue("clientRequestToken", "must be 1-256 characters", client_token))
+    try:
+        files = _input_files(input_uri, "inputDataConfig")
+    except ValidationError as exc:
+        issues += exc.issues
     if issues:
         raise ValidationError(issues, context="cannot create the invocation job")
     if client_token:
         same = job_records_find(client_token=client_token)
         if same:
             job = service.get(same[0]["id"])
-            if job.name != job_name or job.model_id != Catalog.load().get(model_id).id:
+            asked = {"jobName": job_name, "modelId": model_id, "inputDataConfig": input_uri,
+                     "outputDataConfig": output_uri, "timeoutDurationInHours": timeout}
+            had = {"jobName": job.name, "modelId": job.model_id,
+                   "inputDataConfig": job.settings.get("input_uri"),
+                   "outputDataConfig": job.settings.get("output_uri"),
+                   "timeoutDurationInHours": job.settings.get("timeout_hours")}
+            if asked["modelId"] != had["modelId"] and _same_model(model_id, had["modelId"]):
+                asked["modelId"] = had["modelId"]  # an alias of the same model
+            differ = sorted(k for k in asked if asked[k] != had[k])
+            if differ:
                 raise ConflictError(f"clientRequestToken {client_token!r} was used for job "
-                                    f"{job.name} with other parameters", field="clientRequestToken",
-                                    value=client_token, fix="use a new token for a new job")
+                                    f"{job.name} with other {', '.join(differ)}",
+                                    field="clientRequestToken", value=client_token,
+                                    fix="use a new token for a new job")
             return job  # the same request again: the same job, not a second one
     spec = Catalog.load().get(model_id)
     require_eula(spec, accept_eula)
@@ -247,7 +261,6 @@ def create(*, job_name: str, model_id: str, input_uri: str, output_uri: str,
                                  f"limit is {quota}", field="jobName", value=job_name,
                                  fix="wait for one to end, or raise "
                                  "SPRINGBOARD_MAX_QUEUED_INVOCATION_JOBS")
-    files = _input_files(input_uri, "inputDataConfig")
     job_id = new_job_id()
     local_out = _local(output_uri)
     if local_out is None:
@@ -275,6 +288,13 @@ def create(*, job_name: str, model_id: str, input_uri: str, output_uri: str,
         counts=_zero_counts(total), launch=launch)
 
 
+def _same_model(asked: str, recorded: str) -> bool:
+    try:
+        return Catalog.load().get(asked).id == recorded
+    except NotFoundError:
+        return False
+
+
 def _zero_counts(total: int) -> dict[str, int]:
     return {"total": total, "processed": 0, "succeeded": 0, "failed": 0,
             "input_tokens": 0, "output_tokens": 0}
@@ -297,8 +317,11 @@ def _expire_overdue(row: dict[str, Any]) -> None:
 
 def get(identifier: str) -> Job:
     job_id = resolve_id(identifier)
-    job = service.get(job_id)
-    if job.kind != KIND:
+    try:
+        job = service.get(job_id)
+    except NotFoundError:
+        job = None
+    if job is None or job.kind != KIND:
         raise NotFoundError(f"no invocation job {identifier!r}", field="jobIdentifier",
                             value=identifier, fix="list them with `springboard invocation-jobs list`")
     _expire_overdue(job.model_dump())
@@ -319,13 +342,14 @@ def list_jobs(*, status: str | None = None, name_contains: str | None = None,
     if name_contains:
         jobs = [j for j in jobs if name_contains in j.name]
     if submit_time_after:
-        jobs = [j for j in jobs if _aware(j.created_at) > submit_time_after]
+        jobs = [j for j in jobs if _aware(j.created_at) > _aware(submit_time_after)]
     if submit_time_before:
-        jobs = [j for j in jobs if _aware(j.created_at) < submit_time_before]
+        jobs = [j for j in jobs if _aware(j.created_at) < _aware(submit_time_before)]
     return jobs
 
 
 def _aware(moment: datetime) -> datetime:
+    """A naive time is taken as UTC (how the store and the managed service keep them)."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
