@@ -78,3 +78,18 @@ def test_bad_inputs_are_named(tmp_path, isolated_env):
               "--exemplars", str(ARITHMETIC / "exemplars.jsonl"), "--output", str(tmp_path / "o"),
               ok=False)
     assert "answer" in done.stderr and "q.jsonl:1" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_as_many_exemplars_as_fit_the_context_by_default():
+    from springboard.inference import Generator
+    from springboard.prompting import few_shot_prompt, load_exemplars
+    from springboard.sdk.self_consistency import fitting_shots, load_questions
+
+    exemplars = load_exemplars(ARITHMETIC / "exemplars.jsonl")
+    questions = load_questions(ARITHMETIC / "questions.jsonl")
+    shots = fitting_shots("springboard-tiny-llama", exemplars, questions, max_tokens=96)
+    assert 0 < shots < len(exemplars)
+    count = Generator.from_catalog("springboard-tiny-llama").count_tokens
+    longest = [max(count([few_shot_prompt(exemplars[:k], q["question"])])[0] for q in questions)
+               for k in (shots, shots + 1)]
+    assert longest[0] + 96 <= 512 < longest[1] + 96

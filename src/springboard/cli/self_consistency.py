@@ -40,7 +40,7 @@ def run(
     resamples: ResamplesOpt = 100,
     max_tokens: Annotated[int, typer.Option("--max-tokens", help="Most new tokens per path.")] = 96,
     top_k: Annotated[int, typer.Option("--top-k", help="Sample from the k most likely tokens (0: all).")] = 40,
-    shots: Annotated[int | None, typer.Option("--shots", help="Use the first k exemplars (default: all); fewer fit a short context.")] = None,
+    shots: Annotated[int | None, typer.Option("--shots", help="Use the first k exemplars (default: as many as fit the model's context).")] = None,
     price_in: PriceIn = None,
     price_out: PriceOut = None,
     seed: Annotated[int, typer.Option("--seed", help="Seeds the paths, the resamplings and vote tie-breaks.")] = 0,
@@ -70,7 +70,8 @@ def run(
                             description=" ".join(f"{j.name.rsplit('-', 1)[-1]}:{j.status}" for j in jobs))
 
         report = run_experiment(settings, output, resamples=resamples, price_in=price_in,
-                                price_out=price_out, on_update=update)
+                                price_out=price_out, on_update=update,
+                                on_note=lambda note: err_console.print(f"note: {note}"))
     _show(report, output, json_out)
 
 

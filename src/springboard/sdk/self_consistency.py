@@ -44,7 +44,7 @@ class RunSettings:
     answer_format: str = "number"
     max_tokens: int = 96
     top_k: int = 40
-    shots: int | None = None   # the first k exemplars; None: all of them
+    shots: int | None = None   # the first k exemplars; None: as many as fit the context
     seed: int = 0
 
     def check(self) -> None:
@@ -122,13 +122,39 @@ def _records(s: RunSettings, prompts: dict[str, str], temperature: float | None)
     return records
 
 
+def fitting_shots(model_id: str, exemplars: Sequence[Any], questions: Sequence[dict[str, Any]],
+                  max_tokens: int) -> int:
+    """The most leading exemplars whose prompts, for every question, leave room for
+    `max_tokens` new tokens in the model's context."""
+    from transformers import AutoTokenizer
+
+    from springboard.artifacts import resolve_model_dir
+    from springboard.catalog import Catalog
+    from springboard.prompting import few_shot_prompt
+
+    spec = Catalog.load().get(model_id)
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model_dir(spec))
+    tokenizer.model_max_length = 1 << 30  # we measure overlong prompts on purpose: no warning
+    longest = max(questions, key=lambda q: len(few_shot_prompt(exemplars, q["question"],
+                                                               choices=q.get("choices"))))
+    for shots in range(len(exemplars), -1, -1):
+        prompt = few_shot_prompt(exemplars[:shots], longest["question"], choices=longest.get("choices"))
+        if len(tokenizer(prompt)["input_ids"]) + max_tokens <= spec.context_length:
+            return shots
+    raise ValidationError([Issue("--max-tokens", f"even without exemplars, question "
+                                 f"{longest['id']} and {max_tokens} new tokens exceed "
+                                 f"{model_id}'s {spec.context_length}-token context", max_tokens,
+                                 "lower --max-tokens or shorten the questions")])
+
+
 def _key(temperature: float | None) -> str:
     return "greedy" if temperature is None else f"t{temperature:g}"
 
 
 def run(settings: RunSettings, output: str | Path, *, resamples: int = 100,
         price_in: float | None = None, price_out: float | None = None,
-        on_update: Callable[[list[Any]], None] | None = None, poll: float = 0.5) -> Any:
+        on_update: Callable[[list[Any]], None] | None = None,
+        on_note: Callable[[str], None] | None = None, poll: float = 0.5) -> Any:
     """Run (or resume) the experiment in `output`; returns the report, also written there."""
     from springboard.jobs import invocation, service
     from springboard.prompting import few_shot_prompt, load_exemplars
@@ -136,9 +162,14 @@ def run(settings: RunSettings, output: str | Path, *, resamples: int = 100,
     settings.check()
     out = Path(output).expanduser().resolve()
     questions = load_questions(settings.questions)
-    exemplars = load_exemplars(settings.exemplars)[:settings.shots]
-    prompts = {str(q["id"]): few_shot_prompt(exemplars, q["question"], choices=q.get("choices"))
+    exemplars = load_exemplars(settings.exemplars)
+    shots = settings.shots if settings.shots is not None else \
+        fitting_shots(settings.model, exemplars, questions, settings.max_tokens)
+    prompts = {str(q["id"]): few_shot_prompt(exemplars[:shots], q["question"], choices=q.get("choices"))
                for q in questions}
+    if on_note and shots < len(exemplars) and settings.shots is None:
+        on_note(f"using {shots} of {len(exemplars)} exemplars: more would not fit "
+                f"{settings.model}'s context with --max-tokens {settings.max_tokens}")
     state = _load_state(out, settings)
     temperatures: list[float | None] = [None, *settings.temperatures]
     for temperature in temperatures:
