@@ -11,7 +11,6 @@ length, and it has no other template syntax (a general template system may repla
 
 from __future__ import annotations
 
-import json
 import string
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -21,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from springboard.errors import Issue, ValidationError, issues_from_pydantic
+from springboard.jsonlines import read_objects
 
 Choices = Mapping[str, str] | Sequence[str]
 _FIELDS_FIX = "each line needs a question, a rationale and an answer"
@@ -62,19 +62,9 @@ def load_exemplars(path: str | Path) -> list[Exemplar]:
     if not file.is_file():
         raise ValidationError([Issue("exemplars", f"{file} does not exist", str(path),
                                      "pass a JSON Lines file of worked examples")])
-    exemplars, issues = [], []
-    for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        where = f"{file}:{number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            issues.append(Issue(None, f"{where} is not JSON ({exc.msg})", line[:200]))
-            continue
-        if not isinstance(record, dict):
-            issues.append(Issue(None, f"{where} is not a JSON object", line[:200], _FIELDS_FIX))
-            continue
+    records, issues = read_objects(file, label=str(file), fix=_FIELDS_FIX)
+    exemplars = []
+    for where, record in records:
         try:
             exemplars.append(Exemplar.model_validate(record))
         except PydanticValidationError as exc:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from springboard.errors import Issue, ValidationError
+from springboard.jsonlines import read_objects
 
 MAX_GENERATIONS = 5          # per record, as the completion shape allows
 STOP = ["\nQ:", "\n\n"]      # a path ends where the model starts the next question
@@ -69,22 +70,15 @@ def load_questions(path: str | Path) -> list[dict[str, Any]]:
     path = Path(path)
     if not path.is_file():
         raise ValidationError([Issue("--questions", f"{path} does not exist", str(path))])
-    questions, issues = [], []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        where = f"{path.name}:{number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            issues.append(Issue(where, f"is not valid JSON ({exc.msg})"))
-            continue
-        missing = [k for k in ("question", "answer") if not isinstance(record, dict) or k not in record]
+    records, issues = read_objects(path)
+    questions = []
+    for where, record in records:
+        missing = [k for k in ("question", "answer") if k not in record]
         if missing:
             issues.append(Issue(missing[0], f"{where}: needs {' and '.join(missing)}", None,
                                 'each line: {"id", "question", "answer"} (+ "choices")'))
             continue
-        record.setdefault("id", number)
+        record.setdefault("id", int(where.rsplit(":", 1)[1]))
         questions.append(record)
     ids = [str(q["id"]) for q in questions]
     if len(set(ids)) != len(ids):

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from springboard.errors import Issue, ValidationError
+from springboard.jsonlines import read_objects
 
 TEMPLATE_FILE = "template.json"
 DATA_SUFFIXES = (".jsonl", ".json", ".txt")
@@ -90,19 +91,11 @@ def data_files(path: str | Path, *, option: str = "--train") -> list[Path]:
 
 
 def read_records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(`file:line`, record) for each JSON object line of `path`."""
-    with open(path) as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            where = f"{path.name}:{number}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValidationError([Issue(where, f"is not valid JSON: {exc.msg}")]) from None
-            if not isinstance(record, dict):
-                raise ValidationError([Issue(where, "is not a JSON object")])
-            yield where, record
+    """(`file:line`, record) for each JSON object line of `path`; the first bad line is an error."""
+    records, issues = read_objects(path)
+    if issues:
+        raise ValidationError(issues[:1])
+    yield from records
 
 
 def _pair(record: dict[str, Any], where: str, pairs: tuple[tuple[str, str], ...]) -> Example:
