@@ -35,9 +35,9 @@ docs: install
 	$(VENV)/bin/typer springboard.cli.main utils docs --name springboard --output docs/cli.md
 	$(PY) scripts/hyperparameter_table.py
 
-# Rebuild the bundled models (deterministic; the outputs are committed).
+# Rebuild and retrain the bundled models (deterministic, < 30 min; the outputs are committed).
 models: install
-	$(PY) scripts/build_bundled_models.py
+	$(PY) scripts/train_bundled_models.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling generator modules
 
 NAMES = ["Ada", "Bruno", "Carla", "Dmitri", "Elena", "Farid", "Greta", "Hugo", "Ines", "Jonas",
          "Kira", "Luca", "Mila", "Nils", "Olga", "Pavel", "Rosa", "Sven", "Tara", "Umar",
@@ -262,16 +264,35 @@ def _choices(rng: random.Random, answer: int) -> tuple[dict[str, str], str]:
 
 
 def write_self_consistency(root: Path = ROOT / "examples" / "self-consistency") -> None:
-    """arithmetic/: questions.jsonl (50 held out) and exemplars.jsonl (8, one per template);
-    multiple-choice/: questions.jsonl (30) and exemplars.jsonl (4), five choices each."""
+    """arithmetic/: from `synthetic_arithmetic` (seed 80) -- exemplars.jsonl (4 short worked
+    examples), questions.jsonl (100 held out, what the demo and tests use) and
+    heldout-300.jsonl (300 more held out, for measuring the bundled model); none of these
+    questions is ever trained on. multiple-choice/: questions.jsonl (30) and exemplars.jsonl
+    (4), five choices each, from the templates above."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import synthetic_arithmetic as sa
+
+    arng, akeys = random.Random(80), set()
+    a_exemplars = [p for n_ops in (2, 3, 2, 3) for p in sa.distinct_problems(arng, 1, akeys, n_ops)]
+    a_questions = sa.distinct_problems(arng, 100, akeys)
+    a_heldout = sa.distinct_problems(arng, 300, akeys)
+    _write_jsonl(root / "arithmetic" / "exemplars.jsonl",
+                 [{"question": p["question"], "rationale": p["rationale"], "answer": p["answer"]}
+                  for p in a_exemplars])
+    _write_jsonl(root / "arithmetic" / "questions.jsonl",
+                 [{"id": i, "question": p["question"], "answer": p["answer"]}
+                  for i, p in enumerate(a_questions)])
+    _write_jsonl(root / "arithmetic" / "heldout-300.jsonl",
+                 [{"id": i, "question": p["question"], "answer": p["answer"]}
+                  for i, p in enumerate(a_heldout)])
+    # The multiple-choice files come from the template problems above; the first draws
+    # (formerly the template arithmetic files) are kept so their random stream is unchanged.
     rng = random.Random(8)
     seen: set[str] = set()
-    exemplars = _distinct(rng, 8, seen, cycle=True)
-    questions = _distinct(rng, 50, seen, cycle=False)
-    _write_jsonl(root / "arithmetic" / "exemplars.jsonl",
-                 [{"question": q, "rationale": r, "answer": a} for q, r, a in exemplars])
-    _write_jsonl(root / "arithmetic" / "questions.jsonl",
-                 [{"id": i, "question": q, "answer": a} for i, (q, _, a) in enumerate(questions)])
+    _distinct(rng, 8, seen, cycle=True)
+    _distinct(rng, 50, seen, cycle=False)
     mc_exemplars = []
     for q, r, a in _distinct(rng, 4, seen, cycle=False):
         choices, letter = _choices(rng, a)
@@ -305,8 +326,27 @@ def write_invocation_records(root: Path = ROOT / "examples" / "invocation") -> N
     _write_jsonl(root / "records.jsonl", records)
 
 
+def write_instructions(root: Path = ROOT / "examples") -> None:
+    """The bundled text2text model's held-out sets (never trained on):
+    instructions/heldout.jsonl (50 per task: {"task", "prompt", "target"}) and the
+    transform quick start's summarize/articles.jsonl + summaries.jsonl (20 news items)."""
+    import synthetic_instructions as tasks
+
+    rng = random.Random(10)
+    held = [{"task": name, "prompt": prompt, "target": target}
+            for name in sorted(tasks.TASKS) for prompt, target in
+            (tasks.TASKS[name](rng) for _ in range(50))]
+    _write_jsonl(root / "instructions" / "heldout.jsonl", held)
+    rng = random.Random(11)
+    items = [tasks.summarize(rng) for _ in range(20)]
+    _write_jsonl(root / "summarize" / "articles.jsonl",
+                 [{"id": f"news-{i:02d}", "text_inputs": prompt} for i, (prompt, _) in enumerate(items, 1)])
+    _write_jsonl(root / "summarize" / "summaries.jsonl",
+                 [{"id": f"news-{i:02d}", "summary": target} for i, (_, target) in enumerate(items, 1)])
+
+
 WRITERS = [write_question_generation, write_harbour_log, write_self_consistency,
-           write_invocation_records]
+           write_invocation_records, write_instructions]
 
 if __name__ == "__main__":
     for write in WRITERS:

@@ -22,10 +22,13 @@ def test_shipped_examples_match_their_generators(tmp_path):
     synthetic.write_harbour_log(tmp_path / "harbour")
     synthetic.write_self_consistency(tmp_path / "sc")
     synthetic.write_invocation_records(tmp_path / "invocation")
+    synthetic.write_instructions(tmp_path / "ex")
     pairs = [(tmp_path / "qg", ROOT / "examples" / "question-generation"),
              (tmp_path / "harbour", ROOT / "examples" / "domain-adaptation"),
              (tmp_path / "sc", ROOT / "examples" / "self-consistency"),
-             (tmp_path / "invocation", ROOT / "examples" / "invocation")]
+             (tmp_path / "invocation", ROOT / "examples" / "invocation"),
+             (tmp_path / "ex" / "instructions", ROOT / "examples" / "instructions"),
+             (tmp_path / "ex" / "summarize", ROOT / "examples" / "summarize")]
     for fresh, shipped in pairs:
         made = sorted(p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file())
         assert made == sorted(p.relative_to(shipped) for p in shipped.rglob("*") if p.is_file())

@@ -184,7 +184,7 @@ def test_arithmetic_prompt_format():
 
     exemplars = load_exemplars(ROOT / "examples" / "self-consistency" / "arithmetic"
                                / "exemplars.jsonl")
-    assert len(exemplars) == 8
+    assert len(exemplars) >= 2
     first = exemplars[0]
     prompt = few_shot_prompt(exemplars[:2], "Ada has 3 hens. How many hens?")
     assert prompt.startswith(f"Q: {first.question}\nA: {first.rationale} "
