@@ -281,7 +281,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    torch.set_num_threads(1)
+    torch.set_num_threads(int(os.environ.get("SPRINGBOARD_TRAIN_THREADS", "1")))
     torch.manual_seed(args.seed)
     tokenizer = load_tokenizer(0)
     model = build_model(tokenizer, args.seed)
