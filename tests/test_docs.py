@@ -46,7 +46,8 @@ def _python_blocks() -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("name,code", _python_blocks(), ids=[b[0] for b in _python_blocks()])
-def test_docs_python_examples_run(name, code):
+def test_docs_python_examples_run(name, code, monkeypatch):
+    monkeypatch.chdir(ROOT)  # examples use paths relative to the repository, as the README does
     exec(compile(code, name, "exec"), {})
 
 

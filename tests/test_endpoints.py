@@ -136,6 +136,29 @@ def test_the_managed_runtimes_client_works_unchanged(t5):
     assert "top_p" in err.value.response["OriginalMessage"]
 
 
+def test_invoke_renders_a_prompt_template_client_side(t5, env, t5_generator):
+    import subprocess
+
+    from springboard.prompting import Prompter
+    from tests.conftest import cli_env
+
+    examples = Path(__file__).resolve().parents[1] / "examples" / "in-context" / "extractive-qa" / "examples.jsonl"
+    record = {"context": "Ada painted the gate blue.", "question": "What color did Ada paint the gate?",
+              "max_length": 8}
+    result = subprocess.run(["springboard", "invoke", "t5", json.dumps(record), "--prompt-template",
+                             "extractive-qa", "--examples", str(examples), "--keep-prompt", "--json"],
+                            capture_output=True, text=True, env=cli_env(env), timeout=120)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    prompt = Prompter.load("extractive-qa", examples).render(record)
+    assert answer["prompt"] == prompt
+    expected = t5_generator.predict({"text_inputs": prompt, "max_length": 8})
+    assert answer["response"] == expected
+    sdk = Predictor("t5").predict([record, {**record, "question": "Who painted the gate?"}],
+                                  prompt_template="extractive-qa", examples=str(examples))
+    assert sdk["generated_texts"][0] == expected["generated_texts"][0] and len(sdk["generated_texts"]) == 2
+
+
 def test_json_lines_answer_each_line_and_isolate_bad_ones(t5):
     body = "\n".join([json.dumps({"text_inputs": "x", "max_length": 4}),
                       json.dumps({"text_inputs": "y", "top_k": -1}), "not json",

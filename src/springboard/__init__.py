@@ -18,6 +18,8 @@ _EXPORTS = {
     "Transformer": "springboard.sdk",
     "Estimator": "springboard.sdk",
     "JumpStartEstimator": "springboard.sdk",
+    "Template": "springboard.prompting",
+    "Prompter": "springboard.prompting",
     "Generator": "springboard.inference",
     "LoadOptions": "springboard.inference",
     "Catalog": "springboard.catalog",

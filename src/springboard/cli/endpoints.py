@@ -9,6 +9,8 @@ import typer
 from rich.table import Table
 
 from springboard.cli.output import console, emit_json, read_json_arg, show
+from springboard.cli.prompts import (ExamplesOpt, KeepPromptOpt, ShotsOpt, TemplateOpt,
+                                     prompter_from, with_prompt)
 from springboard.errors import Issue, ValidationError
 
 app = typer.Typer(help="Manage endpoints: list, describe, logs, delete.", no_args_is_help=True)
@@ -65,22 +67,37 @@ def invoke(
     name: Annotated[str, typer.Argument(help="Endpoint name.")],
     payload: Annotated[str, typer.Argument(help="The request: inline JSON (or text), or @file.")],
     content_type: Annotated[str, typer.Option("--content-type", "-t", help="application/json, application/jsonlines or application/x-text.")] = "application/json",
+    prompt_template: TemplateOpt = None,
+    examples: ExamplesOpt = None,
+    shots: ShotsOpt = None,
+    keep_prompt: KeepPromptOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Send a request to an endpoint and print the answer."""
+    """Send a request to an endpoint and print the answer. With --prompt-template, PAYLOAD is
+    a record of fields, rendered here (client-side) into the endpoint's payload."""
     from pathlib import Path
 
     from springboard.serving import client
 
-    if content_type.startswith("application/json") and content_type != "application/jsonlines":
-        body: object = read_json_arg(payload, option="PAYLOAD")
+    prompter = prompter_from(prompt_template, examples, shots)
+    prompt, body = None, None  # type: tuple[str | list[str] | None, object]
+    if prompter is not None:
+        from springboard.catalog import Catalog
+        from springboard.serving import endpoints
+
+        info = endpoints.describe(name)
+        body, prompt = prompter.request(read_json_arg(payload, option="PAYLOAD"),
+                                        Catalog.load().get(info.model_id, info.model_version).task)
+        content_type = "application/json"
+    elif content_type.startswith("application/json") and content_type != "application/jsonlines":
+        body = read_json_arg(payload, option="PAYLOAD")
     elif payload.startswith("@"):
         body = Path(payload[1:]).expanduser().read_text()
     else:
         body = payload
     started = time.perf_counter()
     response = client.invoke(name, body, content_type=content_type)  # type: ignore[arg-type]
-    answer = client.decode(response)
+    answer = with_prompt(client.decode(response), prompt if keep_prompt else None)
     if json_out:
         emit_json(answer)
         return

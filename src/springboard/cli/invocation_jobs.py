@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from springboard.cli.output import console, emit_json
+from springboard.cli.prompts import ExamplesOpt, KeepPromptOpt, ShotsOpt, TemplateOpt, prompter_from
 
 app = typer.Typer(help="Batch invocation jobs (Bedrock style): create, get, list, stop.",
                   no_args_is_help=True)
@@ -39,16 +40,23 @@ def create(
     client_token: Annotated[str | None, typer.Option("--client-token", help="Idempotency token: repeating it returns the same job.")] = None,
     role_arn: Annotated[str | None, typer.Option("--role-arn", help="Accepted and recorded, for scripts written for the managed service.")] = None,
     accept_eula: Annotated[bool, typer.Option("--accept-eula", help="Accept the model's EULA.")] = False,
+    prompt_template: TemplateOpt = None,
+    examples: ExamplesOpt = None,
+    shots: ShotsOpt = None,
+    keep_prompt: KeepPromptOpt = False,
     wait: Annotated[bool, typer.Option("--wait", help="Show progress and wait until the job ends.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Submit a JSON Lines file of model invocations as a batch job."""
+    """Submit a JSON Lines file of model invocations as a batch job. With --prompt-template,
+    each modelInput holds the template's fields (plus completion parameters)."""
     from springboard.cli.progress import wait_for_job
     from springboard.jobs import invocation
 
     job = invocation.create(job_name=job_name, model_id=model_id, input_uri=input,
                             output_uri=output, timeout_hours=timeout_hours,
-                            client_token=client_token, role_arn=role_arn, accept_eula=accept_eula)
+                            client_token=client_token, role_arn=role_arn, accept_eula=accept_eula,
+                            prompter=prompter_from(prompt_template, examples, shots),
+                            keep_prompt=keep_prompt)
     if wait:
         job = wait_for_job(job.id, quiet=json_out)
     _print(job, json_out)

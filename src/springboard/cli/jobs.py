@@ -11,6 +11,8 @@ from rich.table import Table
 
 from springboard.cli.endpoints import parse_env
 from springboard.cli.output import console, emit_json, show
+from springboard.cli.prompts import (ExamplesOpt, KeepPromptOpt, ShotsOpt, TemplateOpt,
+                                     prompter_from)
 
 app = typer.Typer(help="Manage jobs: list, describe, logs, stop, resume, wait, metrics.",
                   no_args_is_help=True)
@@ -42,6 +44,10 @@ def transform(
     name: Annotated[str | None, typer.Option("--name", help="Job name.")] = None,
     accept_eula: Annotated[bool, typer.Option("--accept-eula", help="Accept the model's EULA.")] = False,
     model_dir: Annotated[str | None, typer.Option("--model-dir", help="Use the weights in this directory.")] = None,
+    prompt_template: TemplateOpt = None,
+    examples: ExamplesOpt = None,
+    shots: ShotsOpt = None,
+    keep_prompt: KeepPromptOpt = False,
     wait: Annotated[bool, typer.Option("--wait", help="Show progress and wait until the job ends.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -51,7 +57,9 @@ def transform(
     job = transform_jobs.submit(model_id, input=input, output=output, version=version,
                                 env=parse_env(env), content_type=content_type,
                                 batch_size=batch_size, max_payload_mb=max_payload_mb, name=name,
-                                accept_eula=accept_eula, model_dir=model_dir)
+                                accept_eula=accept_eula, model_dir=model_dir,
+                                prompter=prompter_from(prompt_template, examples, shots),
+                                keep_prompt=keep_prompt)
     _after_submit(job, wait=wait, json_out=json_out)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from springboard.cli import (endpoints, evaluate, invocation_jobs, jobs, models, predict,
-                             self_consistency, serve)
+                             prompts, self_consistency, serve)
 from springboard.cli.output import run_cli
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app = typer.Typer(
 )
 app.add_typer(models.app, name="models")
 app.command("hyperparameters")(models.hyperparameters)
+app.add_typer(prompts.app, name="prompts")
 app.command("predict")(predict.predict)
 app.command("compare")(predict.compare)
 app.command("deploy")(endpoints.deploy)

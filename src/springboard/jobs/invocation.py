@@ -42,9 +42,10 @@ from springboard.errors import (ClientError, ConflictError, GenerationError, Iss
 from springboard.jobs import scheduler, service
 from springboard.jobs.batch import Batch, BatchRunner
 from springboard.jobs.models import Job
-from springboard.jobs.records import count_records
+from springboard.jobs.records import count_records, prompt_key
 from springboard.jobs.states import ACTIVE, TERMINAL, JobStatus, transition
 from springboard.jobs.worker import JobContext, Outcome
+from springboard.prompting.template import Prompter
 
 log = logging.getLogger("springboard.jobs")
 
@@ -110,6 +111,8 @@ class InvocationSettings(BaseModel):
     timeout_hours: int
     deadline: datetime
     batch_size: int = BATCH_SIZE
+    prompt: dict[str, Any] | None = None  # a prompt template and its examples (Prompter.to_dict())
+    keep_prompt: bool = False
 
 
 # -- URIs ----------------------------------------------------------------------------------
@@ -210,8 +213,13 @@ def resolve_id(identifier: str) -> str:
 
 def create(*, job_name: str, model_id: str, input_uri: str, output_uri: str,
            timeout_hours: int | None = None, client_token: str | None = None,
-           role_arn: str | None = None, accept_eula: bool = False, launch: bool = True) -> Job:
-    """Validate an invocation job request, record it, and let the scheduler start it."""
+           role_arn: str | None = None, accept_eula: bool = False,
+           prompter: Prompter | None = None, keep_prompt: bool = False,
+           launch: bool = True) -> Job:
+    """Validate an invocation job request, record it, and let the scheduler start it.
+
+    With a `prompter`, each record's `modelInput` holds the template's fields (and any
+    generation parameters of the completion shape) instead of a prompt."""
     from springboard.catalog import require_eula
 
     issues = []
@@ -276,7 +284,8 @@ def create(*, job_name: str, model_id: str, input_uri: str, output_uri: str,
         input_uri=input_uri, output_uri=output_uri, output_dir=str(output_dir),
         remote_output=None if local_out is not None else f"{output_uri.rstrip('/')}/{job_id}",
         files=files, role_arn=role_arn, timeout_hours=timeout,
-        deadline=now + timedelta(hours=timeout))
+        deadline=now + timedelta(hours=timeout), keep_prompt=keep_prompt,
+        prompt=prompter.to_dict() if prompter is not None else None)
     local_files = [f for f in files if _local(f) is not None]
     total = count_records([Path(f) for f in local_files]) if len(local_files) == len(files) else 0
     return service.create(
@@ -414,6 +423,7 @@ class _Runner(BatchRunner):
         started = time.monotonic()
         self.generator = Generator(self.spec, resolve_model_dir(self.spec),
                                    LoadOptions(max_batch_size=self.settings.batch_size))
+        self.prompter = Prompter.from_dict(self.settings.prompt) if self.settings.prompt else None
         ctx.metric("model_load_seconds", round(time.monotonic() - started, 3))
 
     def interrupted(self) -> Outcome | None:
@@ -452,9 +462,10 @@ class _Runner(BatchRunner):
             raise _RecordFailure(record_id, model_input, ClientError(
                 "modelInput is missing or not an object", field="modelInput",
                 value=model_input, fix=f"send one of: {', '.join(self.spec.accepted_shapes)}"))
-        shape = "completion" if "prompt" in model_input else \
-            "text2text" if "text_inputs" in model_input else \
-            "text-generation" if "inputs" in model_input else None
+        sent = model_input if self.prompter is None else self._render(record_id, model_input)
+        shape = "completion" if "prompt" in sent else \
+            "text2text" if "text_inputs" in sent else \
+            "text-generation" if "inputs" in sent else None
         if shape not in self.spec.accepted_shapes:
             raise _RecordFailure(record_id, model_input, ClientError(
                 f"{self.spec.id} does not accept the {shape or 'given'} shape of modelInput",
@@ -462,8 +473,8 @@ class _Runner(BatchRunner):
                 fix="accepted shapes: " + ", ".join(self.spec.accepted_shapes) +
                 " (completion needs `prompt`, text2text `text_inputs`, text-generation `inputs`)"))
         try:
-            completion = CompletionInput.model_validate(model_input) if shape == "completion" else None
-            payload = completion.payload(self.generator.task) if completion else model_input
+            completion = CompletionInput.model_validate(sent) if shape == "completion" else None
+            payload = completion.payload(self.generator.task) if completion else sent
             request = self.generator.parse(payload)
         except pydantic.ValidationError as exc:
             issues = issues_from_pydantic(exc)
@@ -475,6 +486,18 @@ class _Runner(BatchRunner):
         except ClientError as exc:
             raise _RecordFailure(record_id, model_input, exc) from None
         return record_id, model_input, completion, request
+
+    def _render(self, record_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """A record of template fields as a modelInput in the completion shape (or, for a
+        model without it, the model's own)."""
+        key = "prompt" if "completion" in self.spec.accepted_shapes else prompt_key(self.spec.task)
+        try:
+            return self.prompter.payload({"id": record_id, **fields}, key,  # type: ignore[union-attr]
+                                         where=f"record {record_id}")
+        except ValidationError as exc:
+            for issue in exc.issues:
+                issue.field = f"modelInput.{issue.field}" if issue.field else "modelInput"
+            raise _RecordFailure(record_id, fields, ValidationError(exc.issues)) from None
 
     def process(self, batch: Batch, file_name: str) -> list[dict[str, Any]]:
         parsed: list[tuple[str, Any, Any, Any, list[Any] | None, ClientError | None]] = []
@@ -502,8 +525,11 @@ class _Runner(BatchRunner):
             self.counts["succeeded"] += 1
             self.counts["input_tokens"] += sum(r.input_tokens for r in results)
             self.counts["output_tokens"] += sum(sum(r.output_tokens) for r in results)
-            lines.append({"recordId": record_id, "modelInput": model_input,
-                          "modelOutput": self._output(record_id, completion, request, results)})
+            line = {"recordId": record_id, "modelInput": model_input,
+                    "modelOutput": self._output(record_id, completion, request, results)}
+            if self.settings.keep_prompt:
+                line["prompt"] = request.prompts[0]
+            lines.append(line)
         return lines
 
     @staticmethod

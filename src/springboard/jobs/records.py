@@ -2,7 +2,8 @@
 
 A record is a JSON object — `{"id", "text_inputs", <parameters>}` for text2text,
 `{"id", "inputs", "parameters"}` for text-generation — or, with `text/plain`, a line of
-text. `HYPER_PARAMS` (JSON, or a Python dict literal as `str(dict)` prints it; parsed
+text. With a prompt template a record holds the template's fields instead of the prompt
+(its other keys are generation parameters). `HYPER_PARAMS` (JSON, or a Python dict literal as `str(dict)` prints it; parsed
 with `ast.literal_eval`, never evaluated) override every record's own parameters.
 Turning payloads into text is the Generator's job; this module only reads and shapes.
 """
@@ -13,11 +14,14 @@ import ast
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from springboard.catalog import Task
 from springboard.errors import ClientError, Issue, ValidationError
 from springboard.inference.payloads import parse_request
+
+if TYPE_CHECKING:
+    from springboard.prompting.template import Prompter
 
 JSONLINES = "application/jsonlines"
 TEXT = "text/plain"
@@ -107,10 +111,17 @@ class RecordError(ClientError):
         self.record_id = record_id
 
 
+def prompt_key(task: Task) -> str:
+    """Where a payload of `task` holds its prompt text."""
+    return "text_inputs" if task is Task.TEXT2TEXT else "inputs"
+
+
 def to_payload(line: bytes, index: int, *, content_type: str, task: Task,
-               hyper: dict[str, Any], max_bytes: int) -> tuple[Any, dict[str, Any]]:
+               hyper: dict[str, Any], max_bytes: int,
+               prompter: Prompter | None = None) -> tuple[Any, dict[str, Any]]:
     """The record's id (its `id`, else its 1-based line number) and the payload to run,
-    HYPER_PARAMS applied over the record's own values."""
+    HYPER_PARAMS applied over the record's own values. With a `prompter` the record holds
+    fields for its template instead of a prompt."""
     record_id: Any = index + 1
     if len(line) > max_bytes:
         raise RecordError(f"the record is {len(line)} bytes; the limit is {max_bytes}",
@@ -129,6 +140,16 @@ def to_payload(line: bytes, index: int, *, content_type: str, task: Task,
             raise RecordError(f"line {index + 1} is not a JSON object", record_id, field="record")
         record_id = record.pop("id", record_id)
     payload = dict(record)
+    if prompter is not None:
+        try:
+            payload = prompter.payload({"id": record_id, **record}, prompt_key(task),
+                                       where=f"record {record_id}")
+        except ValidationError as exc:
+            first = exc.issues[0]
+            message = "; ".join(f"`{i.field}`: {i.message}" if i.field else i.message
+                                for i in exc.issues)
+            raise RecordError(message, record_id, field=first.field, value=first.value,
+                              fix=first.fix) from None
     if hyper and task is Task.TEXT2TEXT:
         payload.update(hyper)
     elif hyper:

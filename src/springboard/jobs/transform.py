@@ -26,6 +26,7 @@ from springboard.jobs.models import Job
 from springboard.jobs.records import (CONTENT_TYPES, JSONLINES, RecordError, count_records,
                                       input_files, local_path, parse_hyper_params, to_payload)
 from springboard.jobs.worker import JobContext, Outcome
+from springboard.prompting.template import Prompter
 
 log = logging.getLogger("springboard.jobs")
 
@@ -51,14 +52,20 @@ class TransformSettings(BaseModel):
     dtype: Literal["fp32", "bf16", "fp16"] = "fp32"
     n_positions: int | None = Field(None, gt=0)
     model_dir: str | None = None
+    prompt: dict[str, Any] | None = Field(
+        None, description="A prompt template and its examples (Prompter.to_dict()).")
+    keep_prompt: bool = False
 
 
 def submit(model_id: str, *, input: str, output: str, version: str = "*",
            env: dict[str, str] | None = None, content_type: str = JSONLINES,
            batch_size: int = DEFAULT_BATCH_SIZE, max_payload_mb: float = 6.0,
            name: str | None = None,
-           accept_eula: bool = False, model_dir: str | None = None, launch: bool = True) -> Job:
-    """Validate a transform request and start it as a job."""
+           accept_eula: bool = False, model_dir: str | None = None,
+           prompter: Prompter | None = None, keep_prompt: bool = False,
+           launch: bool = True) -> Job:
+    """Validate a transform request and start it as a job. With a `prompter`, records are
+    fields rendered through its template (JSON Lines only)."""
     from springboard.artifacts import resolve_model_dir
 
     env = dict(env or {})
@@ -72,6 +79,10 @@ def submit(model_id: str, *, input: str, output: str, version: str = "*",
     if content_type not in CONTENT_TYPES:
         issues.append(Issue("--content-type", f"'{content_type}' is not supported", content_type,
                             "use " + " or ".join(CONTENT_TYPES)))
+    if prompter is not None and content_type != JSONLINES:
+        issues.append(Issue("--content-type", "a prompt template needs JSON Lines records "
+                            "(objects holding its fields)", content_type,
+                            f"use {JSONLINES}"))
     if issues:
         raise ValidationError(issues, context="cannot start the transform")
     hyper = parse_hyper_params(env.get("HYPER_PARAMS"), spec.task)
@@ -83,7 +94,8 @@ def submit(model_id: str, *, input: str, output: str, version: str = "*",
             batch_size=batch_size, max_payload_mb=max_payload_mb, hyper_params=hyper,
             dtype=env.get("OPTION_DTYPE", "fp32").lower(),  # type: ignore[arg-type]
             n_positions=env.get("OPTION_N_POSITIONS"),  # type: ignore[arg-type]
-            model_dir=model_dir)
+            model_dir=model_dir, keep_prompt=keep_prompt,
+            prompt=prompter.to_dict() if prompter is not None else None)
     except pydantic.ValidationError as exc:
         raise ValidationError(issues_from_pydantic(exc), context="cannot start the transform") from None
     resolve_model_dir(spec, model_dir=model_dir)  # missing weights fail now, not in the worker
@@ -114,6 +126,7 @@ class _Runner(BatchRunner):
             spec, resolve_model_dir(spec, model_dir=self.settings.model_dir),
             LoadOptions(dtype=self.settings.dtype, context_length=self.settings.n_positions,
                         max_batch_size=self.settings.batch_size))
+        self.prompter = Prompter.from_dict(self.settings.prompt) if self.settings.prompt else None
         ctx.metric("model_load_seconds", round(time.monotonic() - started, 3))
 
     def process(self, batch: Batch, file_name: str) -> list[dict[str, Any]]:
@@ -125,7 +138,8 @@ class _Runner(BatchRunner):
             try:
                 record_id, payload = to_payload(
                     line, index, content_type=s.content_type, task=generator.task,
-                    hyper=s.hyper_params, max_bytes=int(s.max_payload_mb * 1024 * 1024))
+                    hyper=s.hyper_params, max_bytes=int(s.max_payload_mb * 1024 * 1024),
+                    prompter=self.prompter)
                 request = generator.parse(payload)
                 parsed.append((record_id, request, generator.plan(request.prompts,
                                                                   request.params), None))
@@ -148,7 +162,10 @@ class _Runner(BatchRunner):
             self.counts["succeeded"] += 1
             self.counts["input_tokens"] += sum(r.input_tokens for r in results_)
             self.counts["output_tokens"] += sum(sum(r.output_tokens) for r in results_)
-            lines.append({"id": record_id, "generated_texts": texts})
+            line: dict[str, Any] = {"id": record_id, "generated_texts": texts}
+            if s.keep_prompt:
+                line["prompt"] = request.prompts if request.is_list else request.prompts[0]
+            lines.append(line)
         return lines
 
 

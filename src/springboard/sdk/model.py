@@ -46,23 +46,33 @@ class Model:
 
     def transformer(self, *, output_path: str, env: dict[str, str] | None = None,
                     batch_size: int = DEFAULT_BATCH_SIZE, max_payload: float = 6.0, accept_eula: bool = False,
-                    **_ignored: Any) -> "Transformer":
-        """A `Transformer` that runs this model over datasets as batch jobs."""
+                    prompt_template: Any = None, examples: Any = None, shots: int | None = None,
+                    keep_prompt: bool = False, **_ignored: Any) -> "Transformer":
+        """A `Transformer` that runs this model over datasets as batch jobs (records of
+        template fields with `prompt_template=`)."""
         from springboard.sdk.transformer import Transformer
 
         return Transformer(self.model_id, self.model_version, output_path=output_path,
                            env={**self.env, **(env or {})}, batch_size=batch_size,
                            max_payload=max_payload, accept_eula=accept_eula,
-                           model_dir=self.model_dir)
+                           model_dir=self.model_dir, prompt_template=prompt_template,
+                           examples=examples, shots=shots, keep_prompt=keep_prompt)
 
-    def predict(self, payload: Any, *, accept_eula: bool = False) -> Any:
-        """Run one payload in this process, with no endpoint (the model loads once)."""
+    def predict(self, payload: Any, *, accept_eula: bool = False, prompt_template: Any = None,
+                examples: Any = None, shots: int | None = None) -> Any:
+        """Run one payload in this process, with no endpoint (the model loads once). With
+        `prompt_template`, `payload` is a record of the template's fields (or a list)."""
         from springboard.inference import Generator
 
         if self._generator is None:
             self._generator = Generator.from_catalog(
                 self.model_id, self.model_version, model_dir=self.model_dir,
                 accept_eula=accept_eula)
+        if prompt_template is not None:
+            from springboard.prompting import Prompter
+
+            prompter = Prompter.load(prompt_template, examples, shots=shots)
+            payload, _ = prompter.request(payload, self._generator.task)
         return self._generator.predict(payload)
 
 

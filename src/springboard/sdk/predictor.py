@@ -14,9 +14,23 @@ class Predictor:
         self.endpoint_name = endpoint_name
         self.content_type = content_type
 
-    def predict(self, data: Any, *, content_type: str | None = None) -> Any:
-        """Send `data` (a payload dict, a list for JSON Lines, or text) and decode the answer."""
+    def predict(self, data: Any, *, content_type: str | None = None,
+                prompt_template: Any = None, examples: Any = None,
+                shots: int | None = None) -> Any:
+        """Send `data` (a payload dict, a list for JSON Lines, or text) and decode the answer.
+
+        With `prompt_template` (a `Template`, a built-in name, a file or a dict) `data` is a
+        record of the template's fields (or a list of them): it is rendered here, with
+        `examples` (a JSON Lines path or a list of dicts), into the endpoint's payload."""
         kind = content_type or self.content_type
+        if prompt_template is not None:
+            from springboard.catalog import Catalog
+            from springboard.prompting import Prompter
+
+            info = self.describe()
+            task = Catalog.load().get(info.model_id, info.model_version).task
+            data, _ = Prompter.load(prompt_template, examples, shots=shots).request(data, task)
+            kind = "application/json"
         if "jsonlines" in kind and isinstance(data, list):
             import json
 

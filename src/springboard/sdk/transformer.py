@@ -11,13 +11,16 @@ from springboard.jobs.transform import DEFAULT_BATCH_SIZE
 class Transformer:
     """Runs a model over datasets as batch transform jobs.
 
-    `Model("springboard-tiny-t5").transformer(output_path="out").transform("in.jsonl")`
+    `Model("springboard-tiny-t5").transformer(output_path="out").transform("in.jsonl")`;
+    with `prompt_template=` (and `examples=`) each record holds the template's fields.
     """
 
     def __init__(self, model_id: str, model_version: str = "*", *, output_path: str,
                  env: dict[str, str] | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
                  max_payload: float = 6.0, accept_eula: bool = False,
-                 model_dir: str | None = None, **_ignored: Any) -> None:
+                 model_dir: str | None = None, prompt_template: Any = None,
+                 examples: Any = None, shots: int | None = None, keep_prompt: bool = False,
+                 **_ignored: Any) -> None:
         self.model_id = model_id
         self.model_version = model_version
         self.output_path = output_path
@@ -26,6 +29,12 @@ class Transformer:
         self.max_payload = max_payload
         self.accept_eula = accept_eula
         self.model_dir = model_dir
+        self.prompter = None
+        if prompt_template is not None:  # records then hold the template's fields
+            from springboard.prompting import Prompter
+
+            self.prompter = Prompter.load(prompt_template, examples, shots=shots)
+        self.keep_prompt = keep_prompt
         self.latest_transform_job: Job | None = None
 
     def transform(self, data: str, *, content_type: str = "application/jsonlines",
@@ -37,7 +46,8 @@ class Transformer:
                                version=self.model_version, env=self.env,
                                content_type=content_type, batch_size=self.batch_size,
                                max_payload_mb=self.max_payload, name=job_name,
-                               accept_eula=self.accept_eula, model_dir=self.model_dir)
+                               accept_eula=self.accept_eula, model_dir=self.model_dir,
+                               prompter=self.prompter, keep_prompt=self.keep_prompt)
         self.latest_transform_job = service.wait(job.id) if wait else job
         return self.latest_transform_job
 
