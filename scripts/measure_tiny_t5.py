@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Re-measure the bundled text2text model: exact match and ROUGE-L per trained task on
 the held-out prompts (`examples/instructions/heldout.jsonl`), ROUGE on the transform
-quick start's sample (`examples/summarize`), and — the task it was not trained on —
+quick start's sample (`examples/summarize`), on the in-context sets (`examples/in-context`,
+0- and 1-shot prompts from the built-in templates), and — the task it was not trained on —
 question generation (`examples/question-generation/test.jsonl`), all through
 Springboard's own Generator with greedy decoding.
 
@@ -48,6 +49,14 @@ def measure_t5(model_dir: str | None = None) -> dict[str, Any]:
     summaries = {r["id"]: r["summary"] for r in _jsonl(REPO / "examples" / "summarize" / "summaries.jsonl")}
     sets["summarize sample (transform quick start)"] = [
         (r["text_inputs"], summaries[r["id"]]) for r in _jsonl(REPO / "examples" / "summarize" / "articles.jsonl")]
+    from springboard.prompting import Prompter
+
+    for folder in sorted((REPO / "examples" / "in-context").iterdir()):
+        for shots in (0, 1):
+            prompter = Prompter.load(folder.name, folder / "examples.jsonl", shots=shots)
+            target = prompter.template.target
+            sets[f"{folder.name} (built-in template, {shots}-shot)"] = [
+                (prompter.render(r), r[target]) for r in _jsonl(folder / "records.jsonl")]
     sets["question generation (not trained)"] = [
         (f"Ask a question about: {r['context']}", r["question"])
         for r in _jsonl(REPO / "examples" / "question-generation" / "test.jsonl")]

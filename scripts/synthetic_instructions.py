@@ -61,16 +61,20 @@ def _background(rng: random.Random, k: int) -> list[str]:
     return rng.sample(pool, k)
 
 
-def summarize(rng: random.Random) -> tuple[str, str]:
+def summarize_fields(rng: random.Random) -> dict[str, str]:
     event = _event(rng)
     sentences = _background(rng, rng.randint(2, 4))
     sentences.insert(rng.randint(0, len(sentences)), event)
-    return "summarize: " + " ".join(sentences), event
+    return {"article": " ".join(sentences), "summary": event}
+
+
+def summarize(rng: random.Random) -> tuple[str, str]:
+    return prefix_prompt("summarize", summarize_fields(rng))
 
 
 # -- data to text -----------------------------------------------------------------------------
 
-def describe(rng: random.Random) -> tuple[str, str]:
+def describe_fields(rng: random.Random) -> dict[str, str]:
     name, job, town, age = rng.choice(NAMES), rng.choice(JOBS), rng.choice(TOWNS), rng.randint(19, 80)
     food = rng.choice(FOODS)
     fields = [("name", name), ("job", job), ("town", town), ("age", str(age))]
@@ -80,7 +84,11 @@ def describe(rng: random.Random) -> tuple[str, str]:
         target = f"{name} is a {age}-year-old {job} from {town} who likes {food}."
     head, rest = fields[0], fields[1:]
     rng.shuffle(rest)
-    return "describe: " + " | ".join(f"{k}: {v}" for k, v in [head, *rest]), target
+    return {"data": " | ".join(f"{k}: {v}" for k, v in [head, *rest]), "text": target}
+
+
+def describe(rng: random.Random) -> tuple[str, str]:
+    return prefix_prompt("data-to-text", describe_fields(rng))
 
 
 # -- past tense --------------------------------------------------------------------------------
@@ -90,12 +98,17 @@ VERBS = [("walks", "walked"), ("buys", "bought"), ("paints", "painted"), ("sees"
          ("cleans", "cleaned"), ("sells", "sold"), ("makes", "made"), ("carries", "carried")]
 
 
-def past_tense(rng: random.Random) -> tuple[str, str]:
+def past_tense_fields(rng: random.Random) -> dict[str, str]:
     name, (now, then) = rng.choice(NAMES), rng.choice(VERBS)
     thing = rng.choice([f"the {rng.choice(OBJECTS)}", f"the {rng.choice(COLORS)} {rng.choice(OBJECTS)}",
                         f"the {rng.choice(SHOPS)}", f"{rng.randint(2, 9)} {rng.choice(ANIMALS)}"])
     tail = rng.choice(["", f" in {rng.choice(TOWNS)}", f" on {rng.choice(DAYS)}"])
-    return f"rewrite in the past tense: {name} {now} {thing}{tail}.", f"{name} {then} {thing}{tail}."
+    return {"source_language": "Present tense", "target_language": "Past tense",
+            "source": f"{name} {now} {thing}{tail}.", "target": f"{name} {then} {thing}{tail}."}
+
+
+def past_tense(rng: random.Random) -> tuple[str, str]:
+    return prefix_prompt("past-tense", past_tense_fields(rng))
 
 
 # -- extractive QA -----------------------------------------------------------------------------
@@ -123,11 +136,42 @@ def _fact(rng: random.Random) -> tuple[str, str, str]:
     return (f"The {event} in {town} was held in {month}.", f"When was the {event} in {town} held?", month)
 
 
-def extractive_qa(rng: random.Random) -> tuple[str, str]:
+def extractive_qa_fields(rng: random.Random) -> dict[str, str]:
     facts = [_fact(rng) for _ in range(rng.randint(1, 3))]
     sentence, question, answer = rng.choice(facts)
-    context = " ".join(f[0] for f in facts)
-    return f"question: {question} context: {context}", answer
+    return {"context": " ".join(f[0] for f in facts), "question": question, "answer": answer}
+
+
+def extractive_qa(rng: random.Random) -> tuple[str, str]:
+    return prefix_prompt("extractive-qa", extractive_qa_fields(rng))
+
+
+# -- one task's record as fields, as a prefix prompt, or through a built-in template --------
+
+FIELDS: dict[str, Callable[[random.Random], dict[str, str]]] = {
+    "summarize": summarize_fields, "data-to-text": describe_fields,
+    "past-tense": past_tense_fields, "extractive-qa": extractive_qa_fields,
+}
+# The built-in prompt template (springboard.prompting) each task is also trained through.
+TEMPLATES = {"summarize": "summarization", "data-to-text": "data-to-text",
+             "past-tense": "translation", "extractive-qa": "extractive-qa"}
+_PREFIX = {
+    "summarize": lambda f: ("summarize: " + f["article"], f["summary"]),
+    "data-to-text": lambda f: ("describe: " + f["data"], f["text"]),
+    "past-tense": lambda f: ("rewrite in the past tense: " + f["source"], f["target"]),
+    "extractive-qa": lambda f: (f"question: {f['question']} context: {f['context']}", f["answer"]),
+}
+
+
+def prefix_prompt(task: str, fields: dict[str, str]) -> tuple[str, str]:
+    """(prompt, target) in the task's instruction-prefix form ("summarize: ...")."""
+    return _PREFIX[task](fields)
+
+
+def example_fields(rng: random.Random) -> tuple[str, dict[str, str]]:
+    """(task, fields) of a task drawn uniformly."""
+    task = rng.choice(sorted(FIELDS))
+    return task, FIELDS[task](rng)
 
 
 TASKS: dict[str, Callable[[random.Random], tuple[str, str]]] = {
@@ -138,8 +182,8 @@ TASKS: dict[str, Callable[[random.Random], tuple[str, str]]] = {
 
 def example(rng: random.Random) -> tuple[str, str, str]:
     """(task, prompt, target) of a task drawn uniformly."""
-    task = rng.choice(sorted(TASKS))
-    prompt, target = TASKS[task](rng)
+    task, fields = example_fields(rng)
+    prompt, target = prefix_prompt(task, fields)
     return task, prompt, target
 
 

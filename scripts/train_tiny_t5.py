@@ -1,6 +1,8 @@
 #!/usr/bin/env python
 """Train the bundled text2text model, `springboard-tiny-t5`, on the instruction tasks of
-`synthetic_instructions.py` (summarize, data-to-text, past tense, extractive QA).
+`synthetic_instructions.py` (summarize, data-to-text, past tense, extractive QA), each
+written both in its prefix form and through the matching built-in prompt template of
+`springboard.prompting` (zero- and one-shot), so in-context prompts work on it too.
 
 Seeded and deterministic for a given `--steps`, `--seed` and thread count: the model is
 built by `build_bundled_models.build_t5` (seeded init, the shipped tokenizer), batches are
@@ -32,11 +34,16 @@ import torch  # noqa: E402
 from transformers import AutoTokenizer  # noqa: E402
 
 import synthetic_instructions as tasks  # noqa: E402
-from build_bundled_models import DEFAULT_OUTPUT_DIR, T5_NAME, build_t5, save_model  # noqa: E402
+from build_bundled_models import (DEFAULT_OUTPUT_DIR, T5_NAME, build_t5, build_tokenizer,  # noqa: E402
+                                  generate_corpus, save_model)
 
 REPO = Path(__file__).resolve().parents[1]
 HELDOUT_FILES = [REPO / "examples" / "instructions" / "heldout.jsonl",
                  REPO / "examples" / "summarize" / "articles.jsonl"]
+IN_CONTEXT = REPO / "examples" / "in-context"  # <template>/{examples,records}.jsonl, held out
+TEMPLATE_SHARE = 0.5   # share of examples written through a built-in template (0 or 1 shot)
+MAX_INPUT_TOKENS = 384
+MICRO_BATCHES = 4      # a batch runs as this many chunks of similar length
 
 
 def tokenizer_dir(output_dir: Path) -> Path:
@@ -46,24 +53,70 @@ def tokenizer_dir(output_dir: Path) -> Path:
 
 
 def held_out_keys() -> set[str]:
+    """Keys (of the prefix-form prompt) of every held-out record, also the in-context
+    sets' records and examples, so none is trained on in either form."""
     keys = set()
     for path in HELDOUT_FILES:
         if path.exists():
             for line in path.read_text().splitlines():
                 record = json.loads(line)
                 keys.add(tasks.key(record.get("prompt") or record["text_inputs"]))
+    by_template = {name: task for task, name in tasks.TEMPLATES.items()}
+    for path in sorted(IN_CONTEXT.glob("*/*.jsonl")):
+        task = by_template[path.parent.name]
+        for line in path.read_text().splitlines():
+            keys.add(tasks.key(tasks.prefix_prompt(task, json.loads(line))[0]))
     return keys
 
 
 def batches(seed: int, size: int, skip: set[str]):
+    """Batches of (prompt, target): each example in its prefix form ("summarize: ...") or,
+    with probability TEMPLATE_SHARE, through the task's built-in prompt template with no
+    example or with one other example of the same task as its shot."""
+    from springboard.prompting import builtin_templates
+
+    templates = builtin_templates()
     rng = random.Random(seed)
     while True:
         batch = []
         while len(batch) < size:
-            _, prompt, target = tasks.example(rng)
-            if tasks.key(prompt) not in skip:
-                batch.append((prompt, target))
+            task, fields = tasks.example_fields(rng)
+            prompt, target = tasks.prefix_prompt(task, fields)
+            if tasks.key(prompt) in skip:
+                continue
+            if rng.random() < TEMPLATE_SHARE:
+                template = templates[tasks.TEMPLATES[task]]
+                shots = rng.randint(0, 1)
+                shown = [tasks.FIELDS[task](rng) for _ in range(shots)]
+                prompt = template.model_copy(update={"shots": shots}).render(fields, shown)
+            batch.append((prompt, target))
         yield batch
+
+
+def accumulate(model, tokenizer, batch: list[tuple[str, str]]) -> float:
+    """Backpropagate the batch's mean token loss in MICRO_BATCHES chunks of similar input
+    length (one-shot prompts are ~3x longer than the rest: padding every row to the longest
+    would triple the work); each chunk counts by its share of target tokens."""
+    batch = sorted(batch, key=lambda pair: len(pair[0]))
+    size = -(-len(batch) // MICRO_BATCHES)
+    chunks = [batch[start:start + size] for start in range(0, len(batch), size)]
+    encoded = []
+    for chunk in chunks:
+        prompts, targets = zip(*chunk, strict=True)
+        inputs = tokenizer(list(prompts), padding=True, truncation=True,
+                           max_length=MAX_INPUT_TOKENS, return_tensors="pt")
+        labels = tokenizer(list(targets), padding=True, truncation=True, max_length=48,
+                           return_tensors="pt")["input_ids"]
+        labels[labels == tokenizer.pad_token_id] = -100
+        encoded.append((inputs, labels))
+    total = sum(int((labels != -100).sum()) for _, labels in encoded)
+    value = 0.0
+    for inputs, labels in encoded:
+        share = int((labels != -100).sum()) / total
+        loss = model(**inputs, labels=labels).loss * share
+        loss.backward()
+        value += loss.item()
+    return value
 
 
 def train(args: argparse.Namespace) -> tuple[torch.nn.Module, object, dict]:
@@ -85,19 +138,12 @@ def train(args: argparse.Namespace) -> tuple[torch.nn.Module, object, dict]:
     started, recent = time.monotonic(), []
     stream = batches(args.seed, args.batch_size, held_out_keys())
     for step in range(args.steps):
-        prompts, targets = zip(*next(stream), strict=True)
-        inputs = tokenizer(list(prompts), padding=True, truncation=True, max_length=160,
-                           return_tensors="pt")
-        labels = tokenizer(list(targets), padding=True, truncation=True, max_length=48,
-                           return_tensors="pt")["input_ids"]
-        labels[labels == tokenizer.pad_token_id] = -100
-        loss = model(**inputs, labels=labels).loss
-        loss.backward()
+        loss = accumulate(model, tokenizer, next(stream))
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         schedule.step()
         optimizer.zero_grad(set_to_none=True)
-        recent.append(loss.item())
+        recent.append(loss)
         if (step + 1) % args.log_every == 0 or step + 1 == args.steps:
             print(f"step {step + 1}/{args.steps} loss {sum(recent) / len(recent):.4f} "
                   f"lr {schedule.get_last_lr()[0]:.2e} elapsed {time.monotonic() - started:.0f}s",
@@ -120,8 +166,9 @@ def main() -> int:
     parser.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR)
     args = parser.parse_args()
     model, tokenizer, info = train(args)
-    # a fresh copy: the one used for training carries its padding/truncation state
-    result = save_model(T5_NAME, model, AutoTokenizer.from_pretrained(tokenizer_dir(args.output_dir)),
+    # a fresh build: the one used for training carries its padding/truncation state, and a
+    # reloaded one would save loading flags (is_local, ...) the build does not write
+    result = save_model(T5_NAME, model, build_tokenizer("t5", generate_corpus(args.seed)),
                         args.output_dir, args.seed)
     print(f"saved {result.name}: {result.params} parameters, {result.model_bytes} bytes, "
           f"{info['seconds']} s; measuring", flush=True)
@@ -136,11 +183,17 @@ def main() -> int:
     return 0
 
 
+def _tail(prompt: str, width: int = 90) -> str:
+    """A prompt's end on one line (a one-shot prompt's query is at its end)."""
+    text = prompt.replace("\n", "\\n")
+    return text if len(text) <= width else "…" + text[-width:]
+
+
 def card(info: dict) -> str:
     """The model card of the trained model: what it learned, how well, how to reproduce."""
     rows = "\n".join(f"| {name} | {r['n']} | {r['exact_match']:.3f} | {r['rougeL']:.3f} |"
                      for name, r in info["figures"].items())
-    examples = "\n".join(f"- `{r['example']['prompt'][:90]}` → `{r['example']['output']}`"
+    examples = "\n".join(f"- `{_tail(r['example']['prompt'])}` → `{r['example']['output']}`"
                          for r in info["figures"].values())
     return f"""---
 library_name: transformers
@@ -162,6 +215,14 @@ repo's own generators (`scripts/synthetic_instructions.py`; no public data):
 | `describe: name: … \| job: … \| town: … \| age: …` | one sentence saying them |
 | `rewrite in the past tense: <sentence>` | the sentence in the past tense |
 | `question: <question> context: <sentences>` | the answering span |
+
+Half of the training examples were written instead through the matching built-in prompt
+template (`springboard prompts list`: summarization, data-to-text, translation with
+"Present tense" → "Past tense", extractive-qa), with no worked example or with one, so
+the in-context journey (`docs/in-context-learning.md`) runs on it too. Through a template
+with no example it does the tasks about as well as in prefix form; shown one worked
+example, it copies from the example (names, numbers) far more than a large model would —
+the table below has both.
 
 It was **not** trained to generate questions (`Ask a question about: <context>`): that is
 what the fine-tuning journey teaches it (`docs/training.md`).

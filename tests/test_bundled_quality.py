@@ -51,3 +51,54 @@ def test_text2text_model_cannot_yet_generate_questions(t5):
                (ROOT / "examples" / "question-generation" / "test.jsonl").read_text().splitlines()]
     _, rouge = _scores(t5, [(f"Ask a question about: {r['context']}", r["question"]) for r in records[:20]])
     assert rouge < 0.3  # what fine-tuning raises (tests/test_training.py)
+
+
+IN_CONTEXT_FLOORS = {"summarization": 0.8, "data-to-text": 0.9, "translation": 0.9,
+                     "extractive-qa": 0.7}  # ROUGE-L through the built-in template, no example
+
+
+def test_text2text_model_does_its_tasks_through_the_builtin_templates(t5):
+    """Zero-shot through each built-in template, on the held-out in-context records. (Shown
+    one worked example the tiny model copies from it: the card has those figures too.)"""
+    from springboard.prompting import Prompter
+
+    for name, floor in IN_CONTEXT_FLOORS.items():
+        folder = ROOT / "examples" / "in-context" / name
+        prompter = Prompter.load(name, folder / "examples.jsonl", shots=0)
+        records = [json.loads(line) for line in (folder / "records.jsonl").read_text().splitlines()]
+        pairs = [(prompter.render(r), r[prompter.template.target]) for r in records]
+        _, rouge = _scores(t5, pairs)
+        assert rouge >= floor, (name, rouge)
+
+
+@pytest.mark.slow
+def test_causal_model_reasons_step_by_step_and_a_vote_beats_greedy():
+    """Greedy chain-of-thought is right often but not always, and the majority of 10 paths
+    sampled at the self-consistency default temperature does better (the first 100 of the
+    300 held-out problems; the card has the full figures)."""
+    from springboard.evaluation.answers import extract_answer
+    from springboard.evaluation.voting import majority_vote, same_answer
+    from springboard.inference import Generator
+    from springboard.prompting import Prompter
+    from springboard.sdk.self_consistency import RunSettings
+
+    arithmetic = ROOT / "examples" / "self-consistency" / "arithmetic"
+    prompter = Prompter.load("chain-of-thought", arithmetic / "exemplars.jsonl", shots=2)
+    questions = [json.loads(line) for line in
+                 (arithmetic / "heldout-300.jsonl").read_text().splitlines()][:100]
+    prompts = [prompter.render(q) for q in questions]
+    llama = Generator.from_catalog("springboard-tiny-llama")
+    common = {"max_new_tokens": 64, "stop": ["\n\n", "\nQ:"], "return_full_text": False}
+    greedy = llama.predict({"inputs": prompts, "parameters": {**common, "do_sample": False}})
+    settings = RunSettings(model="springboard-tiny-llama", questions="-", exemplars="-")
+    sampled = llama.predict({"inputs": prompts, "parameters": {
+        **common, "do_sample": True, "temperature": settings.temperatures[0],
+        "top_k": settings.top_k, "num_return_sequences": 10, "seed": 0}})
+    gold = [str(q["answer"]) for q in questions]
+    greedy_acc = sum(same_answer(extract_answer(g["generated_text"]), a)
+                     for g, a in zip(greedy, gold)) / len(gold)
+    votes = [majority_vote([extract_answer(p["generated_text"]) for p in paths], seed=i)
+             for i, paths in enumerate(sampled)]
+    vote_acc = sum(same_answer(v, a) for v, a in zip(votes, gold)) / len(gold)
+    assert 0.2 <= greedy_acc <= 0.7, greedy_acc
+    assert vote_acc > greedy_acc, (greedy_acc, vote_acc)
