@@ -45,7 +45,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import tokenizers  # noqa: E402
 import torch  # noqa: E402
 import transformers  # noqa: E402
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers  # noqa: E402
+from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers  # noqa: E402
 from transformers import (  # noqa: E402
     GenerationConfig,
     LlamaConfig,
@@ -333,19 +333,42 @@ def generate_corpus(seed: int, n: int = CORPUS_EXAMPLES) -> list[str]:
     return texts
 
 
+LLAMA_ARITHMETIC_TEXTS = 4000
+
+
+def llama_corpus(seed: int) -> list[str]:
+    """The causal model's tokenizer corpus: `generate_corpus` plus chain-of-thought word
+    problems of `synthetic_arithmetic.py` (the task the model is trained on), so their words
+    and equations are few tokens each."""
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import synthetic_arithmetic as sa
+
+    rng = random.Random(seed + 1)
+    texts = generate_corpus(seed)
+    for _ in range(LLAMA_ARITHMETIC_TEXTS):
+        p = sa.problem(rng)
+        texts.append(f"Q: {p['question']}\nA: {p['rationale']} The answer is {p['answer']}.")
+    return texts
+
+
 # --------------------------------------------------------------------------------------
 # Tokenizers
 # --------------------------------------------------------------------------------------
 
 
-def _train_byte_level_bpe(corpus: list[str], special_tokens: list[str], vocab_size: int) -> Tokenizer:
+def _train_byte_level_bpe(corpus: list[str], special_tokens: list[str], vocab_size: int,
+                          spaced_digits: bool = False) -> Tokenizer:
+    """Byte-level BPE with every digit its own piece. `spaced_digits` keeps a digit's leading
+    space on it (" 13" -> " 1", "3") instead of leaving the space alone, and lets " -", " ="
+    merge: equations like "13 - 4 = 9." take 7 tokens instead of 12."""
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
     tok.normalizer = None
+    digits = (pre_tokenizers.Split(Regex(r" ?[0-9]"), behavior="isolated") if spaced_digits
+              else pre_tokenizers.Digits(individual_digits=True))
     tok.pre_tokenizer = pre_tokenizers.Sequence(
-        [
-            pre_tokenizers.Digits(individual_digits=True),
-            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
-        ]
+        [digits, pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)]
     )
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
@@ -384,7 +407,7 @@ def build_tokenizer(kind: str, corpus: list[str], vocab_size: int = VOCAB_SIZE) 
         specials = {"pad_token": "<pad>", "eos_token": "</s>", "unk_token": "<unk>"}
         padding_side = "right"
     elif kind == "llama":
-        tok = _train_byte_level_bpe(corpus, LLAMA_SPECIAL_TOKENS, vocab_size)
+        tok = _train_byte_level_bpe(corpus, LLAMA_SPECIAL_TOKENS, vocab_size, spaced_digits=True)
         tok.post_processor = processors.TemplateProcessing(
             single="<s>:0 $A:0",
             pair="<s>:0 $A:0 <s>:1 $B:1",
@@ -450,14 +473,15 @@ def build_t5(tokenizer: PreTrainedTokenizerFast, seed: int) -> T5ForConditionalG
 
 
 def build_llama(tokenizer: PreTrainedTokenizerFast, seed: int) -> LlamaForCausalLM:
-    """A randomly initialised (seeded) tiny Llama decoder with tied embeddings."""
+    """A randomly initialised (seeded) tiny Llama decoder with tied embeddings, sized (about
+    2M parameters) so that `train_tiny_llama.py` teaches it step-by-step arithmetic in minutes."""
     config = LlamaConfig(
         vocab_size=len(tokenizer),
-        hidden_size=128,
-        intermediate_size=344,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=4,
+        hidden_size=192,
+        intermediate_size=512,
+        num_hidden_layers=4,
+        num_attention_heads=6,
+        num_key_value_heads=6,
         max_position_embeddings=MODEL_MAX_LENGTH,
         tie_word_embeddings=True,
         bos_token_id=tokenizer.bos_token_id,
@@ -631,7 +655,7 @@ def build_all(output_dir: Path, seed: int = 0) -> list[BuildResult]:
     t5 = build_t5(t5_tok, seed)
     results.append(save_model(T5_NAME, t5, t5_tok, output_dir, seed))
 
-    llama_tok = build_tokenizer("llama", corpus)
+    llama_tok = build_tokenizer("llama", llama_corpus(seed))
     llama = build_llama(llama_tok, seed)
     results.append(save_model(LLAMA_NAME, llama, llama_tok, output_dir, seed))
     return results

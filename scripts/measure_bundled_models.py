@@ -75,7 +75,8 @@ def measure_llama(args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
     questions = _read_jsonl(Path(args.questions))[: args.limit or None]
     exemplars = load_exemplars(args.exemplars)
-    shots = fitting_shots(LLAMA, exemplars, questions, args.max_tokens)
+    shots = fitting_shots(LLAMA, exemplars, questions, args.max_tokens) if args.shots is None \
+        else args.shots
     prompts = [few_shot_prompt(exemplars[:shots], q["question"]) for q in questions]
     gold = [canonical_answer(q["answer"]) for q in questions]
     generator = Generator.from_catalog(LLAMA, model_dir=args.model_dir,
@@ -138,6 +139,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--questions", default=str(ARITHMETIC / "heldout-300.jsonl"))
     ap.add_argument("--exemplars", default=str(ARITHMETIC / "exemplars.jsonl"))
     ap.add_argument("--limit", type=int, default=0, help="only the first N questions (0: all)")
+    ap.add_argument("--shots", type=int, default=None, help="exemplars to show (default: as many as fit)")
     ap.add_argument("--paths", type=int, default=20)
     ap.add_argument("--temperature", type=float, default=0.7)
     ap.add_argument("--top-k", type=int, default=40)

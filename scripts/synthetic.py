@@ -264,8 +264,8 @@ def _choices(rng: random.Random, answer: int) -> tuple[dict[str, str], str]:
 
 
 def write_self_consistency(root: Path = ROOT / "examples" / "self-consistency") -> None:
-    """arithmetic/: from `synthetic_arithmetic` (seed 80) -- exemplars.jsonl (4 short worked
-    examples), questions.jsonl (100 held out, what the demo and tests use) and
+    """arithmetic/: from `synthetic_arithmetic` (seed 80) -- exemplars.jsonl (2 short worked
+    examples: the bundled model is trained on prompts of up to two), questions.jsonl (100 held out, what the demo and tests use) and
     heldout-300.jsonl (300 more held out, for measuring the bundled model); none of these
     questions is ever trained on. multiple-choice/: questions.jsonl (30) and exemplars.jsonl
     (4), five choices each, from the templates above."""
@@ -275,7 +275,7 @@ def write_self_consistency(root: Path = ROOT / "examples" / "self-consistency") 
     import synthetic_arithmetic as sa
 
     arng, akeys = random.Random(80), set()
-    a_exemplars = [p for n_ops in (2, 3, 2, 3) for p in sa.distinct_problems(arng, 1, akeys, n_ops)]
+    a_exemplars = [p for n_ops in (2, 3) for p in sa.distinct_problems(arng, 1, akeys, n_ops)]
     a_questions = sa.distinct_problems(arng, 100, akeys)
     a_heldout = sa.distinct_problems(arng, 300, akeys)
     _write_jsonl(root / "arithmetic" / "exemplars.jsonl",
@@ -307,22 +307,30 @@ def write_self_consistency(root: Path = ROOT / "examples" / "self-consistency") 
 
 
 def write_invocation_records(root: Path = ROOT / "examples" / "invocation") -> None:
-    """records.jsonl: 24 Bedrock-style records for the invocation-job quick start — 20 in
-    the completion shape (two sampled generations each, seeded), 2 in the model's own
-    text-generation shape, 1 without a recordId, and 1 with a misspelt field (it gets an
-    error line; its siblings still run)."""
-    rng = random.Random(9)
+    """records.jsonl: 24 Bedrock-style records for the invocation-job quick start, for the
+    bundled causal model (trained on arithmetic word problems): 20 held-out questions
+    (`self-consistency/arithmetic/questions.jsonl`, written first) in the completion shape,
+    one worked example before each, two sampled generations (seeded) that stop at the
+    blank line; 2 in the model's own text-generation shape (greedy), 1 without a recordId,
+    and 1 with a misspelt field (it gets an error line; its siblings still run)."""
+    arithmetic = ROOT / "examples" / "self-consistency" / "arithmetic"
+    shot = json.loads((arithmetic / "exemplars.jsonl").read_text().splitlines()[0])
+    head = f"Q: {shot['question']}\nA: {shot['rationale']} The answer is {shot['answer']}.\n\n"
+    questions = [json.loads(line)["question"]
+                 for line in (arithmetic / "questions.jsonl").read_text().splitlines()]
     records: list[dict[str, Any]] = []
-    for i, fact in enumerate(question_generation(rng, 20)):
+    for i, question in enumerate(questions[:20]):
         records.append({"recordId": f"rec-{i:02d}", "modelInput": {
-            "prompt": f"{fact['context']} Next,", "temperature": 0.8, "max_tokens": 16,
-            "num_generations": 2, "seed": i}})
-    lines = harbour_log(rng, 2)
+            "prompt": f"{head}Q: {question}\nA:", "temperature": 0.7, "max_tokens": 48,
+            "num_generations": 2, "stop_sequences": ["\n\n"], "seed": i}})
     records += [{"recordId": f"native-{i}", "modelInput": {
-        "inputs": line.split(" the ")[0], "parameters": {"max_new_tokens": 12}}}
-        for i, line in enumerate(lines)]
-    records.append({"modelInput": {"prompt": "At 09:00 the", "temperature": 0, "max_tokens": 12}})
-    records.append({"recordId": "typo", "modelInput": {"prompt": "At 10:00 the", "temprature": 0.5}})
+        "inputs": f"{head}Q: {question}\nA:",
+        "parameters": {"max_new_tokens": 48, "stop": ["\n\n"], "return_full_text": False}}}
+        for i, question in enumerate(questions[20:22])]
+    records.append({"modelInput": {"prompt": f"{head}Q: {questions[22]}\nA:", "temperature": 0,
+                                   "max_tokens": 48, "stop_sequences": ["\n\n"]}})
+    records.append({"recordId": "typo", "modelInput": {"prompt": f"Q: {questions[23]}\nA:",
+                                                       "temprature": 0.5}})
     _write_jsonl(root / "records.jsonl", records)
 
 
@@ -345,8 +353,24 @@ def write_instructions(root: Path = ROOT / "examples") -> None:
                  [{"id": f"news-{i:02d}", "summary": target} for i, (_, target) in enumerate(items, 1)])
 
 
+def write_in_context(root: Path = ROOT / "examples" / "in-context") -> None:
+    """One folder per built-in prompt template the bundled text2text model was trained
+    through (summarization, data-to-text, translation, extractive-qa): examples.jsonl (2
+    worked examples, ids ex-1, ex-2) and records.jsonl (20 held-out records of fields, ids
+    1-20, with the expected output in the template's target field)."""
+    import synthetic_instructions as tasks
+
+    rng = random.Random(12)
+    for task in sorted(tasks.FIELDS):
+        folder = root / tasks.TEMPLATES[task]
+        _write_jsonl(folder / "examples.jsonl",
+                     [{"id": f"ex-{i}", **tasks.FIELDS[task](rng)} for i in (1, 2)])
+        _write_jsonl(folder / "records.jsonl",
+                     [{"id": i, **tasks.FIELDS[task](rng)} for i in range(1, 21)])
+
+
 WRITERS = [write_question_generation, write_harbour_log, write_self_consistency,
-           write_invocation_records, write_instructions]
+           write_invocation_records, write_instructions, write_in_context]
 
 if __name__ == "__main__":
     for write in WRITERS:

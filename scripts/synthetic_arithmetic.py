@@ -1,9 +1,11 @@
 """Seeded arithmetic word problems with step-by-step rationales, for the bundled causal model.
 
-A problem starts with one person holding a small number of things (2-20) and applies two to
-four operations to it: a gain ("buys 7 more"), a loss ("gives 4 to Omar"), 1-9 each, or a gain
-of boxes ("gets 3 boxes of 4 each", 2-4 boxes of 2-5, which takes a multiplication first).
-Every running total stays in 0-40, so the numbers the model writes are at most two digits.
+A problem starts with one person holding a small number of things (2-30) and applies two to
+four operations to it: a gain ("buys 17 more"), a loss ("gives 4 to Omar"), 1-20 each, or a
+gain of boxes ("gets 3 boxes of 4 each", 2-4 boxes of 2-5, which takes a multiplication
+first). Every running total stays in 0-60, so the numbers the model writes are at most two
+digits, but sums and differences carry and borrow: slips a model makes at random, which a
+majority vote over sampled paths can outvote.
 
 The answer is worked out in short equations, "25 + 2 = 27. 27 - 5 = 22.", and the chain-of-
 thought format adds "The answer is 22." (`springboard.prompting.few_shot_prompt`). The same
@@ -33,10 +35,10 @@ ITEMS = ["apples", "pencils", "books", "marbles", "cookies", "stickers", "coins"
          "cups", "tickets", "oranges", "stamps", "crayons", "buttons", "cards", "plums"]
 CONTAINERS = ["boxes", "bags", "jars", "packs", "trays", "baskets"]
 
-LOW, HIGH = 0, 40          # every running total stays within [LOW, HIGH]
+LOW, HIGH = 0, 60          # every running total stays within [LOW, HIGH]
 OPS_WEIGHTS = {2: 0.45, 3: 0.4, 4: 0.15}
-START = (2, 20)            # the starting amount
-AMOUNT = (1, 9)            # a gain or a loss
+START = (2, 30)            # the starting amount
+AMOUNT = (1, 20)           # a gain or a loss
 BOXES, PER_BOX = (2, 4), (2, 5)
 
 GAIN_TEXT = ["{name} buys {a} more {item}.", "{name} finds {a} more {item}.",

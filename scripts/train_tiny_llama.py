@@ -1,26 +1,31 @@
 #!/usr/bin/env python
 """Train the bundled `springboard-tiny-llama` on generated arithmetic word problems.
 
-The model (built by `build_llama` in `scripts/build_bundled_models.py`, with the bundled
-byte-level BPE tokenizer) learns to solve the problems of `scripts/synthetic_arithmetic.py`
-step by step, in the exact chain-of-thought format Springboard prompts with
-(`springboard.prompting.few_shot_prompt`): several "Q: ...\\nA: ... The answer is N.\\n\\n"
-examples are packed into one sequence of up to ~480 tokens, so the model also sees long
-few-shot contexts; the loss is on the answers only (rationale, answer and the blank line).
-Each training rationale is drawn from all valid orders of the operations, so the model
-learns several reasoning paths per problem -- what self-consistency voting feeds on.
+The model (built by `build_llama` in `scripts/build_bundled_models.py`, with its byte-level
+BPE tokenizer whose corpus includes these problems) learns to solve the problems of
+`scripts/synthetic_arithmetic.py` step by step, in the exact chain-of-thought format
+Springboard prompts with (`springboard.prompting.few_shot_prompt`, the built-in
+`chain-of-thought` template): each training sequence holds 1-3 problems back to back as
+"Q: ...\nA: ... The answer is N.\n\n", so a prompt with up to two worked exemplars before
+the question is in distribution; the loss is on the answers only (rationale, answer and the
+blank line). Each training rationale is drawn from all valid orders of the operations, so
+the model learns several reasoning paths per problem -- what self-consistency voting feeds on.
 
 Every problem is freshly generated; questions held out in `examples/self-consistency/
 arithmetic/` (questions.jsonl, heldout-300.jsonl, exemplars.jsonl) are never trained on.
 
-Deterministic: one thread, `torch.manual_seed(seed)`, data from `random.Random(seed)`,
-AdamW with warmup and cosine decay over `--steps`. `--stop-after K` ends a run early (at
-step K of the same schedule), `--checkpoints` saves intermediate models to try them.
+Deterministic for a given thread count (`SPRINGBOARD_TRAIN_THREADS`, default 1):
+`torch.manual_seed(seed)`, data from `random.Random(seed)`, AdamW with warmup and cosine
+decay over `--steps`. `--stop-after K` ends a run at step K of the same schedule, and
+`--checkpoints` saves the models a run stopped at those steps would (to choose K). After
+training the model is measured through Springboard (`measure_bundled_models.py`: greedy
+and self-consistency on the 300 held-out problems) and the figures go into its
+`training.json` and model card; `--finish DIR` does only that, for a saved model.
 
 Usage::
 
-    OMP_NUM_THREADS=1 python scripts/train_tiny_llama.py --steps 900 --output-dir /tmp/llama-run
-    OMP_NUM_THREADS=1 python scripts/train_tiny_llama.py --steps 900 \\
+    python scripts/train_tiny_llama.py --steps 2000 --stop-after 1000 --output-dir /tmp/llama-run
+    python scripts/train_tiny_llama.py --steps 2000 --stop-after 1000 \
         --output-dir src/springboard/bundled            # writes springboard-tiny-llama/ there
 """
 
@@ -54,11 +59,10 @@ BUNDLED = ROOT / "src" / "springboard" / "bundled"
 HELDOUT_DIR = ROOT / "examples" / "self-consistency" / "arithmetic"
 HELDOUT_FILES = ("questions.jsonl", "heldout-300.jsonl", "exemplars.jsonl")
 
-SEQ_TOKENS = 480          # pack examples until the next would pass this many tokens
-BATCH_SEQS = 12           # sequences per packed step (~4-5 problems each)
-SINGLE_BATCH = 48         # problems per single-problem step
-SINGLE_SHARE = 0.6        # share of single-problem steps
+BATCH_PROBLEMS = 64                              # problems per step
+PROBLEMS_PER_SEQUENCE = {1: 0.3, 2: 0.3, 3: 0.4}  # k problems per sequence, drawn per step
 LR, WARMUP, WEIGHT_DECAY = 3e-3, 40, 0.01
+PATHS, TEMPERATURE, TOP_K = 20, 0.5, 40  # how the trained model is measured (self-consistency)
 
 
 def heldout_keys() -> set[str]:
@@ -73,7 +77,7 @@ def heldout_keys() -> set[str]:
 def load_tokenizer(seed: int = 0) -> PreTrainedTokenizerFast:
     """The bundled llama tokenizer, rebuilt exactly as `build_bundled_models.py --seed` does
     (so the saved tokenizer files are byte-identical to the bundled ones for seed 0)."""
-    return bbm.build_tokenizer("llama", bbm.generate_corpus(seed))
+    return bbm.build_tokenizer("llama", bbm.llama_corpus(seed))
 
 
 def example_parts(p: dict) -> tuple[str, str]:
@@ -83,11 +87,12 @@ def example_parts(p: dict) -> tuple[str, str]:
 
 
 class Packer:
-    """Seeded stream of packed training sequences (input ids + loss mask)."""
+    """Seeded stream of training sequences (input ids + loss mask): each holds 1-3 problems
+    back to back in the few-shot layout, so a prompt with up to two exemplars before the
+    question is in distribution; the loss covers every answer."""
 
     def __init__(self, tokenizer, rng: random.Random, avoid: set[str]):
         self.tok, self.rng, self.avoid = tokenizer, rng, avoid
-        self.pending: dict | None = None
         self.problems = 0
 
     def _next_problem(self) -> dict:
@@ -97,37 +102,14 @@ class Packer:
                 self.problems += 1
                 return p
 
-    def single(self, n_ops: int) -> tuple[list[int], list[int]]:
-        """One problem with `n_ops` operations as its own sequence: <s>Q: ...\nA: ...\n\n."""
-        while True:
-            p = sa.problem(self.rng, n_ops)
-            if sa.key(p["question"]) not in self.avoid:
-                break
-        self.problems += 1
-        q, a = example_parts(p)
-        q_ids = self.tok(q)["input_ids"]
-        ids = self.tok(q + a)["input_ids"]
-        return ids, [0] * len(q_ids) + [1] * (len(ids) - len(q_ids))
-
-    def sequence(self) -> tuple[list[int], list[int]]:
-        text, spans, approx = "", [], 1
-        while True:
-            p = self.pending or self._next_problem()
-            self.pending = None
-            q, a = example_parts(p)
-            n = len(self.tok(q + a, add_special_tokens=False)["input_ids"])
-            if spans and approx + n > SEQ_TOKENS:
-                self.pending = p
-                break
-            spans.append((len(text) + len(q), len(text) + len(q) + len(a)))
-            text += q + a
-            approx += n
-        enc = self.tok(text, return_offsets_mapping=True)
-        ids = enc["input_ids"][: bbm.MODEL_MAX_LENGTH]
-        mask = []
-        for start, _end in enc["offset_mapping"][: len(ids)]:
-            mask.append(int(any(s <= start < e for s, e in spans)))
-        mask[0] = 0  # <s>
+    def sequence(self, k: int) -> tuple[list[int], list[int]]:
+        ids, mask = [self.tok.bos_token_id], [0]
+        for _ in range(k):
+            q, a = example_parts(self._next_problem())
+            q_ids = self.tok(q, add_special_tokens=False)["input_ids"]
+            a_ids = self.tok(a, add_special_tokens=False)["input_ids"]
+            ids += q_ids + a_ids
+            mask += [0] * len(q_ids) + [1] * len(a_ids)
         return ids, mask
 
 
@@ -144,13 +126,9 @@ def _pad(seqs: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, torc
 
 
 def batch(packer: Packer, pad_id: int) -> dict[str, torch.Tensor]:
-    """A packed batch (BATCH_SEQS few-shot-like sequences) with probability 1 - SINGLE_SHARE,
-    else SINGLE_BATCH single problems with the same number of operations (little padding):
-    single problems are easier to learn from, packed ones teach the long few-shot context."""
-    if packer.rng.random() >= SINGLE_SHARE:
-        return _pad([packer.sequence() for _ in range(BATCH_SEQS)], pad_id)
-    n_ops = packer.rng.choices(list(sa.OPS_WEIGHTS), weights=list(sa.OPS_WEIGHTS.values()))[0]
-    return _pad([packer.single(n_ops) for _ in range(SINGLE_BATCH)], pad_id)
+    """BATCH_PROBLEMS problems as sequences of k (1-3, drawn per step) problems each."""
+    k = packer.rng.choices(list(PROBLEMS_PER_SEQUENCE), weights=list(PROBLEMS_PER_SEQUENCE.values()))[0]
+    return _pad([packer.sequence(k) for _ in range(BATCH_PROBLEMS // k)], pad_id)
 
 
 def lr_at(step: int, total: int) -> float:
@@ -160,13 +138,12 @@ def lr_at(step: int, total: int) -> float:
     return LR * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
-def model_card(model, tokenizer, info: dict, measured: dict | None) -> str:
+def model_card(cfg, vocab_size: int, info: dict, measured: dict | None) -> str:
     """README.md for the trained model: what it learned from, how long, and what it scores."""
-    cfg = model.config
     sha = info.get("sha256", "")
     table = "(not measured yet: run `scripts/measure_bundled_models.py --model llama`)"
     if measured:
-        curve = measured["curve"]
+        curve = {str(n): point for n, point in measured["curve"].items()}
         rows = [f"| greedy | {100 * measured['greedy']:.1f}% | |"]
         for n in ("1", "5", "10", "20"):
             if n in curve:
@@ -210,18 +187,19 @@ test fixture, not a useful language model: outside this task it produces nonsens
 ## Training
 
 * Data: problems from `scripts/synthetic_arithmetic.py` (our own generator; no public data),
-  2-4 operations (gains, losses, "k boxes of m each"), start 2-20, amounts 1-9, running totals
-  within 0-40. Each rationale is drawn from all valid orders of the operations (and a "sum
+  2-4 operations (gains, losses, "k boxes of m each"), start 2-30, amounts 1-20, running totals
+  within 0-60. Each rationale is drawn from all valid orders of the operations (and a "sum
   the gains first" path), so the model has seen several reasoning paths per problem. Every
   problem is freshly generated; the held-out files under `examples/self-consistency/arithmetic/`
   are never trained on.
-* Format: several "Q: ...\\nA: ... The answer is N.\\n\\n" examples packed into sequences of up
-  to ~480 tokens (loss on the answers only), so few-shot prompts are in-distribution.
-* {steps} steps of {BATCH_SEQS} packed sequences ({info['problems']:,} problems), AdamW, lr {LR:g}
-  with {WARMUP} warmup steps and cosine decay over {sched} steps, seed {seed}, one CPU thread:
-  {info['seconds'] / 60:.1f} minutes.
+* Format: 1-3 "Q: ...\\nA: ... The answer is N.\\n\\n" examples per sequence (loss on the
+  answers only), so prompts with up to two exemplars are in distribution (more are not: use
+  `--shots 2` or fewer with this model).
+* {steps} steps of {BATCH_PROBLEMS} problems ({info['problems']:,} problems), AdamW, lr {LR:g}
+  with {WARMUP} warmup steps and cosine decay over {sched} steps, seed {seed},
+  {info.get('threads', 1)} CPU thread(s): {info['seconds'] / 60:.1f} minutes.
 * Tokenizer: the byte-level BPE of `scripts/build_bundled_models.py` (vocabulary
-  {len(tokenizer)}, digits split one per token; `<s>`=1 prepended, `</s>`=2, `<pad>`=3, left padding).
+  {vocab_size}, digits split one per token, a digit keeping its leading space; `<s>`=1 prepended, `</s>`=2, `<pad>`=3, left padding).
 * Weights: `model.safetensors`, float32, sha256 `{sha}`.
 
 ## Measured
@@ -231,36 +209,17 @@ test fixture, not a useful language model: outside this task it produces nonsens
 ## Reproducing
 
 ```bash
-OMP_NUM_THREADS=1 python scripts/train_tiny_llama.py --steps {sched}{stop} --seed {seed} \\
+SPRINGBOARD_TRAIN_THREADS={info.get('threads', 1)} python scripts/train_tiny_llama.py --steps {sched}{stop} --seed {seed} \\
     --output-dir src/springboard/bundled
-python scripts/measure_bundled_models.py --model llama --paths {measured['paths'] if measured else 20} \\
-    --temperature {measured['temperature'] if measured else 0.7:g}
+python scripts/measure_bundled_models.py --model llama --paths {measured['paths'] if measured else PATHS} \\
+    --temperature {measured['temperature'] if measured else TEMPERATURE:g} --top-k {measured['top_k'] if measured else TOP_K}
 ```
 
-Training is deterministic on one thread (same seed and library versions, same weights).
+Training is deterministic for a given thread count (same seed and library versions, same
+weights).
 Built with transformers {bbm.transformers.__version__}, tokenizers {bbm.tokenizers.__version__},
 torch {torch.__version__}.
 """
-
-
-# The size tried for the trained model. The bundled model keeps `build_llama`'s config until a
-# trained model meets the targets; then this size moves into `build_llama` (the one place).
-SIZE = {"hidden_size": 192, "intermediate_size": 512, "num_hidden_layers": 4,
-        "num_attention_heads": 6, "num_key_value_heads": 6}
-
-
-def build_model(tokenizer, seed: int):
-    """`build_llama`'s model with SIZE applied, seeded exactly as `build_llama` seeds it."""
-    from transformers import LlamaForCausalLM
-
-    base = bbm.build_llama(tokenizer, seed)
-    config = base.config
-    for name, value in SIZE.items():
-        setattr(config, name, value)
-    torch.manual_seed(seed)
-    model = LlamaForCausalLM(config).eval()
-    model.generation_config = base.generation_config
-    return model
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -271,8 +230,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--output-dir", type=Path, required=True,
                     help="receives springboard-tiny-llama/ (use src/springboard/bundled to replace the bundled model)")
-    ap.add_argument("--measured", type=Path, default=None,
-                    help="JSON written by measure_bundled_models.py --output: its figures go in the model card")
+    ap.add_argument("--no-measure", action="store_true", help="skip measuring the trained model")
+    ap.add_argument("--finish", type=Path, default=None,
+                    help="only measure this saved springboard-tiny-llama/ folder and write its card")
     ap.add_argument("--checkpoints", default="", help="comma-separated steps at which to save <output-dir>/ckpt-<step>/")
     return ap.parse_args(argv)
 
@@ -281,10 +241,14 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    torch.set_num_threads(int(os.environ.get("SPRINGBOARD_TRAIN_THREADS", "1")))
+    threads = int(os.environ.get("SPRINGBOARD_TRAIN_THREADS", "1"))
+    torch.set_num_threads(threads)
+    if args.finish is not None:
+        finish(args.finish, threads)
+        return 0
     torch.manual_seed(args.seed)
     tokenizer = load_tokenizer(0)
-    model = build_model(tokenizer, args.seed)
+    model = bbm.build_llama(tokenizer, args.seed)
     model.train()
     params = bbm.count_parameters(model)
     print(f"params={params} config={model.config.hidden_size}h/{model.config.num_hidden_layers}L/"
@@ -311,23 +275,58 @@ def main(argv=None) -> int:
         if step % 10 == 0 or step == 1:
             print(f"step {step}/{stop} loss {loss.item():.4f} avg {smooth:.4f} lr {lr_at(step - 1, args.steps):.2e} "
                   f"problems {packer.problems} elapsed {elapsed:.0f}s", flush=True)
-        if step in ckpts:
+        if step in ckpts:  # the same files a run with --stop-after {step} writes
             model.eval()
-            model.save_pretrained(args.output_dir / f"ckpt-{step}", safe_serialization=True)
+            save(model, tokenizer, args.output_dir / f"ckpt-{step}",
+                 info_at(step, args, packer, elapsed, params, threads))
             model.train()
         if args.minutes is not None and elapsed > args.minutes * 60:
             print(f"time limit reached at step {step}", flush=True)
             break
     model.eval()
-    elapsed = time.perf_counter() - start
-    result = bbm.save_model(bbm.LLAMA_NAME, model, tokenizer, args.output_dir.resolve(), args.seed)
-    info = {"steps": step, "schedule_steps": args.steps, "seed": args.seed, "seconds": round(elapsed),
-            "problems": packer.problems, "params": params}
-    info["sha256"] = result.model_sha256
-    measured = json.loads(args.measured.read_text()) if args.measured else None
-    (result.path / "README.md").write_text(model_card(model, tokenizer, info, measured), encoding="utf-8")
-    print(f"saved {result.path} ({result.model_bytes} bytes) {json.dumps(info)}", flush=True)
+    path = save(model, tokenizer, args.output_dir,
+                info_at(step, args, packer, time.perf_counter() - start, params, threads))
+    print(f"saved {path}", flush=True)
+    if not args.no_measure:
+        finish(path, threads)
     return 0
+
+
+def info_at(step: int, args: argparse.Namespace, packer: Packer, seconds: float, params: int,
+            threads: int) -> dict:
+    return {"steps": step, "schedule_steps": args.steps, "seed": args.seed, "seconds": round(seconds),
+            "problems": packer.problems, "params": params, "threads": threads}
+
+
+def save(model, tokenizer, output_dir: Path, info: dict) -> Path:
+    """The model as `output_dir/springboard-tiny-llama/`, with training.json and its card."""
+    result = bbm.save_model(bbm.LLAMA_NAME, model, tokenizer, output_dir.resolve(), info["seed"])
+    info = {**info, "sha256": result.model_sha256}
+    (result.path / "training.json").write_text(json.dumps(info, indent=2) + "\n")
+    (result.path / "README.md").write_text(model_card(model.config, len(tokenizer), info, None),
+                                           encoding="utf-8")
+    return result.path
+
+
+def finish(model_dir: Path, threads: int) -> dict:
+    """Measure a saved model through Springboard (greedy and self-consistency on the held-out
+    problems) and write the figures into its training.json and model card."""
+    from transformers import AutoConfig
+
+    from measure_bundled_models import measure_llama
+    from measure_bundled_models import parse_args as measure_args
+
+    measured = measure_llama(measure_args([
+        "--model", "llama", "--model-dir", str(model_dir), "--paths", str(PATHS),
+        "--temperature", str(TEMPERATURE), "--top-k", str(TOP_K), "--threads", str(threads)]))
+    figures = {k: v for k, v in measured.items() if k not in ("per_question", "model_dir")}
+    info = json.loads((model_dir / "training.json").read_text())
+    info["measured"] = figures
+    (model_dir / "training.json").write_text(json.dumps(info, indent=2) + "\n")
+    vocab = len(PreTrainedTokenizerFast.from_pretrained(model_dir))
+    (model_dir / "README.md").write_text(model_card(AutoConfig.from_pretrained(model_dir), vocab,
+                                                    info, figures), encoding="utf-8")
+    return figures
 
 
 if __name__ == "__main__":

@@ -62,9 +62,12 @@ def test_more_requests_than_rows_all_finish_in_order(service, llama_generator):
 
 
 def test_stop_strings_and_details(service, llama_generator):
-    free = llama_generator.predict({"inputs": "Once", "parameters": {"max_new_tokens": 20}})
-    stop = free[0]["generated_text"].strip()[1:3]
-    payload = {"inputs": "Once", "parameters": {"max_new_tokens": 20, "stop": [stop],
+    prompt = "Q: Maya has 12 apples. Maya buys 5 more apples. How many apples does Maya have now?\nA:"
+    free = llama_generator.predict({"inputs": prompt, "parameters": {
+        "max_new_tokens": 20, "return_full_text": False}})
+    stop = free[0]["generated_text"].strip()[2:4]  # e.g. " +" of "12 + 5 = 17."
+    assert stop.strip(), free
+    payload = {"inputs": prompt, "parameters": {"max_new_tokens": 20, "stop": [stop],
                                                 "details": True}}
     reply = run_all(service, [payload])[0]
     answer = json.loads(reply.body)

@@ -87,10 +87,12 @@ def test_as_many_exemplars_as_fit_the_context_by_default():
 
     exemplars = load_exemplars(ARITHMETIC / "exemplars.jsonl")
     questions = load_questions(ARITHMETIC / "questions.jsonl")
-    budget = 300  # new tokens: leaves room for some of the exemplars, not all
-    shots = fitting_shots("springboard-tiny-llama", exemplars, questions, max_tokens=budget)
-    assert 0 < shots < len(exemplars)
     count = Generator.from_catalog("springboard-tiny-llama").count_tokens
-    longest = [max(count([few_shot_prompt(exemplars[:k], q["question"])])[0] for q in questions)
-               for k in (shots, shots + 1)]
-    assert longest[0] + budget <= 512 < longest[1] + budget
+    longest = [max(count([few_shot_prompt(exemplars[:k], q["question"]) for q in questions]))
+               for k in range(len(exemplars) + 1)]
+    # new tokens that leave room for all but the last exemplar
+    budget = 512 - (longest[-2] + longest[-1]) // 2
+    shots = fitting_shots("springboard-tiny-llama", exemplars, questions, max_tokens=budget)
+    assert shots == len(exemplars) - 1
+    assert longest[shots] + budget <= 512 < longest[shots + 1] + budget
+    assert fitting_shots("springboard-tiny-llama", exemplars, questions, max_tokens=64) == len(exemplars)

@@ -41,7 +41,7 @@ class RunSettings:
     questions: str
     exemplars: str
     paths: int = 30
-    temperatures: list[float] = field(default_factory=lambda: [0.7])
+    temperatures: list[float] = field(default_factory=lambda: [0.5])  # with top_k 40: Wang et al.'s UL2/LaMDA setting
     answer_format: str = "number"
     max_tokens: int = 96
     top_k: int = 40
@@ -120,15 +120,12 @@ def fitting_shots(model_id: str, exemplars: Sequence[Any], questions: Sequence[d
                   max_tokens: int) -> int:
     """The most leading exemplars whose prompts, for every question, leave room for
     `max_tokens` new tokens in the model's context."""
-    from transformers import AutoTokenizer
-
-    from springboard.artifacts import resolve_model_dir
     from springboard.catalog import Catalog
     from springboard.prompting import few_shot_prompt
+    from springboard.prompting.tokens import load_tokenizer
 
     spec = Catalog.load().get(model_id)
-    tokenizer = AutoTokenizer.from_pretrained(resolve_model_dir(spec))
-    tokenizer.model_max_length = 1 << 30  # we measure overlong prompts on purpose: no warning
+    tokenizer = load_tokenizer(model_id)
     longest = max(questions, key=lambda q: len(few_shot_prompt(exemplars, q["question"],
                                                                choices=q.get("choices"))))
     for shots in range(len(exemplars), -1, -1):
