@@ -80,14 +80,12 @@ def invoke(
     from springboard.serving import client
 
     prompter = prompter_from(prompt_template, examples, shots)
-    prompt, body = None, None  # type: tuple[str | list[str] | None, object]
+    body: object = None
+    prompt = None
     if prompter is not None:
-        from springboard.catalog import Catalog
-        from springboard.serving import endpoints
+        from springboard.sdk.predictor import endpoint_request
 
-        info = endpoints.describe(name)
-        body, prompt = prompter.request(read_json_arg(payload, option="PAYLOAD"),
-                                        Catalog.load().get(info.model_id, info.model_version).task)
+        body, prompt = endpoint_request(name, prompter, read_json_arg(payload, option="PAYLOAD"))
         content_type = "application/json"
     elif content_type.startswith("application/json") and content_type != "application/jsonlines":
         body = read_json_arg(payload, option="PAYLOAD")

@@ -42,10 +42,10 @@ from springboard.errors import (ClientError, ConflictError, GenerationError, Iss
 from springboard.jobs import scheduler, service
 from springboard.jobs.batch import Batch, BatchRunner
 from springboard.jobs.models import Job
-from springboard.jobs.records import count_records, prompt_key
+from springboard.jobs.records import count_records
 from springboard.jobs.states import ACTIVE, TERMINAL, JobStatus, transition
 from springboard.jobs.worker import JobContext, Outcome
-from springboard.prompting.template import Prompter
+from springboard.prompting.template import Prompter, prompt_key
 
 log = logging.getLogger("springboard.jobs")
 

@@ -3,8 +3,9 @@
 A record is a JSON object — `{"id", "text_inputs", <parameters>}` for text2text,
 `{"id", "inputs", "parameters"}` for text-generation — or, with `text/plain`, a line of
 text. With a prompt template a record holds the template's fields instead of the prompt
-(its other keys are generation parameters). `HYPER_PARAMS` (JSON, or a Python dict literal as `str(dict)` prints it; parsed
-with `ast.literal_eval`, never evaluated) override every record's own parameters.
+(its other keys are generation parameters). `HYPER_PARAMS` (JSON, or a Python dict
+literal as `str(dict)` prints it; parsed with `ast.literal_eval`, never evaluated)
+override every record's own parameters.
 Turning payloads into text is the Generator's job; this module only reads and shapes.
 """
 
@@ -19,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 from springboard.catalog import Task
 from springboard.errors import ClientError, Issue, ValidationError
 from springboard.inference.payloads import parse_request
+
+from springboard.prompting.template import prompt_key
 
 if TYPE_CHECKING:
     from springboard.prompting.template import Prompter
@@ -109,11 +112,6 @@ class RecordError(ClientError):
     def __init__(self, message: str, record_id: Any, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.record_id = record_id
-
-
-def prompt_key(task: Task) -> str:
-    """Where a payload of `task` holds its prompt text."""
-    return "text_inputs" if task is Task.TEXT2TEXT else "inputs"
 
 
 def to_payload(line: bytes, index: int, *, content_type: str, task: Task,

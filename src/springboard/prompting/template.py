@@ -176,6 +176,11 @@ def template_problems(data: Mapping[str, Any]) -> list[Issue]:
     return issues
 
 
+def prompt_key(task: Any) -> str:
+    """Where a model payload of `task` ("text2text" or "text-generation") holds its prompt."""
+    return "text_inputs" if str(getattr(task, "value", task)) == "text2text" else "inputs"
+
+
 def _plain(name: str) -> bool:
     return bool(name) and all(c.isalnum() or c in "_-" for c in name)
 
@@ -342,18 +347,18 @@ class Prompter:
         rest = {k: v for k, v in record.items() if k not in names and k != "id"}
         return fields, rest
 
-    def payload(self, record: Mapping[str, Any], prompt_key: str, *,
+    def payload(self, record: Mapping[str, Any], key: str, *,
                 where: str = "the record") -> dict[str, Any]:
-        """The model payload for a record of fields: the rendered prompt under `prompt_key`
+        """The model payload for a record of fields: the rendered prompt under `key`
         ("text_inputs", "inputs" or "prompt") beside the record's other keys (its
         generation parameters), which the payload's own validation then checks."""
         _, rest = self.split(record)
-        return {**rest, prompt_key: self.render(record, where=where)}
+        return {**rest, key: self.render(record, where=where)}
 
     def request(self, data: Any, task: str) -> tuple[dict[str, Any], str | list[str]]:
         """A model payload for one record (a JSON object) or several sent together (a list
         sharing their generation parameters), and the rendered prompt(s)."""
-        key = "text_inputs" if str(getattr(task, "value", task)) == "text2text" else "inputs"
+        key = prompt_key(task)
         if isinstance(data, Mapping):
             payload = self.payload(data, key)
             return payload, payload[key]

@@ -7,6 +7,15 @@ from typing import Any
 from springboard.serving import client, endpoints
 
 
+def endpoint_request(endpoint_name: str, prompter: Any, data: Any) -> tuple[dict[str, Any], Any]:
+    """A record of template fields (or a list of them) as a payload for the endpoint's
+    model, and the rendered prompt(s): rendering happens here, on the client."""
+    from springboard.catalog import Catalog
+
+    info = endpoints.describe(endpoint_name)
+    return prompter.request(data, Catalog.load().get(info.model_id, info.model_version).task)
+
+
 class Predictor:
     """Invoke a deployed endpoint by name, as `sagemaker.predictor.Predictor` does."""
 
@@ -24,12 +33,10 @@ class Predictor:
         `examples` (a JSON Lines path or a list of dicts), into the endpoint's payload."""
         kind = content_type or self.content_type
         if prompt_template is not None:
-            from springboard.catalog import Catalog
             from springboard.prompting import Prompter
 
-            info = self.describe()
-            task = Catalog.load().get(info.model_id, info.model_version).task
-            data, _ = Prompter.load(prompt_template, examples, shots=shots).request(data, task)
+            prompter = Prompter.load(prompt_template, examples, shots=shots)
+            data, _ = endpoint_request(self.endpoint_name, prompter, data)
             kind = "application/json"
         if "jsonlines" in kind and isinstance(data, list):
             import json
