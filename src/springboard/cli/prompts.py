@@ -91,10 +91,8 @@ def render(
     from springboard.prompting import Prompter, count_tokens
 
     prompter = Prompter.load(template, examples, shots=shots)
-    fields = read_json_arg(record, option="--record")
-    prompt = prompter.render(fields, where="--record") if isinstance(fields, dict) else \
-        prompter.request(fields, "text2text")[1]  # a non-object gets the request's error
-    count = count_tokens(str(prompt), model)
+    prompt = prompter.render(read_json_arg(record, option="--record"), where="--record")
+    count = count_tokens(prompt, model)
     if json_out:
         emit_json({"template": prompter.template.name, "prompt": prompt, "model": count.model_id,
                    "tokens": count.tokens, "context_length": count.context_length,
