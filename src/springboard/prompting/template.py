@@ -352,8 +352,9 @@ class Prompter:
         """The model payload for a record of fields: the rendered prompt under `key`
         ("text_inputs", "inputs" or "prompt") beside the record's other keys (its
         generation parameters), which the payload's own validation then checks."""
+        prompt = self.render(record, where=where)  # first: it says when a record is no object
         _, rest = self.split(record)
-        return {**rest, key: self.render(record, where=where)}
+        return {**rest, key: prompt}
 
     def request(self, data: Any, task: str) -> tuple[dict[str, Any], str | list[str]]:
         """A model payload for one record (a JSON object) or several sent together (a list
