@@ -8,7 +8,10 @@ everywhere else. Does not truncate or change the text.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from springboard.catalog import ModelSpec
 
 
 @dataclass(frozen=True)
@@ -24,14 +27,12 @@ class TokenCount:
         return self.tokens <= self.context_length
 
 
-def load_tokenizer(model_id: str, version: str = "*", *, model_dir: str | None = None) -> Any:
-    """The model's tokenizer, set not to warn about overlong texts (we measure them)."""
+def load_tokenizer(spec: ModelSpec, *, model_dir: str | None = None) -> Any:
+    """A catalog model's tokenizer, set not to warn about overlong texts (we measure them)."""
     from transformers import AutoTokenizer
 
     from springboard.artifacts import resolve_model_dir
-    from springboard.catalog import Catalog
 
-    spec = Catalog.load().get(model_id, version)
     tokenizer = AutoTokenizer.from_pretrained(resolve_model_dir(spec, model_dir=model_dir))
     tokenizer.model_max_length = 1 << 30
     return tokenizer
@@ -43,5 +44,5 @@ def count_tokens(text: str, model_id: str, version: str = "*", *,
     from springboard.catalog import Catalog
 
     spec = Catalog.load().get(model_id, version)
-    tokenizer = load_tokenizer(model_id, version, model_dir=model_dir)
+    tokenizer = load_tokenizer(spec, model_dir=model_dir)
     return TokenCount(spec.id, len(tokenizer(text)["input_ids"]), spec.context_length)

@@ -125,7 +125,7 @@ def fitting_shots(model_id: str, exemplars: Sequence[Any], questions: Sequence[d
     from springboard.prompting.tokens import load_tokenizer
 
     spec = Catalog.load().get(model_id)
-    tokenizer = load_tokenizer(model_id)
+    tokenizer = load_tokenizer(spec)
     longest = max(questions, key=lambda q: len(few_shot_prompt(exemplars, q["question"],
                                                                choices=q.get("choices"))))
     for shots in range(len(exemplars), -1, -1):
