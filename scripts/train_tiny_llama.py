@@ -24,8 +24,8 @@ and self-consistency on the 300 held-out problems) and the figures go into its
 
 Usage::
 
-    python scripts/train_tiny_llama.py --steps 2000 --stop-after 1000 --output-dir /tmp/llama-run
-    python scripts/train_tiny_llama.py --steps 2000 --stop-after 1000 \
+    python scripts/train_tiny_llama.py --steps 1100 --output-dir /tmp/llama-run
+    python scripts/train_tiny_llama.py --steps 1100 \
         --output-dir src/springboard/bundled            # writes springboard-tiny-llama/ there
 """
 
@@ -62,7 +62,7 @@ HELDOUT_FILES = ("questions.jsonl", "heldout-300.jsonl", "exemplars.jsonl")
 BATCH_PROBLEMS = 64                              # problems per step
 PROBLEMS_PER_SEQUENCE = {1: 0.3, 2: 0.3, 3: 0.4}  # k problems per sequence, drawn per step
 LR, WARMUP, WEIGHT_DECAY = 3e-3, 40, 0.01
-PATHS, TEMPERATURE, TOP_K = 20, 0.5, 40  # how the trained model is measured (self-consistency)
+PATHS, TEMPERATURE, TOP_K = 20, 0.7, 40  # how the trained model is measured (self-consistency)
 
 
 def heldout_keys() -> set[str]:
@@ -199,7 +199,10 @@ test fixture, not a useful language model: outside this task it produces nonsens
   with {WARMUP} warmup steps and cosine decay over {sched} steps, seed {seed},
   {info.get('threads', 1)} CPU thread(s): {info['seconds'] / 60:.1f} minutes.
 * Tokenizer: the byte-level BPE of `scripts/build_bundled_models.py` (vocabulary
-  {vocab_size}, digits split one per token, a digit keeping its leading space; `<s>`=1 prepended, `</s>`=2, `<pad>`=3, left padding).
+  {vocab_size}, digits split one per token and the space before a number a token of its own; `<s>`=1 prepended, `</s>`=2, `<pad>`=3, left padding).
+  That a digit is one token wherever it stands matters: with a tokenizer that kept the
+  space on a number's first digit (" 1", "3"), this recipe reached 55% greedy in 30 minutes
+  (1500 steps) and voting gained only +1.6 points at N=10 (T=0.5; this model: 67% and +5.5 there).
 * Weights: `model.safetensors`, float32, sha256 `{sha}`.
 
 ## Measured
@@ -224,7 +227,7 @@ torch {torch.__version__}.
 
 def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--steps", type=int, default=900, help="length of the cosine schedule (default 900)")
+    ap.add_argument("--steps", type=int, default=1100, help="length of the cosine schedule (default 1100)")
     ap.add_argument("--stop-after", type=int, default=None, help="stop (and save) at this step of the schedule")
     ap.add_argument("--minutes", type=float, default=None, help="also stop after this much wall time")
     ap.add_argument("--seed", type=int, default=0)

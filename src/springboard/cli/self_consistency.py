@@ -35,7 +35,7 @@ def run(
     exemplars: Annotated[str, typer.Option("--exemplars", help='JSON Lines of worked examples: {"question", "rationale", "answer"}.')],
     output: Annotated[str, typer.Option("--output", help="Folder for report.json, accuracy_vs_n.png and the jobs' files.")],
     paths: Annotated[int, typer.Option("--paths", help="Sampled reasoning paths per question (per temperature).")] = 30,
-    temperature: Annotated[list[float], typer.Option("--temperature", help="Sampling temperature (repeatable); 0.5 with top-k 40 is Wang et al.'s setting for UL2 and LaMDA.")] = [0.5],  # noqa: B006
+    temperature: Annotated[list[float], typer.Option("--temperature", help="Sampling temperature (repeatable); 0.7 with top-k 40 is Wang et al.'s setting for PaLM and GPT-3.")] = [0.7],  # noqa: B006
     answer_format: FormatOpt = "number",
     resamples: ResamplesOpt = 100,
     max_tokens: Annotated[int, typer.Option("--max-tokens", help="Most new tokens per path.")] = 96,

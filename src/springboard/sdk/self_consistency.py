@@ -41,7 +41,7 @@ class RunSettings:
     questions: str
     exemplars: str
     paths: int = 30
-    temperatures: list[float] = field(default_factory=lambda: [0.5])  # with top_k 40: Wang et al.'s UL2/LaMDA setting
+    temperatures: list[float] = field(default_factory=lambda: [0.7])  # with top_k 40: Wang et al.'s PaLM/GPT-3 setting
     answer_format: str = "number"
     max_tokens: int = 96
     top_k: int = 40
