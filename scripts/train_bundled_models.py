@@ -4,8 +4,9 @@
 each -- the text2text model (`train_tiny_t5.py`) and the causal one
 (`train_tiny_llama.py`) -- each of which writes
 its weights, its `training.json` and its model card with figures measured through
-Springboard. Seeded and deterministic. `make models` runs this (under 30 minutes on the
-2-core build machine).
+Springboard. Seeded and deterministic. `make models` runs this (on the 2-core build
+machine: about 27 minutes of training for each model, side by side, then a few minutes of
+measuring).
 
     .venv/bin/python scripts/train_bundled_models.py [--output-dir DIR]
 """

@@ -37,6 +37,14 @@ REQUIRED_FILES = {
 PROMPTS = ["Maya has 12 apples.", "summarize: On Friday, Leo went to the market and bought 3 plums for Iván."]
 
 
+def _unstamped(path: Path) -> dict:
+    """A config file without `transformers_version`, which records the library that wrote
+    it (a newer transformers in the allowed range) rather than anything the build chose."""
+    config = json.loads(path.read_text())
+    config.pop("transformers_version", None)
+    return config
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -112,8 +120,11 @@ def test_build_is_reproducible_and_weights_match_their_training_record(tmp_path:
     assert proc.returncode == 0, proc.stderr
     for name in MODELS:
         rebuilt, shipped = _hashes(tmp_path / name), _hashes(BUNDLED / name)
-        for file in ("tokenizer.json", "tokenizer_config.json", "config.json", "generation_config.json"):
+        for file in ("tokenizer.json", "tokenizer_config.json"):
             assert rebuilt[file] == shipped[file], f"{name}/{file} differs from a fresh build"
+        for file in ("config.json", "generation_config.json"):  # all but the writer's version stamp
+            assert _unstamped(tmp_path / name / file) == _unstamped(BUNDLED / name / file), \
+                f"{name}/{file} differs from a fresh build"
         record_path = BUNDLED / name / "training.json"
         if not record_path.exists():  # still at its seeded random initialisation
             assert rebuilt == shipped, f"{name}: shipped files differ from a fresh build"
