@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from springboard.cli.output import console, emit_json, err_console
+from springboard.sdk.self_consistency import DEFAULT_TEMPERATURE
 
 app = typer.Typer(help="Self-consistency: sample reasoning paths, majority-vote, report accuracy vs N.",
                   no_args_is_help=True)
@@ -35,7 +36,7 @@ def run(
     exemplars: Annotated[str, typer.Option("--exemplars", help='JSON Lines of worked examples: {"question", "rationale", "answer"}.')],
     output: Annotated[str, typer.Option("--output", help="Folder for report.json, accuracy_vs_n.png and the jobs' files.")],
     paths: Annotated[int, typer.Option("--paths", help="Sampled reasoning paths per question (per temperature).")] = 30,
-    temperature: Annotated[list[float], typer.Option("--temperature", help="Sampling temperature (repeatable); 0.7 with top-k 40 is Wang et al.'s setting for PaLM and GPT-3.")] = [0.7],  # noqa: B006
+    temperature: Annotated[list[float], typer.Option("--temperature", help=f"Sampling temperature (repeatable); {DEFAULT_TEMPERATURE} with top-k 40 is Wang et al.'s setting for PaLM and GPT-3.")] = [DEFAULT_TEMPERATURE],  # noqa: B006
     answer_format: FormatOpt = "number",
     resamples: ResamplesOpt = 100,
     max_tokens: Annotated[int, typer.Option("--max-tokens", help="Most new tokens per path.")] = 96,

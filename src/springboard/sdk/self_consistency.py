@@ -28,6 +28,8 @@ from typing import Any
 from springboard.errors import Issue, ValidationError
 from springboard.jsonlines import read_objects
 
+DEFAULT_TEMPERATURE = 0.7  # with top_k 40: Wang et al.'s PaLM/GPT-3 setting (the CLI's default too)
+
 MAX_GENERATIONS = 5          # per record, as the completion shape allows
 STOP = ["\nQ:", "\n\n"]      # a path ends where the model starts the next question
 RUN_FILE = "run.json"
@@ -41,7 +43,7 @@ class RunSettings:
     questions: str
     exemplars: str
     paths: int = 30
-    temperatures: list[float] = field(default_factory=lambda: [0.7])  # with top_k 40: Wang et al.'s PaLM/GPT-3 setting
+    temperatures: list[float] = field(default_factory=lambda: [DEFAULT_TEMPERATURE])
     answer_format: str = "number"
     max_tokens: int = 96
     top_k: int = 40
