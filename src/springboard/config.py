@@ -58,6 +58,28 @@ class Settings(BaseSettings):
         default=20, ge=1, description="Invocation jobs that may be waiting or running at once; "
         "beyond it a new job is refused (ServiceQuotaExceededException)."
     )
+    data_roots: str = Field(
+        default="",
+        description="Folders that input and output locations given through the HTTP APIs must "
+        f"lie under, separated by '{os.pathsep}' (symlinks are followed before the check). "
+        "Default: `data/` under home. The local CLI and SDK may use any path.",
+    )
+    allowed_schemes: str = Field(
+        default="s3",
+        description="URL schemes that HTTP callers may give as input or output locations, "
+        "comma-separated (default `s3`; `file://` is a local path and follows data_roots). "
+        "The local CLI and SDK may use any scheme fsspec can open.",
+    )
+    allowed_hosts: str = Field(
+        default="",
+        description="Host names the control plane and endpoints answer to besides loopback "
+        "names and the address they bind, comma-separated; `*` answers any (the check "
+        "defends against DNS rebinding).",
+    )
+    api_max_body_kb: int = Field(
+        default=1024, ge=1, description="Largest request body the control plane reads, in KiB; "
+        "beyond it 413 before the rest is read.",
+    )
     region: str = Field(default="us-east-1", description="Region written into job ARNs.")
     account_id: str = Field(default="000000000000", description="Account written into job ARNs.")
 
@@ -69,6 +91,19 @@ class Settings(BaseSettings):
     @property
     def catalog_dirs(self) -> list[Path]:
         return _split_paths(self.catalog_path)
+
+    @property
+    def data_root_dirs(self) -> list[Path]:
+        """The data roots, resolved (symlinks followed)."""
+        return [p.resolve() for p in _split_paths(self.data_roots)] or [self.home / "data"]
+
+    @property
+    def allowed_scheme_set(self) -> frozenset[str]:
+        return frozenset(s.strip().lower() for s in self.allowed_schemes.split(",") if s.strip())
+
+    @property
+    def allowed_host_names(self) -> tuple[str, ...]:
+        return tuple(h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip())
 
     @property
     def resolved_database_url(self) -> str:

@@ -9,6 +9,8 @@ the offending value and the fix, so that a message reads "`top_p` must be in (0,
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,10 +33,23 @@ class Issue:
                 "fix": self.fix}
 
 
-def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, (str, int, float, bool, list, dict)):
+def _jsonable(value: Any, limit: int = 200) -> Any:
+    """`value` as strict JSON can carry it: short, finite, else its cut-down repr."""
+    if value is None or isinstance(value, bool):
         return value
-    return repr(value)
+    if isinstance(value, int) and abs(value) < 2**63:
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    if isinstance(value, str) and len(value) <= limit:
+        return value
+    if isinstance(value, (list, dict)):
+        try:
+            if len(json.dumps(value, allow_nan=False)) <= limit:
+                return value
+        except (ValueError, TypeError, RecursionError):
+            pass
+    return shown(value, limit)
 
 
 class SpringboardError(Exception):
@@ -99,6 +114,32 @@ class ValidationError(ClientError):
         return data
 
 
+class UnauthorizedError(ClientError):
+    """No valid API key came with a request that needs one."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class ForbiddenError(ClientError):
+    """The request comes from where it may not (another Host name, a cross-site page)."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class PayloadTooLargeError(ClientError):
+    """A request body over the server's limit (refused before it is all read)."""
+
+    code = "payload_too_large"
+    http_status = 413
+
+
+class UnsupportedMediaTypeError(ClientError):
+    code = "unsupported_media_type"
+    http_status = 415
+
+
 class NotFoundError(ClientError):
     """A named thing (model, version, endpoint, job) does not exist."""
 
@@ -161,6 +202,17 @@ class GenerationError(ServerError):
 
 
 
+def shown(value: Any, limit: int = 80) -> str:
+    """`repr(value)` for a message, cut to `limit` characters (a value may be megabytes)."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        return "(a value nested too deeply to show)"
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters)"
+
+
 _UNION_MEMBERS = {"str", "int", "float", "bool", "none"}
 
 
@@ -183,6 +235,7 @@ def issues_from_pydantic(exc: Any, *, prefix: str = "",
         elif err["type"] == "missing":
             issue = Issue(name, "is required", None)
         else:
-            issue = Issue(name, f"{err['msg'][0].lower()}{err['msg'][1:]}; got {value!r}", value)
+            issue = Issue(name, f"{err['msg'][0].lower()}{err['msg'][1:]}; got {shown(value)}",
+                          value)
         issues.setdefault((issue.field, issue.message), issue)
     return list(issues.values())

@@ -1,56 +1,45 @@
 """The control-plane app: the invocation-job routes, `GET /ping`, the OpenAPI docs
 (`/docs`, `/openapi.json`), errors in the managed service's shape, and the API key.
 
-With an API key configured, every route but `/ping` needs `Authorization: Bearer KEY` or
-`x-api-key: KEY` (boto3 clients sign with `Authorization: AWS4-HMAC-SHA256 ...`, so they
-send the key as `x-api-key`). Without one, `Authorization` is not looked at.
+Every request passes `springboard.http_guard` first: its own Host names only, no
+cross-site browser writes, the API key when one is set (`Authorization: Bearer KEY` or
+`x-api-key: KEY`, the latter also beside boto3's SigV4 `Authorization`), and a body limit
+(`SPRINGBOARD_API_MAX_BODY_KB`). A 5xx body says only "internal error" and a request id;
+the detail goes to the log.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
-from collections.abc import Awaitable, Callable
+import uuid
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from springboard.api import bedrock
-from springboard.errors import SpringboardError, ValidationError
+from springboard.errors import Issue, SpringboardError, ValidationError
+from springboard.http_guard import GuardPolicy, HttpGuard, allowed_hosts
 
 log = logging.getLogger("springboard.api")
 
 HTTP_ERRORS = {404: "UnknownOperationException", 405: "UnknownOperationException"}
 
 
-def _key_matches(request: Request, api_key: str) -> bool:
-    given = []
-    authorization = request.headers.get("authorization", "")
-    if authorization[:7].lower() == "bearer ":
-        given.append(authorization[7:].strip())
-    if "x-api-key" in request.headers:
-        given.append(request.headers["x-api-key"].strip())
-    return any(hmac.compare_digest(g.encode(), api_key.encode()) for g in given)
-
-
-def create_app(api_key: str | None = None) -> FastAPI:
+def create_app(api_key: str | None = None, *, host: str = "127.0.0.1") -> FastAPI:
+    """The control-plane app for a server bound to `host` (its Host names come from it)."""
     from springboard import __version__
+    from springboard.config import get_settings
 
+    settings = get_settings()
     app = FastAPI(title="Springboard control plane",
                   description="Invocation jobs in the managed service's REST shapes: point "
                   "boto3's `bedrock` client at this server with `endpoint_url`.",
                   version=__version__)
-
-    @app.middleware("http")
-    async def require_key(request: Request,
-                          call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        if api_key and request.url.path != "/ping" and not _key_matches(request, api_key):
-            return bedrock.error_reply(
-                "AccessDeniedException", 401,
-                "Authorization: a valid API key is required (send 'Authorization: Bearer "
-                "$SPRINGBOARD_API_KEY' or 'x-api-key: $SPRINGBOARD_API_KEY')")
-        return await call_next(request)
+    app.add_middleware(HttpGuard, render=bedrock.error_response, policy=GuardPolicy(
+        api_key=api_key, hosts=allowed_hosts(host, settings.allowed_host_names),
+        max_body_bytes=settings.api_max_body_kb * 1024,
+        limit_hint="raise SPRINGBOARD_API_MAX_BODY_KB on the server"))
 
     @app.exception_handler(SpringboardError)
     async def springboard_error(request: Request, exc: SpringboardError) -> Response:
@@ -67,10 +56,21 @@ def create_app(api_key: str | None = None) -> FastAPI:
                                    f"{request.method} {request.url.path}: {exc.detail} (see "
                                    "/docs for the routes)")
 
+    @app.exception_handler(RecursionError)
+    async def too_deep(request: Request, exc: RecursionError) -> Response:
+        return bedrock.error_response(ValidationError([Issue(
+            None, "the request body nests JSON too deeply", fix="send the documented shape")]))
+
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> Response:
-        log.exception("%s %s failed", request.method, request.url.path)
-        return bedrock.error_response(exc)
+        # The detail goes to the log only: a body that names files or internals helps an attacker.
+        request_id = uuid.uuid4().hex
+        log.exception("%s %s failed (request id %s)", request.method, request.url.path,
+                      request_id)
+        reply = bedrock.error_reply(*bedrock.INTERNAL, f"internal error (request id "
+                                    f"{request_id}; the server's log has the detail)")
+        reply.headers["x-amzn-RequestId"] = request_id
+        return reply
 
     @app.get("/ping", summary="Health: 200 while the server runs", tags=["health"])
     def ping() -> dict[str, str]:

@@ -23,6 +23,7 @@ from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from springboard.artifacts.locations import LocationPolicy
 from springboard.errors import (
     ClientError,
     ConflictError,
@@ -32,6 +33,7 @@ from springboard.errors import (
     QuotaExceededError,
     SpringboardError,
     ValidationError,
+    shown,
 )
 
 router = APIRouter(tags=["model invocation jobs"])
@@ -64,6 +66,10 @@ def error_kind(exc: BaseException) -> tuple[str, int]:
         return QUOTA
     if isinstance(exc, EulaNotAcceptedError):
         return ACCESS_DENIED
+    if isinstance(exc, ClientError) and exc.http_status in (401, 403):  # key, Host, Origin
+        return ACCESS_DENIED[0], exc.http_status
+    if isinstance(exc, ClientError) and exc.http_status in (413, 415):  # body refused unread
+        return VALIDATION[0], exc.http_status
     if isinstance(exc, ClientError):  # e.g. weights not on this machine: fixable by the caller
         return VALIDATION
     return INTERNAL
@@ -72,8 +78,8 @@ def error_kind(exc: BaseException) -> tuple[str, int]:
 def render_issue(issue: Issue) -> str:
     """`field`: what is wrong; got VALUE (fix)."""
     text = f"{issue.field}: {issue.message}" if issue.field else issue.message
-    if issue.value is not None and repr(issue.value) not in issue.message:
-        text += f"; got {issue.value!r}"
+    if issue.value is not None and shown(issue.value) not in issue.message:
+        text += f"; got {shown(issue.value)}"
     return f"{text} ({issue.fix})" if issue.fix else text
 
 
@@ -90,7 +96,7 @@ def error_message(exc: BaseException) -> str:
     if isinstance(exc, SpringboardError):
         text = str(exc)
         return text if not exc.field or exc.field in text else f"{exc.field}: {text}"
-    return f"internal error: {type(exc).__name__}: {exc}"
+    return "internal error (the server's log has the detail)"
 
 
 def error_response(exc: BaseException) -> JSONResponse:
@@ -154,10 +160,11 @@ class _Shape(BaseModel):
 
 
 class S3InputDataConfig(_Shape):
-    s3Uri: str = Field(min_length=1, description="The input: a JSON Lines file or a folder of "
-                       "them; a local path, file:// or another fsspec URI (s3:// with s3fs).")
+    s3Uri: str = Field(min_length=1, max_length=1024, description="The input: a JSON Lines "
+                       "file or a folder of them, under a data root (SPRINGBOARD_DATA_ROOTS) or "
+                       "with an allowed scheme (SPRINGBOARD_ALLOWED_SCHEMES, default s3://).")
     s3InputFormat: Literal["JSONL"] | None = None
-    s3BucketOwner: str | None = Field(None, description="Accepted, ignored.")
+    s3BucketOwner: str | None = Field(None, max_length=12, description="Accepted, ignored.")
 
 
 class InputDataConfig(_Shape):
@@ -165,9 +172,10 @@ class InputDataConfig(_Shape):
 
 
 class S3OutputDataConfig(_Shape):
-    s3Uri: str = Field(min_length=1, description="Where `<job id>/NAME.out` and the manifest go.")
-    s3EncryptionKeyId: str | None = Field(None, description="Accepted, ignored.")
-    s3BucketOwner: str | None = Field(None, description="Accepted, ignored.")
+    s3Uri: str = Field(min_length=1, max_length=1024, description="Where `<job id>/NAME.out` "
+                       "and the manifest go; the same rules as the input.")
+    s3EncryptionKeyId: str | None = Field(None, max_length=2048, description="Accepted, ignored.")
+    s3BucketOwner: str | None = Field(None, max_length=12, description="Accepted, ignored.")
 
 
 class OutputDataConfig(_Shape):
@@ -175,26 +183,27 @@ class OutputDataConfig(_Shape):
 
 
 class Tag(_Shape):
-    key: str
-    value: str
+    key: str = Field(min_length=1, max_length=128)
+    value: str = Field(max_length=256)
 
 
 class VpcConfig(_Shape):
-    subnetIds: list[str]
-    securityGroupIds: list[str]
+    subnetIds: list[Annotated[str, Field(max_length=32)]] = Field(max_length=16)
+    securityGroupIds: list[Annotated[str, Field(max_length=32)]] = Field(max_length=5)
 
 
 class CreateModelInvocationJobRequest(_Shape):
-    jobName: str = Field(description="1-63 letters, digits and hyphens.")
-    roleArn: str | None = Field(None, description="Recorded with the job; Springboard assumes "
-                                "no role.")
-    clientRequestToken: str | None = Field(None, description="The same token again returns "
-                                           "the same job instead of a second one.")
-    modelId: str = Field(description="A catalog model id or alias, e.g. springboard-tiny-llama.")
+    jobName: str = Field(max_length=63, description="1-63 letters, digits and hyphens.")
+    roleArn: str | None = Field(None, max_length=2048, description="Recorded with the job; "
+                                "Springboard assumes no role.")
+    clientRequestToken: str | None = Field(None, max_length=256, description="The same token "
+                                           "again returns the same job instead of a second one.")
+    modelId: str = Field(max_length=2048, description="A catalog model id or alias, e.g. "
+                         "springboard-tiny-llama.")
     inputDataConfig: InputDataConfig
     outputDataConfig: OutputDataConfig
     timeoutDurationInHours: int | None = Field(None, description="24-168; default 24.")
-    tags: list[Tag] | None = Field(None, description="Accepted, ignored.")
+    tags: list[Tag] | None = Field(None, max_length=200, description="Accepted, ignored.")
     vpcConfig: VpcConfig | None = Field(None, description="Accepted, ignored.")
     modelInvocationType: Literal["InvokeModel"] | None = Field(
         None, description="Only InvokeModel-style records are run.")
@@ -302,7 +311,7 @@ def decode_token(token: str) -> int:
                                      "or leave it out for the first page")]) from None
 
 
-JobIdentifier = Annotated[str, Path(alias="jobIdentifier", description=(
+JobIdentifier = Annotated[str, Path(alias="jobIdentifier", max_length=1011, description=(
     "The job's ARN (percent-encoded or not) or its bare 12-character id."))]
 
 
@@ -322,7 +331,7 @@ def create_model_invocation_job(
         input_uri=body.inputDataConfig.s3InputDataConfig.s3Uri,
         output_uri=body.outputDataConfig.s3OutputDataConfig.s3Uri,
         timeout_hours=body.timeoutDurationInHours, client_token=body.clientRequestToken,
-        role_arn=body.roleArn, accept_eula=accept_eula)
+        role_arn=body.roleArn, accept_eula=accept_eula, policy=LocationPolicy.http())
     return {"jobArn": invocation.job_arn(job.id)}
 
 
@@ -338,11 +347,11 @@ def get_model_invocation_job(job_identifier: JobIdentifier) -> dict[str, Any]:
             summary="ListModelInvocationJobs: jobs, filtered, sorted and paged")
 def list_model_invocation_jobs(
     status_equals: Annotated[JobStatusName | None, Query(alias="statusEquals")] = None,
-    name_contains: Annotated[str | None, Query(alias="nameContains")] = None,
+    name_contains: Annotated[str | None, Query(alias="nameContains", max_length=63)] = None,
     submit_time_after: Annotated[datetime | None, Query(alias="submitTimeAfter")] = None,
     submit_time_before: Annotated[datetime | None, Query(alias="submitTimeBefore")] = None,
     max_results: Annotated[int, Query(alias="maxResults", ge=1, le=1000)] = 1000,
-    next_token: Annotated[str | None, Query(alias="nextToken", min_length=1)] = None,
+    next_token: Annotated[str | None, Query(alias="nextToken", min_length=1, max_length=2048)] = None,
     sort_by: Annotated[Literal["CreationTime"], Query(alias="sortBy")] = "CreationTime",
     sort_order: Annotated[Literal["Ascending", "Descending"], Query(alias="sortOrder")] = "Descending",
 ) -> dict[str, Any]:

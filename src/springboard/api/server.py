@@ -8,22 +8,14 @@ leaves running jobs running.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import socket
 
+from springboard.config import get_settings
 from springboard.errors import Issue, ValidationError
+from springboard.http_guard import is_loopback
 
 log = logging.getLogger("springboard.api")
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check(host: str, port: int, api_key: str | None) -> None:
@@ -58,6 +50,15 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _data_roots() -> list[str]:
+    """The data roots, the default one created (owner only) so it is there to copy into."""
+    settings = get_settings()
+    roots = settings.data_root_dirs
+    if roots == [settings.home / "data"]:
+        roots[0].mkdir(mode=0o700, parents=True, exist_ok=True)
+    return [str(r) for r in roots]
+
+
 def url_for(host: str, port: int) -> str:
     host = host.strip("[]")
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
@@ -73,12 +74,16 @@ def serve(host: str = "127.0.0.1", port: int = 8080, api_key: str | None = None)
     check(host, port, api_key)
     sock = _bind(host, port)
     url = url_for(host, sock.getsockname()[1])
-    app = create_app(api_key=api_key)
+    app = create_app(api_key=api_key, host=host)
+    roots = _data_roots()
     config = uvicorn.Config(app, log_level="info", timeout_keep_alive=30)
     server = uvicorn.Server(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log.info("Springboard control plane on %s (API docs at %s/docs)%s", url, url,
              "; API key required" if api_key else "")
+    log.info("jobs created over HTTP read and write under %s only, or at %s",
+             ", ".join(roots), ", ".join(f"{s}://" for s in sorted(
+                 get_settings().allowed_scheme_set)) or "no URL scheme")
     try:
         server.run(sockets=[sock])
     finally:

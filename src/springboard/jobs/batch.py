@@ -17,21 +17,22 @@ from typing import Any
 
 from springboard.errors import GenerationError
 from springboard.jobs.checkpoint import Checkpoint, open_output, write_durably
-from springboard.jobs.records import read_lines
+from springboard.jobs.records import Oversized, read_lines
 from springboard.jobs.states import JobStatus
 from springboard.jobs.worker import JobContext, Outcome
 
 log = logging.getLogger("springboard.jobs")
 
-Batch = list[tuple[int, bytes]]
+Batch = list[tuple[int, bytes | Oversized]]
 
 
 class BatchRunner:
     """Streams `files` through `process` into `output_dir/NAME.out` with checkpoints."""
 
     def __init__(self, ctx: JobContext, files: list[str], output_dir: str | Path,
-                 batch_size: int) -> None:
+                 batch_size: int, max_record_bytes: int) -> None:
         self.ctx = ctx
+        self.max_record_bytes = max_record_bytes  # longer lines reach `process` as Oversized
         self.files = [Path(f) for f in files]
         self.output_dir = Path(output_dir)
         self.batch_size = batch_size
@@ -64,7 +65,8 @@ class BatchRunner:
             log.info("%s -> %s, from record %d", file, out_path, progress.records)
             with open_output(out_path, progress.offset) as out:
                 batch: Batch = []
-                for item in read_lines(file, skip=progress.records):
+                for item in read_lines(file, skip=progress.records,
+                                       max_bytes=self.max_record_bytes):
                     batch.append(item)
                     if len(batch) == self.batch_size:
                         self._write(batch, out, file.name)

@@ -34,6 +34,7 @@ from typing import Any
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from springboard.artifacts.locations import Location, LocationPolicy
 from springboard.catalog import Catalog, ModelSpec, Task
 from springboard.config import get_settings
 from springboard.errors import (ClientError, ConflictError, GenerationError, Issue,
@@ -42,7 +43,7 @@ from springboard.errors import (ClientError, ConflictError, GenerationError, Iss
 from springboard.jobs import scheduler, service
 from springboard.jobs.batch import Batch, BatchRunner
 from springboard.jobs.models import Job
-from springboard.jobs.records import count_records
+from springboard.jobs.records import Oversized, count_records, load_record
 from springboard.jobs.states import ACTIVE, TERMINAL, JobStatus, transition
 from springboard.jobs.worker import JobContext, Outcome
 from springboard.prompting.template import Prompter, prompt_key
@@ -56,6 +57,7 @@ RECORD_ID_ALPHABET = string.ascii_uppercase + string.digits
 ARN_PATTERN = re.compile(r"^arn:aws:bedrock:[^:]*:[^:]*:model-invocation-job/([a-z0-9]{12})$")
 MIN_TIMEOUT_HOURS, MAX_TIMEOUT_HOURS, DEFAULT_TIMEOUT_HOURS = 24, 168, 24
 BATCH_SIZE = 16
+MAX_RECORD_MB = 6.0  # a longer line gets an error line and is never parsed (as transform jobs)
 MANIFEST = "manifest.json.out"
 
 
@@ -106,53 +108,61 @@ class InvocationSettings(BaseModel):
     output_uri: str
     output_dir: str            # where NAME.out files are written (staged if remote)
     remote_output: str | None  # fsspec URI to upload to at the end, when not local
-    files: list[str]
+    files: list[str]           # local input files; empty for a remote input (listed when run)
+    location_policy: str = "local"  # the LocationPolicy it was created under, re-applied when run
     role_arn: str | None = None
     timeout_hours: int
     deadline: datetime
     batch_size: int = BATCH_SIZE
+    max_record_mb: float = MAX_RECORD_MB
     prompt: dict[str, Any] | None = None  # a prompt template and its examples (Prompter.to_dict())
     keep_prompt: bool = False
 
 
 # -- URIs ----------------------------------------------------------------------------------
 
-def _local(uri: str) -> Path | None:
-    """The local path of a plain path or file:// URI; None for another scheme."""
-    if uri.startswith("file://"):
-        return Path(uri[len("file://"):]).expanduser().resolve()
-    if "://" in uri:
-        return None
-    return Path(uri).expanduser().resolve()
-
-
 def _filesystem(uri: str, field: str) -> Any:
+    """The fsspec filesystem and path of a remote URI (only the worker opens one)."""
     import fsspec
 
+    _require_backend(uri, field)
+    return fsspec.core.url_to_fs(uri)
+
+
+def _require_backend(uri: str, field: str) -> None:
+    """Refuse a scheme whose fsspec backend is not installed, without opening anything."""
+    import fsspec
+
+    scheme = uri.split("://", 1)[0]
     try:
-        fs, path = fsspec.core.url_to_fs(uri)
+        fsspec.get_filesystem_class(scheme)
     except (ImportError, ValueError) as exc:
-        scheme = uri.split("://", 1)[0]
         raise ValidationError([Issue(field, f"cannot open {scheme}:// locations: {exc}", uri,
                                      f"install the fsspec backend for {scheme} (s3: pip install "
                                      "s3fs), or use a local path")]) from None
-    return fs, path
 
 
-def _input_files(uri: str, field: str) -> list[str]:
-    """The data files of an input location (a file, or a folder's files, sorted)."""
-    local = _local(uri)
-    if local is not None:
-        if local.is_file():
-            return [str(local)]
-        if local.is_dir():
-            files = sorted(str(p) for p in local.iterdir()
-                           if p.is_file() and not p.name.startswith("."))
-            if files:
-                return files
-            raise ValidationError([Issue(field, f"{local} holds no files", uri)])
-        raise ValidationError([Issue(field, f"{local} does not exist", uri,
+def _local_files(location: Location, policy: LocationPolicy, field: str) -> list[str]:
+    """The data files of a local input (a file, or a folder's files, sorted), each inside
+    the policy's roots once its symlinks are followed."""
+    path = location.path
+    assert path is not None
+    if path.is_file():
+        files = [path]
+    elif path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        if not files:
+            raise ValidationError([Issue(field, f"{path} holds no files", location.uri)])
+    else:
+        raise ValidationError([Issue(field, f"{path} does not exist", location.uri,
                                      "give a JSON Lines file or a folder of them")])
+    for file in files:
+        policy.require_inside(file, field, str(file))
+    return [str(f) for f in files]
+
+
+def _remote_files(uri: str, field: str) -> list[str]:
+    """The data files of a remote input, listed by the worker (never in a request)."""
     fs, path = _filesystem(uri, field)
     if not fs.exists(path):
         raise ValidationError([Issue(field, f"{uri} does not exist", uri)])
@@ -163,12 +173,15 @@ def _input_files(uri: str, field: str) -> list[str]:
                   if not Path(p).name.startswith("."))
 
 
-def _stage(files: list[str], into: Path) -> list[str]:
-    """Copy remote input files into the job's directory (local ones are used in place)."""
+def _stage(files: list[str], into: Path, policy: LocationPolicy) -> list[str]:
+    """Local copies of the input files: local ones are checked again (a symlink may have
+    changed since the job was created) and used in place; remote ones are copied into the
+    job's directory."""
     staged = []
     for uri in files:
-        if _local(uri) is not None:
-            staged.append(str(_local(uri)))
+        location = policy.check(uri, "inputDataConfig")
+        if location.is_local:
+            staged.append(str(location.path))
             continue
         fs, path = _filesystem(uri, "inputDataConfig")
         into.mkdir(parents=True, exist_ok=True)
@@ -215,15 +228,18 @@ def create(*, job_name: str, model_id: str, input_uri: str, output_uri: str,
            timeout_hours: int | None = None, client_token: str | None = None,
            role_arn: str | None = None, accept_eula: bool = False,
            prompter: Prompter | None = None, keep_prompt: bool = False,
-           launch: bool = True) -> Job:
+           policy: LocationPolicy | None = None, launch: bool = True) -> Job:
     """Validate an invocation job request, record it, and let the scheduler start it.
 
     With a `prompter`, each record's `modelInput` holds the template's fields (and any
-    generation parameters of the completion shape) instead of a prompt."""
+    generation parameters of the completion shape) instead of a prompt. `policy` says where
+    the locations may point (HTTP callers: `LocationPolicy.http()`); by default anywhere the
+    user can read. Remote locations are only named here: the worker opens them."""
     from springboard.catalog import require_eula
 
     issues = []
-    if not isinstance(job_name, str) or not NAME_PATTERN.match(job_name):
+    policy = policy or LocationPolicy.local_user()
+    if not isinstance(job_name, str) or not NAME_PATTERN.fullmatch(job_name):
         issues.append(Issue("jobName", f"{job_name!r} is not a valid job name", job_name,
                             "use 1-63 letters, digits and hyphens, starting with a letter or digit"))
     timeout = DEFAULT_TIMEOUT_HOURS if timeout_hours is None else timeout_hours
@@ -232,8 +248,19 @@ def create(*, job_name: str, model_id: str, input_uri: str, output_uri: str,
                             f"{MIN_TIMEOUT_HOURS} to {MAX_TIMEOUT_HOURS}", timeout_hours))
     if client_token is not None and not 1 <= len(client_token) <= 256:
         issues.append(Issue("clientRequestToken", "must be 1-256 characters", client_token))
+    files: list[str] = []
     try:
-        files = _input_files(input_uri, "inputDataConfig")
+        source = policy.check(input_uri, "inputDataConfig")
+        if source.is_local:
+            files = _local_files(source, policy, "inputDataConfig")
+        else:
+            _require_backend(input_uri, "inputDataConfig")
+    except ValidationError as exc:
+        issues += exc.issues
+    try:
+        target = policy.check(output_uri, "outputDataConfig")
+        if not target.is_local:
+            _require_backend(output_uri, "outputDataConfig")
     except ValidationError as exc:
         issues += exc.issues
     if issues:
@@ -270,24 +297,22 @@ def create(*, job_name: str, model_id: str, input_uri: str, output_uri: str,
                                  fix="wait for one to end, or raise "
                                  "SPRINGBOARD_MAX_QUEUED_INVOCATION_JOBS")
     job_id = new_job_id()
-    local_out = _local(output_uri)
-    if local_out is None:
-        _filesystem(output_uri, "outputDataConfig")
+    if target.path is None:
         from springboard.jobs.paths import job_dir
 
         output_dir = job_dir(job_id) / "output"
     else:
-        output_dir = local_out / job_id
+        output_dir = target.path / job_id
     output_dir.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC)
     settings = InvocationSettings(
         input_uri=input_uri, output_uri=output_uri, output_dir=str(output_dir),
-        remote_output=None if local_out is not None else f"{output_uri.rstrip('/')}/{job_id}",
+        remote_output=None if target.is_local else f"{output_uri.rstrip('/')}/{job_id}",
         files=files, role_arn=role_arn, timeout_hours=timeout,
         deadline=now + timedelta(hours=timeout), keep_prompt=keep_prompt,
-        prompt=prompter.to_dict() if prompter is not None else None)
-    local_files = [f for f in files if _local(f) is not None]
-    total = count_records([Path(f) for f in local_files]) if len(local_files) == len(files) else 0
+        prompt=prompter.to_dict() if prompter is not None else None,
+        location_policy=policy.name)
+    total = count_records([Path(f) for f in files]) if source.is_local else 0
     return service.create(
         kind=KIND, name=job_name, model_id=spec.id, model_version=spec.version,
         inputs={"uri": input_uri, "files": files},
@@ -414,8 +439,11 @@ class _Runner(BatchRunner):
         from springboard.inference import Generator, LoadOptions
 
         self.settings = InvocationSettings.model_validate(ctx.row["settings"])
-        files = _stage(self.settings.files, ctx.dir / "input")
-        super().__init__(ctx, files, self.settings.output_dir, self.settings.batch_size)
+        policy = LocationPolicy.named(self.settings.location_policy)
+        listed = self.settings.files or _remote_files(self.settings.input_uri, "inputDataConfig")
+        files = _stage(listed, ctx.dir / "input", policy)
+        super().__init__(ctx, files, self.settings.output_dir, self.settings.batch_size,
+                         int(self.settings.max_record_mb * 1024 * 1024))
         if not self.counts.get("total"):
             self.counts["total"] = count_records([Path(f) for f in files])
             ctx.save_counts(self.counts)
@@ -444,17 +472,22 @@ class _Runner(BatchRunner):
             fs.put(self.settings.output_dir.rstrip("/") + "/", path, recursive=True)
         return outcome
 
-    def _parse(self, line: bytes, index: int, file_name: str) -> tuple[str, Any, Any, Any]:
-        """(recordId, modelInput, completion input or None, parsed request)."""
+    def _parse(self, line: bytes | Oversized, index: int,
+               file_name: str) -> tuple[str, Any, Any, Any]:
+        """(recordId, modelInput, completion input or None, parsed request). A line that is
+        too long or not JSON gets an error without its content (it may be anything)."""
         fallback = record_id_for(self.ctx.job_id, file_name, index)
+        if isinstance(line, Oversized):
+            raise _RecordFailure(fallback, None, ClientError(
+                f"line {index + 1} is {line.size} bytes; the limit is {self.max_record_bytes}",
+                field="record", value=line.size, fix="split the prompt over several records"))
         try:
-            record = json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise _RecordFailure(fallback, line.decode("utf-8", "replace"), ClientError(
-                f"line {index + 1} is not valid JSON: {exc}", field="record",
-                fix='one {"recordId", "modelInput"} object per line')) from None
+            record = load_record(line, index)
+        except ClientError as exc:
+            exc.fix = 'one {"recordId", "modelInput"} object per line'
+            raise _RecordFailure(fallback, None, exc) from None
         if not isinstance(record, dict):
-            raise _RecordFailure(fallback, record, ClientError(
+            raise _RecordFailure(fallback, None, ClientError(
                 f"line {index + 1} is not a JSON object", field="record"))
         record_id = str(record.get("recordId") or fallback)
         model_input = record.get("modelInput")
@@ -510,6 +543,10 @@ class _Runner(BatchRunner):
                 parsed.append((failure.record_id, failure.model_input, None, None, None, failure.error))
             except ClientError as exc:  # e.g. the prompt is longer than the context
                 parsed.append((record_id, model_input, None, None, None, exc))
+            except RecursionError:  # parsed, but too deep for the checks (and to echo)
+                parsed.append((record_id_for(self.ctx.job_id, file_name, index), None, None,
+                               None, None, ClientError("the record nests too deeply",
+                                                       field="modelInput", fix="flatten it")))
         per_record = self.execute([p[4] for p in parsed])
         lines = []
         for (record_id, model_input, completion, request, _, error), results in zip(

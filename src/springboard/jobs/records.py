@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 JSONLINES = "application/jsonlines"
 TEXT = "text/plain"
 CONTENT_TYPES = (JSONLINES, TEXT)
+COUNT_CHUNK = 64 * 1024  # how much of a line counting and skipping hold at once
 
 
 def local_path(uri: str, *, option: str) -> Path:
@@ -56,12 +58,8 @@ def input_files(uri: str) -> list[Path]:
 
 
 def count_records(files: list[Path]) -> int:
-    """Non-blank lines across `files`, read as a stream."""
-    total = 0
-    for path in files:
-        with open(path, "rb") as handle:
-            total += sum(1 for line in handle if line.strip())
-    return total
+    """Non-blank lines across `files`, read as a stream (a long line is never held whole)."""
+    return sum(1 for path in files for _ in read_lines(path, 0, max_bytes=COUNT_CHUNK))
 
 
 def parse_hyper_params(text: str | None, task: Task) -> dict[str, Any]:
@@ -92,16 +90,54 @@ def parse_hyper_params(text: str | None, task: Task) -> dict[str, Any]:
     return value
 
 
-def read_lines(path: Path, skip: int) -> Iterator[tuple[int, bytes]]:
-    """(index, line) for every non-blank line of `path`, after the first `skip` of them."""
+@dataclass(frozen=True)
+class Oversized:
+    """A line longer than the reader's limit: its size is all that was kept of it."""
+
+    size: int
+
+
+def read_lines(path: Path, skip: int,
+               max_bytes: int | None = None) -> Iterator[tuple[int, bytes | Oversized]]:
+    """(index, line) for every non-blank line of `path`, after the first `skip` of them.
+
+    A line longer than `max_bytes` comes as `Oversized` and is read past in chunks,
+    never held in memory whole, so one huge record cannot exhaust a worker."""
     index = 0
     with open(path, "rb") as handle:
-        for raw in handle:
-            if not raw.strip():
+        while True:
+            raw = handle.readline(max_bytes + 2) if max_bytes is not None else handle.readline()
+            if not raw:
+                return
+            item: bytes | Oversized = raw.rstrip(b"\r\n")
+            blank = not raw.strip()
+            if max_bytes is not None and len(item) > max_bytes:
+                size = len(raw)
+                while not raw.endswith(b"\n"):
+                    raw = handle.readline(COUNT_CHUNK)
+                    if not raw:
+                        break
+                    size += len(raw)
+                    blank = blank and not raw.strip()
+                item = Oversized(size - (2 if raw.endswith(b"\r\n") else 1 if raw.endswith(b"\n") else 0))
+            if blank:
                 continue
             if index >= skip:
-                yield index, raw.rstrip(b"\r\n")
+                yield index, item
             index += 1
+
+
+def load_record(line: bytes, index: int) -> Any:
+    """`json.loads` of one line, as a record error for bad JSON or JSON nested too deeply
+    (neither echoes the line back)."""
+    try:
+        return json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ClientError(f"line {index + 1} is not valid JSON: {exc}", field="record",
+                          fix="one JSON object per line") from None
+    except RecursionError:
+        raise ClientError(f"line {index + 1} nests JSON too deeply", field="record",
+                          fix="flatten the record") from None
 
 
 class RecordError(ClientError):
@@ -114,26 +150,26 @@ class RecordError(ClientError):
         self.record_id = record_id
 
 
-def to_payload(line: bytes, index: int, *, content_type: str, task: Task,
+def to_payload(line: bytes | Oversized, index: int, *, content_type: str, task: Task,
                hyper: dict[str, Any], max_bytes: int,
                prompter: Prompter | None = None) -> tuple[Any, dict[str, Any]]:
     """The record's id (its `id`, else its 1-based line number) and the payload to run,
     HYPER_PARAMS applied over the record's own values. With a `prompter` the record holds
     fields for its template instead of a prompt."""
     record_id: Any = index + 1
-    if len(line) > max_bytes:
-        raise RecordError(f"the record is {len(line)} bytes; the limit is {max_bytes}",
-                          record_id, field="record", value=len(line),
+    size = line.size if isinstance(line, Oversized) else len(line)
+    if isinstance(line, Oversized) or size > max_bytes:
+        raise RecordError(f"the record is {size} bytes; the limit is {max_bytes}",
+                          record_id, field="record", value=size,
                           fix="raise --max-payload-mb")
     if content_type == TEXT:
         text = line.decode("utf-8", errors="replace")
         record: dict[str, Any] = {"text_inputs": text} if task is Task.TEXT2TEXT else {"inputs": text}
     else:
         try:
-            record = json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise RecordError(f"line {index + 1} is not valid JSON: {exc}", record_id,
-                              field="record", fix="one JSON object per line") from None
+            record = load_record(line, index)
+        except ClientError as exc:
+            raise RecordError(exc.message, record_id, field=exc.field, fix=exc.fix) from None
         if not isinstance(record, dict):
             raise RecordError(f"line {index + 1} is not a JSON object", record_id, field="record")
         record_id = record.pop("id", record_id)

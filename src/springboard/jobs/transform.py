@@ -120,7 +120,7 @@ class _Runner(BatchRunner):
 
         self.settings = TransformSettings.model_validate(ctx.row["settings"])
         super().__init__(ctx, self.settings.files, self.settings.output_dir,
-                         self.settings.batch_size)
+                         self.settings.batch_size, int(self.settings.max_payload_mb * 1024 * 1024))
         spec = Catalog.load().get(ctx.row["model_id"], ctx.row["model_version"])
         self.generator = Generator(
             spec, resolve_model_dir(spec, model_dir=self.settings.model_dir),
@@ -138,7 +138,7 @@ class _Runner(BatchRunner):
             try:
                 record_id, payload = to_payload(
                     line, index, content_type=s.content_type, task=generator.task,
-                    hyper=s.hyper_params, max_bytes=int(s.max_payload_mb * 1024 * 1024),
+                    hyper=s.hyper_params, max_bytes=self.max_record_bytes,
                     prompter=self.prompter)
                 request = generator.parse(payload)
                 parsed.append((record_id, request, generator.plan(request.prompts,
@@ -147,6 +147,9 @@ class _Runner(BatchRunner):
                 parsed.append((exc.record_id, None, None, exc))
             except ClientError as exc:
                 parsed.append((record_id, None, None, exc))
+            except RecursionError:  # parsed, but too deep for the checks
+                parsed.append((record_id, None, None, ClientError(
+                    "the record nests too deeply", field="record", fix="flatten it")))
         per_record = self.execute([items for _, _, items, _ in parsed])
         lines = []
         for (record_id, request, _, error), results_ in zip(parsed, per_record, strict=True):

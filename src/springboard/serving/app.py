@@ -2,20 +2,18 @@
 
 `GET /ping` (200 only once the model is loaded), `POST /invocations`,
 `POST /endpoints/{name}/invocations` (the managed runtime's path), `GET /metrics`
-(Prometheus), `GET /info`, and the OpenAPI spec at `/openapi.json`. An API key, when
-configured, is required on every route but `/ping`.
+(Prometheus), `GET /info`, and the OpenAPI spec at `/openapi.json`. Every request passes
+`springboard.http_guard` first (Host names, cross-site writes, the API key on every route
+but `/ping`, the body limit `SPRINGBOARD_MAX_PAYLOAD_MB` enforced while reading).
 """
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Awaitable, Callable
-
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from springboard.serving.protocol import (Reply, UnauthorizedError, error_reply,
-                                          unknown_endpoint_reply)
+from springboard.http_guard import GuardPolicy, HttpGuard, allowed_hosts
+from springboard.serving.protocol import Reply, error_reply, unknown_endpoint_reply
 from springboard.serving.service import InvocationService
 
 INVOCATION_BODY = {
@@ -32,22 +30,21 @@ def _send(reply: Reply) -> Response:
                     headers=reply.headers)
 
 
-def create_app(service: InvocationService, *, api_key: str | None = None) -> FastAPI:
+def create_app(service: InvocationService, *, api_key: str | None = None,
+               host: str = "127.0.0.1") -> FastAPI:
+    """The endpoint's app, for a server bound to `host` (its Host names come from it)."""
+    from springboard.config import get_settings
+
     app = FastAPI(title=f"Springboard endpoint {service.name}",
                   description=f"Serves {service.spec.id} {service.spec.version}.",
                   version=service.spec.version)
-
-    @app.middleware("http")
-    async def require_key(request: Request,
-                          call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        if api_key and request.url.path != "/ping":
-            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip() \
-                or request.headers.get("x-api-key", "")
-            if not hmac.compare_digest(given.encode(), api_key.encode()):
-                return _send(error_reply(UnauthorizedError(
-                    "a valid API key is required", field="Authorization",
-                    fix="send 'Authorization: Bearer $SPRINGBOARD_API_KEY'"), runtime_shape=False))
-        return await call_next(request)
+    app.add_middleware(
+        HttpGuard, render=lambda exc: _send(error_reply(exc, runtime_shape=False)),
+        policy=GuardPolicy(
+            api_key=api_key, hosts=allowed_hosts(host, get_settings().allowed_host_names),
+            max_body_bytes=int(service.settings.max_payload_mb * 1024 * 1024),
+            limit_hint="split the inputs over several requests, or deploy with a larger "
+                       "SPRINGBOARD_MAX_PAYLOAD_MB"))
 
     @app.get("/ping", summary="Health: 200 once the model is loaded, 503 before")
     async def ping() -> Response:
