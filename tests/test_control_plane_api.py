@@ -43,7 +43,9 @@ def start_server(isolated_env, tmp_path, request):
         port = free_port()
         log = open(tmp_path / f"serve-{port}.log", "wb")  # noqa: SIM115 (closed by stop())
         proc = subprocess.Popen([str(VENV_BIN / "springboard"), "serve", "--port", str(port), *args],
-                                env=server_env(isolated_env), stdout=log, stderr=subprocess.STDOUT,
+                                env={**server_env(isolated_env),  # the test's files are its data
+                                     "SPRINGBOARD_DATA_ROOTS": str(tmp_path)},
+                                stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL)
 
         def stop() -> None:
@@ -241,8 +243,11 @@ def test_errors_in_the_services_shape(start_server, records, tmp_path):
         "invocationJobSummaries": []}
 
 
-def test_api_key_is_required_when_set(start_server):
-    url = start_server("--api-key", "sekrit")
+def test_api_key_is_required_when_set(start_server, tmp_path):
+    key_file = tmp_path / "api-key"
+    key_file.write_text("sekrit\n")
+    key_file.chmod(0o600)
+    url = start_server("--api-key-file", str(key_file))
     assert httpx.get(url + "/ping").status_code == 200
     refused = httpx.get(url + "/model-invocation-jobs")
     assert refused.status_code == 401 and "API key" in refused.json()["message"]

@@ -4,6 +4,7 @@ saves safetensors and registers a model that predicts like any catalog model."""
 from __future__ import annotations
 
 import json
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -99,6 +100,10 @@ def test_lora_fine_tune_from_the_cli(isolated_env):
     assert spec.lineage["base_model"] == "springboard-tiny-t5"
     assert spec.lineage["hyperparameters"]["peft_type"] == "lora"
     assert (Path(spec.lineage["adapter"]) / "adapter_config.json").is_file()
+    saved = [Path(spec.source.path), *Path(spec.source.path).rglob("*"),
+             *(isolated_env / "jobs" / job["id"]).rglob("*")]  # weights, checkpoints: private
+    assert {oct(stat.S_IMODE(p.stat().st_mode)) for p in saved if p.is_dir()} == {"0o700"}
+    assert {oct(stat.S_IMODE(p.stat().st_mode)) for p in saved if p.is_file()} == {"0o600"}
     answer = json.loads(cli("predict", "springboard-tiny-t5-ft-qg", "--input", json.dumps(
         {"text_inputs": "Ask a question about: Ada painted the gate blue."}), "--json").stdout)
     assert answer["generated_texts"][0]

@@ -1,8 +1,10 @@
 """Detached worker processes: start one that outlives its parent, and tell whether one
 is still alive (by pid and start time, so a reused pid is not mistaken for it).
 
-Endpoint servers and job workers both run this way. Children started by this process
-are kept so they can be reaped, which keeps them from lingering as zombies.
+Endpoint servers and job workers both run this way. Each child started by this process
+has a daemon thread waiting for it, so one that exits is reaped at once (a long-lived
+`springboard serve` never collects zombies), whether or not anyone asks about it. Logs
+are created private to the user (`permissions`).
 """
 
 from __future__ import annotations
@@ -11,12 +13,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import psutil
 
+from springboard import permissions
+
+# children still running; each one's reaper thread removes it once it has exited
 _children: dict[int, subprocess.Popen[bytes]] = {}
 
 
@@ -26,13 +32,22 @@ def spawn(module: str, args: list[str], *, log_path: Path,
 
     Returns the pid and its start time (for `alive`).
     """
-    with open(log_path, "ab") as log:
+    with open(log_path, "ab", opener=permissions.opener) as log:
         process = subprocess.Popen([sys.executable, "-m", module, *args], stdout=log,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    env=dict(env) if env is not None else None,
                                    start_new_session=True)
     _children[process.pid] = process
-    return process.pid, psutil.Process(process.pid).create_time()
+    started = psutil.Process(process.pid).create_time()
+    threading.Thread(target=_reap_when_done, args=(process,), daemon=True,
+                     name=f"reap-{process.pid}").start()
+    return process.pid, started
+
+
+def _reap_when_done(process: subprocess.Popen[bytes]) -> None:
+    """Wait for the child (collecting its exit status, so no zombie stays) and forget it."""
+    process.wait()
+    _children.pop(process.pid, None)
 
 
 def alive(pid: int | None, started: float | None) -> bool:
@@ -69,9 +84,11 @@ def terminate(pid: int, started: float | None, *, grace: float) -> None:
 
 
 def reap(pid: int) -> None:
-    child = _children.pop(pid, None)
+    """Wait (up to 10 s) until our child `pid` has been collected; other pids are ignored."""
+    child = _children.get(pid)
     if child is not None:
-        child.wait(timeout=10)
+        child.wait(timeout=10)  # its reaper thread may collect it first; either way it is done
+        _children.pop(pid, None)
 
 
 def log_tail(path: str | Path, lines: int = 20) -> str:
@@ -85,9 +102,10 @@ def log_tail(path: str | Path, lines: int = 20) -> str:
 
 def entrypoint(run: Callable[[str], int], usage: str) -> None:
     """`main()` of a worker module: log to stdout (the spawner sends it to the log file),
-    take one argument, exit with `run`'s code."""
+    take one argument, exit with `run`'s code. What it writes is private to the user."""
     import logging
 
+    permissions.restrict_umask()
     logging.basicConfig(level=logging.INFO, stream=sys.stdout,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if len(sys.argv) != 2:

@@ -26,7 +26,7 @@ def check(host: str, port: int, api_key: str | None) -> None:
     if not is_loopback(host) and not api_key:
         issues.append(Issue("--host", f"binding {host} exposes the API beyond this machine, "
                             "and it has no API key", host,
-                            "set SPRINGBOARD_API_KEY or pass --api-key (clients send it as "
+                            "set SPRINGBOARD_API_KEY or pass --api-key-file PATH (clients send it as "
                             "'Authorization: Bearer KEY' or 'x-api-key: KEY'), or keep the "
                             "default 127.0.0.1"))
     if issues:

@@ -39,7 +39,7 @@ def deploy(
     name: Annotated[str | None, typer.Option("--name", help="Endpoint name (default: model id + time).")] = None,
     host: Annotated[str, typer.Option("--host", help="Address to bind; beyond loopback needs SPRINGBOARD_API_KEY.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to bind; 0 picks a free one.")] = 0,
-    env: Annotated[list[str], typer.Option("--env", "-e", help="Deployment setting KEY=VALUE (repeatable), e.g. OPTION_MAX_ROLLING_BATCH_SIZE=8.")] = [],  # noqa: B006
+    env: Annotated[list[str], typer.Option("--env", "-e", help="Deployment setting KEY=VALUE (repeatable), e.g. OPTION_MAX_ROLLING_BATCH_SIZE=8. Other variables (HF_TOKEN=...) reach the server's environment only; their values are not stored.")] = [],  # noqa: B006
     accept_eula: Annotated[bool, typer.Option("--accept-eula", help="Accept the model's EULA.")] = False,
     model_dir: Annotated[str | None, typer.Option("--model-dir", help="Serve the weights in this directory.")] = None,
     no_wait: Annotated[bool, typer.Option("--no-wait", help="Return at once, while the model loads.")] = False,

@@ -10,6 +10,7 @@ import typer
 
 from springboard.cli import (endpoints, evaluate, invocation_jobs, jobs, models, predict,
                              prompts, self_consistency, serve)
+from springboard import permissions
 from springboard.cli.output import run_cli
 
 app = typer.Typer(
@@ -37,6 +38,9 @@ app.command("serve")(serve.serve)
 
 
 def main() -> None:
+    # what the CLI writes (the state database, job and endpoint folders, outputs) is the
+    # user's alone; the workers and servers it starts set the same umask themselves
+    permissions.restrict_umask()
     run_cli(app)
 
 

@@ -1,7 +1,8 @@
 """A job's checkpoint: how far each input file got, and the byte length of its output
 at that point. Written atomically after every batch, after the batch's output is
 flushed to disk, so a resumed job truncates any half-written tail and carries on — each
-record lands in the output exactly once, in order, however the worker died."""
+record lands in the output exactly once, in order, however the worker died. The
+checkpoint and the outputs are created private to the user (0600)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
+
+from springboard import permissions
 
 
 class FileProgress(BaseModel):
@@ -31,7 +34,7 @@ class Checkpoint(BaseModel):
     def save(self, directory: Path) -> None:
         path = directory / "checkpoint.json"
         tmp = path.with_suffix(".tmp")
-        with open(tmp, "w") as handle:
+        with open(tmp, "w", opener=permissions.opener) as handle:
             handle.write(self.model_dump_json())
             handle.flush()
             os.fsync(handle.fileno())
@@ -43,7 +46,7 @@ class Checkpoint(BaseModel):
 
 def open_output(path: Path, offset: int):  # type: ignore[no-untyped-def]
     """Open `path` for appending after exactly `offset` bytes (dropping any tail)."""
-    handle = open(path, "r+b" if path.exists() else "w+b")
+    handle = open(path, "r+b" if path.exists() else "w+b", opener=permissions.opener)
     handle.truncate(offset)
     handle.seek(offset)
     return handle

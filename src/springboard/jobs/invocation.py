@@ -218,7 +218,7 @@ def resolve_id(identifier: str) -> str:
     from urllib.parse import unquote
 
     identifier = unquote(identifier)
-    match = ARN_PATTERN.match(identifier)
+    match = ARN_PATTERN.fullmatch(identifier)
     return match.group(1) if match else identifier
 
 

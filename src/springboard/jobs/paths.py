@@ -1,5 +1,9 @@
 """Where a job's files live: `$SPRINGBOARD_HOME/jobs/<id>/` holds its log, its metrics
-stream and its checkpoint; outputs go where the user asked."""
+stream and its checkpoint; outputs go where the user asked.
+
+The folder is created 0700 and the files in it 0600 (`permissions`). Reading metrics does
+not create anything.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+from springboard import permissions
 from springboard.config import get_settings
 
 
+def _path(job_id: str) -> Path:
+    return get_settings().home / "jobs" / job_id
+
+
 def job_dir(job_id: str) -> Path:
-    path = get_settings().home / "jobs" / job_id
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """The job's folder, created (private to the user) when missing."""
+    return permissions.private_dir(_path(job_id), get_settings().home)
 
 
 def log_path(job_id: str) -> Path:
@@ -22,13 +30,13 @@ def log_path(job_id: str) -> Path:
 
 
 def metrics_path(job_id: str) -> Path:
-    return job_dir(job_id) / "metrics.jsonl"
+    return _path(job_id) / "metrics.jsonl"
 
 
 def record_metric(job_id: str, name: str, value: float, **extra: Any) -> None:
     """Append one point to the job's metrics stream (`timestamp, metric_name, value`)."""
     line = {"timestamp": time.time(), "metric_name": name, "value": value, **extra}
-    with open(metrics_path(job_id), "a") as handle:
+    with open(job_dir(job_id) / "metrics.jsonl", "a", opener=permissions.opener) as handle:
         handle.write(json.dumps(line) + "\n")
 
 

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from springboard.config import get_settings
 from springboard.jobs.executor import get_executor
 from springboard.jobs.states import JobStatus, transition
+from springboard.permissions import opener, private_dir
 from springboard.store import job_records
 
 LIMITED_KINDS = frozenset({"invocation"})
@@ -30,9 +31,9 @@ def limit_for(kind: str) -> int | None:
 
 @contextmanager
 def _lock(kind: str) -> Iterator[None]:
-    path = get_settings().home / "jobs" / f".admit-{kind}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
+    home = get_settings().home
+    path = private_dir(home / "jobs", home) / f".admit-{kind}.lock"
+    with open(path, "w", opener=opener) as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

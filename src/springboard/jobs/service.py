@@ -21,6 +21,7 @@ from springboard.jobs.executor import get_executor
 from springboard.jobs.models import Job
 from springboard.jobs.paths import log_path
 from springboard.jobs.states import ACTIVE, JobStatus, require, transition
+from springboard.permissions import create_private
 from springboard.store import job_records
 
 HEARTBEAT_TIMEOUT = timedelta(seconds=60)
@@ -42,7 +43,7 @@ def create(*, kind: str, name: str | None, model_id: str, model_version: str,
         "model_version": model_version, "status": JobStatus.SUBMITTED.value,
         "status_message": None, "inputs": inputs, "outputs": outputs, "settings": settings,
         "counts": counts or {}, "client_token": client_token})
-    log_path(job_id).touch()
+    create_private(log_path(job_id))
     if launch:
         _start(job_id, kind)
     return get(job_id)

@@ -73,8 +73,8 @@ def submit(model_id: str, *, input: str, output: str, version: str = "*",
     require_eula(spec, accept_eula)
     issues = [Issue("--env", f"unknown variable {key}", key, "allowed: " + ", ".join(ENV_KEYS))
               for key in env if key not in ENV_KEYS]
-    if name is not None and not NAME_PATTERN.match(name):
-        issues.append(Issue("--name", f"'{name}' is not a valid job name", name,
+    if name is not None and not NAME_PATTERN.fullmatch(name):
+        issues.append(Issue("--name", f"{name!r} is not a valid job name", name,
                             "use 1-63 letters, digits and hyphens"))
     if content_type not in CONTENT_TYPES:
         issues.append(Issue("--content-type", f"'{content_type}' is not supported", content_type,

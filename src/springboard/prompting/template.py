@@ -151,15 +151,8 @@ def template_problems(data: Mapping[str, Any]) -> list[Issue]:
     issues = []
     patterns = {name: data.get(name, "") for name in PATTERNS}
     for name, pattern in patterns.items():
-        if not isinstance(pattern, str):
-            continue
-        try:
-            for _, fname, spec, conversion in _FORMATTER.parse(pattern):
-                if fname is not None and (not _plain(fname) or spec or conversion):
-                    issues.append(Issue(name, f"placeholder {{{fname}}} is not a plain field name",
-                                        pattern, _FIELD_FIX))
-        except ValueError as exc:
-            issues.append(Issue(name, str(exc), pattern, _FIELD_FIX))
+        if isinstance(pattern, str):
+            issues += placeholder_problems(name, pattern)
     shots, selection, ids = data.get("shots", 0), data.get("selection", "first"), data.get("ids") or []
     if isinstance(shots, int) and shots > 0 and not patterns["example"]:
         issues.append(Issue("example", "is needed to show examples (shots > 0)", None,
@@ -174,6 +167,38 @@ def template_problems(data: Mapping[str, Any]) -> list[Issue]:
             f"{{{target}}}" not in patterns["example"]:
         issues.append(Issue("target", f"{target!r} is not a field of the example pattern", target))
     return issues
+
+
+def placeholder_problems(field: str, pattern: str) -> list[Issue]:
+    """Each placeholder of `pattern` (the template field `field`) that is not a plain
+    `{name}`: attribute and index lookups, conversions and format specs are refused (they
+    are never evaluated), as are unbalanced braces."""
+    issues = []
+    try:
+        for _, fname, spec, conversion in _FORMATTER.parse(pattern):
+            if fname is not None and (not _plain(fname) or spec or conversion):
+                shown = fname + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+                issues.append(Issue(field, f"placeholder {{{shown}}} is not a plain field name",
+                                    pattern, _FIELD_FIX))
+    except ValueError as exc:
+        issues.append(Issue(field, str(exc), pattern, _FIELD_FIX))
+    return issues
+
+
+def fill_pattern(pattern: str, values: Mapping[str, Any]) -> tuple[str, list[str]]:
+    """`pattern` with each `{name}` replaced by the text of `values[name]` (see `_text`),
+    and the names `values` lacks (or holds None for). Only plain names are looked up —
+    nothing in a placeholder is evaluated; check a pattern with `placeholder_problems`."""
+    out, missing = [], []
+    for literal, fname, _, _ in _FORMATTER.parse(pattern):
+        out.append(literal)
+        if fname is None:
+            continue
+        if fname in values and values[fname] is not None:
+            out.append(_text(values[fname]))
+        else:
+            missing.append(fname)
+    return "".join(out), missing
 
 
 def prompt_key(task: Any) -> str:
@@ -198,15 +223,7 @@ def _text(value: Any) -> str:
 
 
 def _fill(template: Template, pattern: str, values: Mapping[str, Any], where: str) -> str:
-    out, missing = [], []
-    for literal, fname, _, _ in _FORMATTER.parse(getattr(template, pattern)):
-        out.append(literal)
-        if fname is None:
-            continue
-        if fname in values and values[fname] is not None:
-            out.append(_text(values[fname]))
-        else:
-            missing.append(fname)
+    text, missing = fill_pattern(getattr(template, pattern), values)
     if missing:
         have = sorted(k for k in values if k not in template.defaults and k != "id")
         raise ValidationError([Issue(name, f"{where} has no field {name!r} (template "
@@ -214,7 +231,7 @@ def _fill(template: Template, pattern: str, values: Mapping[str, Any], where: st
                                      have, f"add {name!r} to {where}" +
                                      (f"; it has {', '.join(have)}" if have else ""))
                                for name in missing])
-    return "".join(out)
+    return text
 
 
 # -- loading ---------------------------------------------------------------------------

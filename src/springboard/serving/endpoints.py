@@ -4,6 +4,10 @@ An endpoint is a server process of its own (`serving.server`) plus a row in the 
 Statuses: `Creating` → `InService` | `Failed`, and `Deleting` while it drains. Reading an
 endpoint checks that its process is still alive, so one that died shows `Failed` with
 the last lines of its log — never a stale `InService`.
+
+`deploy --env` variables that are not deployment settings (HF_TOKEN, HF_HOME, ...) reach
+the server through its process environment only: the store, `describe` and the log keep
+their names, never their values. The endpoint's folder and log are private to the user.
 """
 
 from __future__ import annotations
@@ -17,14 +21,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from springboard import processes
+from springboard import permissions, processes
 from springboard.catalog import Catalog, require_eula
 from springboard.config import get_settings
 from springboard.errors import ClientError, Issue, NotFoundError, ServerError, ValidationError
-from springboard.serving.settings import DeploymentSettings
+from springboard.serving.settings import ENV_FIELDS, DeploymentSettings
 from springboard.store import endpoint_records
+from springboard.store.schema import REDACTED
 
-NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+NAME_PATTERN = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")  # the whole name: fullmatch
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 LIVE_STATUSES = ("Creating", "InService", "Deleting")
 
@@ -57,14 +62,19 @@ def _info(row: dict[str, Any]) -> EndpointInfo:
     return EndpointInfo(name=row["name"], url=row["url"], status=row["status"],
                         status_message=row["status_message"], model_id=row["model_id"],
                         model_version=row["model_version"], pid=row["pid"],
-                        settings=row["env"], log_path=row["log_path"],
+                        settings=_shown(row["env"]), log_path=row["log_path"],
                         created_at=row["created_at"], updated_at=row["updated_at"])
 
 
+def _shown(env: dict[str, str]) -> dict[str, str]:
+    """The stored variables, values only for deployment settings (rows written before
+    values were redacted included)."""
+    return {k: v if k in ENV_FIELDS else REDACTED for k, v in env.items()}
+
+
 def _endpoint_dir(name: str) -> Path:
-    path = get_settings().home / "endpoints" / name
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    home = get_settings().home
+    return permissions.private_dir(home / "endpoints" / name, home)
 
 
 def _alive(row: dict[str, Any]) -> bool:
@@ -111,8 +121,8 @@ def deploy(model_id: str, *, version: str = "*", name: str | None = None,
     require_eula(spec, accept_eula)  # before anything is resolved, downloaded or started
     name = name or default_name(spec.id)
     issues = []
-    if not NAME_PATTERN.match(name):
-        issues.append(Issue("name", f"'{name}' is not a valid endpoint name", name,
+    if not NAME_PATTERN.fullmatch(name):
+        issues.append(Issue("name", f"{name!r} is not a valid endpoint name", name,
                             "use 1-63 letters, digits and hyphens, starting and ending "
                             "with a letter or digit"))
     if not 0 <= port <= 65535:
@@ -132,7 +142,7 @@ def deploy(model_id: str, *, version: str = "*", name: str | None = None,
             "name": name, "model_id": spec.id, "model_version": spec.version,
             "status": "Creating", "status_message": "starting the server process",
             "host": host, "port": port or None, "url": None, "pid": None,
-            "pid_started": None, "env": {**settings.to_env(), **_extra_env(env)},
+            "pid_started": None, "env": {**settings.to_env(), **_redacted(_extra_env(env))},
             "model_dir": model_dir, "log_path": str(log_path)})
     except endpoint_records.DuplicateNameError:
         existing = endpoint_records.get(name) or {}
@@ -143,7 +153,7 @@ def deploy(model_id: str, *, version: str = "*", name: str | None = None,
     child_env = {**os.environ, **_extra_env(env), "SPRINGBOARD_HOME": str(get_settings().home)}
     if api_key:
         child_env["SPRINGBOARD_API_KEY"] = api_key
-    with open(log_path, "ab") as log:
+    with open(log_path, "ab", opener=permissions.opener) as log:
         log.write(f"\n--- deploy {name}: {spec.id} {spec.version} at {datetime.now().isoformat()}\n"
                   .encode())
     pid, started = processes.spawn("springboard.serving.server", [name], log_path=log_path,
@@ -153,10 +163,14 @@ def deploy(model_id: str, *, version: str = "*", name: str | None = None,
 
 
 def _extra_env(env: dict[str, str]) -> dict[str, str]:
-    """User variables that are not deployment settings (kept for `describe`)."""
-    from springboard.serving.settings import ENV_FIELDS
-
+    """User variables that are not deployment settings: for the server's environment."""
     return {k: v for k, v in env.items() if k not in ENV_FIELDS}
+
+
+def _redacted(env: dict[str, str]) -> dict[str, str]:
+    """What is stored for them: the names only. A value may be a token, or a URL with a
+    password in it, whatever the variable is called, so none is kept."""
+    return dict.fromkeys(env, REDACTED)
 
 
 def wait_until_in_service(name: str, timeout: float = 600.0, poll: float = 0.2) -> EndpointInfo:

@@ -1,13 +1,20 @@
-"""Engines and sessions for the state database, created lazily, migrated on first use."""
+"""Engines and sessions for the state database, created lazily, migrated on first use.
+
+A SQLite database is a private file: the home folder 0700, `state.db` created 0600 before
+SQLite opens it (SQLite gives its `-wal` and `-shm` files the database's mode), and
+looser ones left by an older version tightened.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 
+from springboard import permissions
 from springboard.config import Settings, get_settings
 from springboard.store.migrations import migrate
 
@@ -36,9 +43,25 @@ def _engine(url: str) -> Engine:
 def engine_for(settings: Settings | None = None) -> Engine:
     """The migrated engine for the configured database (one per URL per process)."""
     settings = settings or get_settings()
-    if settings.resolved_database_url.startswith("sqlite"):
-        settings.home.mkdir(parents=True, exist_ok=True)
-    return _engine(settings.resolved_database_url)
+    url = settings.resolved_database_url
+    if url.startswith("sqlite"):
+        permissions.ensure_home(settings.home)
+        _private_sqlite_file(url)
+    return _engine(url)
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create the database file 0600 before SQLite does (it would use 0644), and tighten
+    one (and its -wal/-shm) that an older version left readable."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.is_dir():
+        return  # SQLite reports the missing folder in its own words
+    permissions.create_private(path)  # an empty file is a valid, empty database
+    for suffix in ("-wal", "-shm"):
+        permissions.tighten(Path(f"{path}{suffix}"))
 
 
 @contextmanager

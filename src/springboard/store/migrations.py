@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, update
 
-from springboard.store.schema import endpoints, jobs, migrations_table, registered_models
+from springboard.store.schema import (REDACTED, endpoints, jobs, migrations_table,
+                                      registered_models)
 
 Migration = Callable[[Connection], None]
 
@@ -25,10 +26,29 @@ def m003_jobs(conn: Connection) -> None:
     jobs.create(conn, checkfirst=True)
 
 
+# The deployment settings as m004 knew them (a migration must not change with later code).
+_M004_SETTINGS = frozenset({
+    "OPTION_N_POSITIONS", "OPTION_MAX_ROLLING_BATCH_SIZE", "OPTION_DTYPE",
+    "OPTION_TENSOR_PARALLEL_DEGREE", "SAGEMAKER_MODEL_SERVER_TIMEOUT",
+    "SAGEMAKER_MODEL_SERVER_WORKERS", "SPRINGBOARD_MAX_QUEUE_SIZE", "SPRINGBOARD_MAX_PAYLOAD_MB",
+    "SPRINGBOARD_BATCH_WAIT_MS", "OPTION_ROLLING_BATCH"})
+
+
+def m004_redact_endpoint_env(conn: Connection) -> None:
+    """Earlier versions kept every `deploy --env` value (HF_TOKEN=... too); keep only the
+    deployment settings' values, and the other variables' names."""
+    rows = conn.execute(select(endpoints.c.name, endpoints.c.env)).all()
+    for name, env in rows:
+        redacted = {k: v if k in _M004_SETTINGS else REDACTED for k, v in (env or {}).items()}
+        if redacted != env:
+            conn.execute(update(endpoints).where(endpoints.c.name == name).values(env=redacted))
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("m001_initial", m001_initial),
     ("m002_endpoints", m002_endpoints),
     ("m003_jobs", m003_jobs),
+    ("m004_redact_endpoint_env", m004_redact_endpoint_env),
 ]
 
 

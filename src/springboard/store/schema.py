@@ -22,6 +22,10 @@ registered_models = Table(
     Column("note", Text, nullable=True),
 )
 
+# What `endpoints.env` holds for a variable that is not a deployment setting: its value
+# (a token, a path) reaches the server through its environment and is never stored.
+REDACTED = "<redacted>"
+
 endpoints = Table(
     "endpoints", metadata,
     Column("name", String(63), primary_key=True),

@@ -3,7 +3,8 @@
 Formats (DESIGN.md journey 6):
 - instruction tuning (text2text, and causal with `instruction_tuned`): JSON Lines, with an
   optional `template.json` `{"prompt": "...{field}...", "completion": "{other_field}"}`
-  whose placeholders name record fields; without one, records carry `prompt`/`completion`
+  whose placeholders name record fields (filled as prompt templates are: plain `{field}`
+  names only, nothing evaluated); without one, records carry `prompt`/`completion`
   (or `input`/`output`; causal: `instruction`/`context`/`response`, Alpaca-style prompt);
 - chat (`chat_dataset`): records `{"messages": [{"role", "content"}, ...]}`;
 - domain adaptation (causal): exactly one `.txt` file, or JSON Lines with a `text` field.
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import json
 import random
-import string
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +23,7 @@ from typing import Any
 
 from springboard.errors import Issue, ValidationError
 from springboard.jsonlines import read_objects
+from springboard.prompting.template import fill_pattern, placeholder_problems
 
 TEMPLATE_FILE = "template.json"
 DATA_SUFFIXES = (".jsonl", ".json", ".txt")
@@ -52,8 +53,13 @@ class Template:
             data = json.loads(path.read_text())
         except json.JSONDecodeError as exc:
             raise ValidationError([Issue(str(path), f"is not valid JSON: {exc}")]) from None
+        if not isinstance(data, dict):
+            raise ValidationError([Issue(path.name, "is not a JSON object", data,
+                                         'write {"prompt": "...{field}...", "completion": "{field}"}')])
         issues = [Issue(f"{path.name}:{key}", "is required (a string with {field} placeholders)")
                   for key in ("prompt", "completion") if not isinstance(data.get(key), str)]
+        issues += [issue for key in ("prompt", "completion") if isinstance(data.get(key), str)
+                   for issue in placeholder_problems(f"{path.name}:{key}", data[key])]
         extra = sorted(set(data) - {"prompt", "completion"})
         issues += [Issue(f"{path.name}:{key}", "unknown key", key, "allowed: prompt, completion")
                    for key in extra]
@@ -63,7 +69,7 @@ class Template:
 
     def fields(self) -> set[str]:
         return {name for text in (self.prompt, self.completion)
-                for _, name, _, _ in string.Formatter().parse(text) if name}
+                for name in fill_pattern(text, {})[1]}
 
     def apply(self, record: dict[str, Any], where: str) -> Example:
         missing = sorted(self.fields() - set(record))
@@ -72,7 +78,9 @@ class Template:
                 missing[0], f"{where}: the template needs field(s) {', '.join(missing)}",
                 None, f"the record has: {', '.join(sorted(record)) or 'no fields'}")])
         values = {k: "" if v is None else str(v) for k, v in record.items()}
-        return Example(self.prompt.format(**values), self.completion.format(**values))
+        prompt, _ = fill_pattern(self.prompt, values)
+        completion, _ = fill_pattern(self.completion, values)
+        return Example(prompt, completion)
 
 
 def data_files(path: str | Path, *, option: str = "--train") -> list[Path]:

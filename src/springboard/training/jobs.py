@@ -16,7 +16,7 @@ from springboard.jobs.models import Job
 from springboard.training import data
 from springboard.training.trainer import fine_tuned_id
 
-NAME_PATTERN = re.compile(r"^[a-z0-9](-*[a-z0-9]){0,40}$")
+NAME_PATTERN = re.compile(r"[a-z0-9](-*[a-z0-9]){0,40}")  # the whole name: fullmatch
 
 
 def submit(model_id: str, *, train: str, validation: str | None = None,
@@ -44,8 +44,8 @@ def submit(model_id: str, *, train: str, validation: str | None = None,
                                 "LoRA adapters", True, "add --hyperparameter peft_type=lora"))
     job_id = service.new_id("training")
     name = name or job_id
-    if not NAME_PATTERN.match(name):
-        issues.append(Issue("--name", f"'{name}' is not a valid job name", name,
+    if not NAME_PATTERN.fullmatch(name):
+        issues.append(Issue("--name", f"{name!r} is not a valid job name", name,
                             "use lowercase letters, digits and hyphens (it becomes part of the model id)"))
     elif fine_tuned_id(spec.id, name) in Catalog.load().ids():
         issues.append(Issue("--name", f"model {fine_tuned_id(spec.id, name)} exists already", name,

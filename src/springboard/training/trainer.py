@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from springboard import permissions
 from springboard.catalog import Catalog, ModelSpec, SourceKind, Task
 from springboard.config import get_settings
 from springboard.jobs.states import JobStatus
@@ -257,7 +258,8 @@ def _save_and_register(ctx: JobContext, spec: ModelSpec, model: Any, tokenizer: 
     from springboard.store.registered_models import register
 
     model_id = fine_tuned_id(spec.id, ctx.row["name"])
-    target = get_settings().home / "models" / model_id
+    home = get_settings().home
+    target = permissions.private_dir(home / "models" / model_id, home)  # files: the worker's umask
     if lora:
         model.save_pretrained(target / "adapter")
         model = model.merge_and_unload()
