@@ -25,12 +25,12 @@ from springboard import permissions, processes
 from springboard.catalog import Catalog, require_eula
 from springboard.config import get_settings
 from springboard.errors import ClientError, Issue, NotFoundError, ServerError, ValidationError
+from springboard.http_guard import is_loopback
 from springboard.serving.settings import ENV_FIELDS, DeploymentSettings
 from springboard.store import endpoint_records
 from springboard.store.schema import REDACTED
 
 NAME_PATTERN = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")  # the whole name: fullmatch
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 LIVE_STATUSES = ("Creating", "InService", "Deleting")
 
 class EndpointInfo(BaseModel):
@@ -128,7 +128,7 @@ def deploy(model_id: str, *, version: str = "*", name: str | None = None,
     if not 0 <= port <= 65535:
         issues.append(Issue("port", f"must be in 0..65535 (0 picks a free port); got {port}", port))
     api_key = env.pop("SPRINGBOARD_API_KEY", None) or os.environ.get("SPRINGBOARD_API_KEY")
-    if host not in LOOPBACK_HOSTS and not api_key:
+    if not is_loopback(host) and not api_key:
         issues.append(Issue("host", f"binding {host} exposes the endpoint beyond this machine",
                             host, "set SPRINGBOARD_API_KEY (clients send it as a bearer "
                                   "token), or keep the default 127.0.0.1"))

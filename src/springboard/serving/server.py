@@ -25,8 +25,6 @@ from springboard.store import endpoint_records
 
 log = logging.getLogger("springboard.serving")
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -89,7 +87,8 @@ def serve(name: str) -> int:
     endpoint_records.update_row(name, port=port, url=url)
     log.info("endpoint %s listening on %s (pid %d)", name, url, os.getpid())
     service = InvocationService(name, spec, settings)
-    app = create_app(service, api_key=os.environ.get("SPRINGBOARD_API_KEY") or None)
+    app = create_app(service, api_key=os.environ.get("SPRINGBOARD_API_KEY") or None,
+                     host=row["host"])
     config = uvicorn.Config(app, log_level="info", access_log=False,
                             timeout_graceful_shutdown=int(settings.model_server_timeout) + 5,
                             timeout_keep_alive=30)
