@@ -254,3 +254,53 @@ def test_bad_lines_get_error_lines_without_their_content(start_server, tmp_path)
     assert all(line.get("modelInput") is None for line in errors)
     messages = " ".join(line["error"]["errorMessage"] for line in errors)
     assert "not valid JSON" in messages and "bytes; the limit is" in messages and "too deeply" in messages
+
+
+def test_an_endpoint_shows_a_failure_only_as_internal_error_with_a_request_id(caplog):
+    from springboard.errors import ClientError, GenerationError
+    from springboard.serving.batcher import OverloadedError
+    from springboard.serving.protocol import error_reply
+    from springboard.serving.service import _public
+
+    failure = GenerationError("generation failed: Overflow when unpacking long long at /srv/x.py")
+    reply = error_reply(_public(failure, "req-1"), runtime_shape=False)
+    body = _strict_json(httpx.Response(reply.status, content=reply.body))
+    assert reply.status == 500 and "req-1" in body["error"]["message"]
+    assert "Overflow" not in reply.body.decode() and "/srv" not in reply.body.decode()
+    assert "Overflow" in caplog.text and "req-1" in caplog.text  # the detail is in the log
+    for kept in (ClientError("bad top_k", field="top_k"), OverloadedError("at capacity")):
+        assert _public(kept, "req-2") is kept
+
+
+@pytest.mark.integration
+def test_a_keyed_endpoint_takes_its_key_as_every_client_sends_it(isolated_env, monkeypatch):
+    import boto3
+
+    from springboard.serving import endpoints
+
+    monkeypatch.setenv("SPRINGBOARD_API_KEY", "k1")
+    info = endpoints.deploy("springboard-tiny-t5", name="keyed")
+    try:
+        url, body = info.url, {"text_inputs": "summarize: Ada painted the gate.", "max_length": 8}
+        for headers, status in (({}, 401), ({"Authorization": "k1"}, 401),
+                                ({"Authorization": "Bearer k2"}, 401),
+                                ({"Authorization": "bearer k1"}, 200),
+                                ({"Authorization": "AWS4-HMAC-SHA256 Credential=x", "x-api-key": "k1"}, 200),
+                                ({"x-api-key": "k1", "Host": "rebind.example"}, 403),
+                                ({"x-api-key": "k1", "Origin": "http://evil.example"}, 403)):
+            response = httpx.post(url + "/invocations", json=body, headers=headers, timeout=60)
+            assert response.status_code == status, (headers, response.text)
+            _strict_json(response)
+        text = httpx.post(url + "/invocations", content=b"summarize: Ada painted the gate.",
+                          headers={"Content-Type": "text/plain", "x-api-key": "k1"}, timeout=60)
+        assert text.status_code == 200  # with a key, plain text is fine
+
+        runtime = boto3.client("sagemaker-runtime", endpoint_url=url, region_name="us-east-1",
+                               aws_access_key_id="x", aws_secret_access_key="x")
+        runtime.meta.events.register("before-send.sagemaker-runtime.*",
+                                     lambda request, **_: request.headers.__setitem__("x-api-key", "k1"))
+        answer = runtime.invoke_endpoint(EndpointName="keyed", Body=json.dumps(body),
+                                         ContentType="application/json")
+        assert "generated_texts" in json.loads(answer["Body"].read())
+    finally:
+        endpoints.delete("keyed")

@@ -14,6 +14,7 @@ _EXPORTS = {
     "Generator": "springboard.inference.generator",
     "LoadOptions": "springboard.inference.loading",
     "DecodingParams": "springboard.inference.params",
+    "RequestLimits": "springboard.inference.limits",
     "GenerationResult": "springboard.inference.payloads",
     "ParsedRequest": "springboard.inference.payloads",
     "parse_request": "springboard.inference.payloads",

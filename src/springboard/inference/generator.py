@@ -8,26 +8,37 @@ that with the payload schema. Endpoints, batch jobs and evaluation all call this
 none of them decodes on its own.
 
 Layers, each built on the one below: `_run_batch` (one `model.generate` call) →
-`generate` (planning, grouping, micro-batching) → `predict` (payload in, response out).
+`execute` (grouping, micro-batching) → `generate` (planning too) → `predict` (payload in,
+response out). Servers share passes between requests with `execute_each`, which isolates
+a request that breaks a pass and lets a request whose caller has gone stop early.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from springboard.catalog import Catalog, ModelSpec, Task, require_eula
 from springboard.errors import ContextLengthError, GenerationError, Issue, ValidationError
+from springboard.inference.limits import RequestLimits, prompt_issues
 from springboard.inference.loading import LoadOptions, load
 from springboard.inference.params import DecodingParams
 from springboard.inference.payloads import (GenerationResult, ParsedRequest, parse_request,
                                             render_response)
-from springboard.inference.rows import RowSampler, RowSpec, RowStopper, sequence_seed
+from springboard.inference.rows import (CancelStopper, RowSampler, RowSpec, RowStopper,
+                                      sequence_seed)
+
+log = logging.getLogger("springboard.inference")
 
 DEFAULT_MAX_NEW_TOKENS = 64
+CANCELLED = "cancelled"  # the finish reason of a sequence stopped because its caller left
+
+# `cancelled(i)` answers whether item `i` of the call is no longer wanted.
+Cancelled = Callable[[int], bool]
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,10 @@ class Planned:
                         seed=sequence_seed(self.seed, j) if self.seed is not None else None,
                         max_new_tokens=self.max_new_tokens, stop=p.stop)
                 for j in range(self.rows)]
+
+    def cancelled_result(self) -> GenerationResult:
+        """The result of an item that was never run because its caller left."""
+        return self.result([("", 0, CANCELLED)] * self.params.num_return_sequences)
 
     def result(self, sequences: list[tuple[str, int, str]]) -> GenerationResult:
         """Assemble finished sequences `(text, tokens, finish_reason)` into a result."""
@@ -105,11 +120,17 @@ class Generator:
     def input_field(self) -> str:
         return "text_inputs" if self.task is Task.TEXT2TEXT else "inputs"
 
+    @property
+    def limits(self) -> RequestLimits:
+        return self.options.limits
+
     # -- payload level -------------------------------------------------------------------
 
-    def parse(self, payload: Any) -> ParsedRequest:
-        """Validate a payload for this model (catalog defaults fill the gaps)."""
-        return parse_request(payload, self.task, self.spec.default_inference_parameters)
+    def parse(self, payload: Any, *, limits: RequestLimits | None = None) -> ParsedRequest:
+        """Validate a payload for this model (catalog defaults fill the gaps) within
+        `limits` (by default the ones it was loaded with)."""
+        return parse_request(payload, self.task, self.spec.default_inference_parameters,
+                             limits or self.limits)
 
     def predict(self, payload: Any) -> Any:
         """Payload in, response body out: `{"generated_texts": ...}` or `[{"generated_text"}]`."""
@@ -125,12 +146,17 @@ class Generator:
         return [len(ids) for ids in self.tokenizer(list(texts))["input_ids"]]
 
     def plan(self, prompts: Sequence[str],
-             params: DecodingParams | Sequence[DecodingParams]) -> list[Planned]:
-        """Check every prompt against its budget and the context limit."""
+             params: DecodingParams | Sequence[DecodingParams], *,
+             limits: RequestLimits | None = None) -> list[Planned]:
+        """Check every prompt against its budget and the context limit (and its length
+        in characters against `limits`, before tokenizing it)."""
         per_prompt = [params] * len(prompts) if isinstance(params, DecodingParams) else list(params)
         if len(per_prompt) != len(prompts):
             raise ValueError("one DecodingParams per prompt, or one for all")
-        issues: list[Issue] = []
+        issues = prompt_issues(self.input_field, prompts, limits or self.limits,
+                               listed=len(prompts) > 1)
+        if issues:
+            raise ValidationError(issues, context="invalid request")
         planned = []
         token_ids = self.tokenizer(list(prompts))["input_ids"]
         for i, (prompt, p, ids) in enumerate(zip(prompts, per_prompt, token_ids, strict=True)):
@@ -177,53 +203,119 @@ class Generator:
         """Generate for every prompt; one result per prompt, in order."""
         return self.execute(self.plan(prompts, params), batch_size=batch_size)
 
-    def execute(self, planned: Sequence[Planned], *,
-                batch_size: int | None = None) -> list[GenerationResult]:
+    def execute(self, planned: Sequence[Planned], *, batch_size: int | None = None,
+                cancelled: Cancelled | None = None) -> list[GenerationResult]:
         """Run checked prompts (possibly from many requests) in as few passes as allowed.
 
-        Results come back in the order of `planned`.
+        Results come back in the order of `planned`. With `cancelled`, an item that is no
+        longer wanted is skipped, or stopped between two tokens if already running (its
+        sequences then end with finish reason "cancelled"); a pass whose every item is
+        cancelled ends at once. Raises `GenerationError` when a pass fails.
         """
         limit = min(batch_size or self.options.max_batch_size, self.options.max_batch_size)
-        positions = {id(item): n for n, item in enumerate(planned)}
         results: list[GenerationResult | None] = [None] * len(planned)
-        for batch in self._batches(list(planned), limit):
-            for item, result in zip(batch, self._run_batch(batch), strict=True):
-                results[positions[id(item)]] = result
+        for batch in self._batches(planned, limit):
+            items = [planned[n] for n in batch]
+            if cancelled is not None and all(cancelled(n) for n in batch):
+                outcome = [item.cancelled_result() for item in items]
+            else:
+                gone = None if cancelled is None else (lambda k, b=batch: cancelled(b[k]))
+                outcome = self._run_batch(items, gone)
+            for n, result in zip(batch, outcome, strict=True):
+                results[n] = result
         return [r for r in results if r is not None]
 
+    def execute_each(self, groups: Sequence[Sequence[Planned]], *,
+                     batch_size: int | None = None, cancelled: Cancelled | None = None,
+                     ) -> list[list[GenerationResult] | GenerationError]:
+        """`execute` the items of several requests together; per request (group), its
+        results or the `GenerationError` it raises on its own.
+
+        When a shared pass fails, every group is run again alone, so one request that
+        breaks a batch fails by itself and the others are answered. `cancelled(g)` says
+        group `g` is no longer wanted."""
+        owners = [g for g, group in enumerate(groups) for _ in group]
+        flat = [item for group in groups for item in group]
+        gone = None if cancelled is None else (lambda n: cancelled(owners[n]))
+        try:
+            results = iter(self.execute(flat, batch_size=batch_size, cancelled=gone))
+            return [[next(results) for _ in group] for group in groups]
+        except GenerationError as exc:
+            if len(groups) == 1:
+                return [exc]
+            log.warning("a pass of %d requests failed (%s); running each alone", len(groups), exc)
+        outcomes: list[list[GenerationResult] | GenerationError] = []
+        for g, group in enumerate(groups):
+            alone = None if cancelled is None else (lambda _n, g=g: cancelled(g))
+            try:
+                outcomes.append(self.execute(group, batch_size=batch_size, cancelled=alone))
+            except GenerationError as exc:
+                outcomes.append(exc)
+        return outcomes
+
     @staticmethod
-    def _batches(planned: list[Planned], limit: int) -> Iterator[list[Planned]]:
-        """Group by settings that must be shared, then cut into batches of <= limit rows."""
-        groups: dict[tuple[Any, ...], list[Planned]] = {}
-        for item in planned:
-            groups.setdefault(item.params.batch_key(), []).append(item)
-        for items in groups.values():
-            batch: list[Planned] = []
+    def _batches(planned: Sequence[Planned], limit: int) -> Iterator[list[int]]:
+        """Positions in `planned`, grouped by settings that must be shared, then cut into
+        batches of <= limit rows."""
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for n, item in enumerate(planned):
+            groups.setdefault(item.params.batch_key(), []).append(n)
+        for positions in groups.values():
+            batch: list[int] = []
             rows = 0
-            for item in items:
-                if batch and rows + item.rows > limit:
+            for n in positions:
+                if batch and rows + planned[n].rows > limit:
                     yield batch
                     batch, rows = [], 0
-                batch.append(item)
-                rows += item.rows
+                batch.append(n)
+                rows += planned[n].rows
             if batch:
                 yield batch
 
     # -- batch level ---------------------------------------------------------------------
 
-    def _run_batch(self, batch: list[Planned]) -> list[GenerationResult]:
+    def _run_batch(self, batch: list[Planned],
+                   cancelled: Cancelled | None = None) -> list[GenerationResult]:
         import torch
+
+        rows: list[RowSpec] = []
+        owners: list[int] = []
+        for k, item in enumerate(batch):
+            for row in item.row_specs():
+                rows.append(row)
+                owners.append(k)
+        try:  # anything that fails while running the pass fails the pass; keep the cause
+            with torch.inference_mode():
+                output, start = self._generate(batch, rows, owners, cancelled)
+        except Exception as exc:
+            raise GenerationError(f"generation failed: {exc}") from exc
+        first = batch[0].params
+        sequences: list[list[tuple[str, int, str]]] = [[] for _ in batch]
+        if first.num_beams > 1:
+            n = first.num_return_sequences
+            for r in range(output.shape[0]):
+                sequences[r // n].append(self.finish_sequence(
+                    output[r, start:].tolist(), batch[r // n].max_new_tokens, first.stop))
+        else:
+            for r, k in enumerate(owners):
+                sequences[k].append(self.finish_sequence(
+                    output[r, start:].tolist(), rows[r].max_new_tokens, rows[r].stop))
+        if cancelled is not None:  # sequences cut short because their caller left
+            for k, seqs in enumerate(sequences):
+                if cancelled(k):
+                    seqs[:] = [(text, count, CANCELLED if reason == "length" and
+                                count < batch[k].max_new_tokens else reason)
+                               for text, count, reason in seqs]
+        return [item.result(seqs) for item, seqs in zip(batch, sequences, strict=True)]
+
+    def _generate(self, batch: list[Planned], rows: list[RowSpec], owners: list[int],
+                  cancelled: Cancelled | None) -> tuple[Any, int]:
+        """One `model.generate` call; the output ids (on the CPU) and where new tokens start."""
         from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
 
         first = batch[0].params
         beam = first.num_beams > 1
-        rows: list[RowSpec] = []
-        owners: list[tuple[int, int]] = []
-        for k, item in enumerate(batch):
-            for j, row in enumerate(item.row_specs()):
-                rows.append(row)
-                owners.append((k, j))
-        encoded = self.tokenizer.pad({"input_ids": [list(batch[k].prompt_ids) for k, _ in owners]},
+        encoded = self.tokenizer.pad({"input_ids": [list(batch[k].prompt_ids) for k in owners]},
                                      return_tensors="pt", padding=True).to(self.device)
         start = 1 if self.task is Task.TEXT2TEXT else encoded["input_ids"].shape[1]
         base = self.model.generation_config
@@ -238,26 +330,11 @@ class Generator:
         processors = LogitsProcessorList([] if beam else [RowSampler(rows)])
         stoppers = StoppingCriteriaList([] if beam else [RowStopper(
             rows, start, lambda ids: self.tokenizer.decode(ids, skip_special_tokens=True))])
-        try:
-            with torch.inference_mode():
-                output = self.model.generate(**encoded, generation_config=config,
-                                             logits_processor=processors,
-                                             stopping_criteria=stoppers)
-        except Exception as exc:  # the forward pass failed; keep the cause
-            raise GenerationError(f"generation failed: {exc}") from exc
-        output = output.cpu()
-        sequences: list[list[tuple[str, int, str]]] = [[] for _ in batch]
-        if beam:
-            n = first.num_return_sequences
-            for r in range(output.shape[0]):
-                item = batch[r // n]
-                sequences[r // n].append(self.finish_sequence(
-                    output[r, start:].tolist(), item.max_new_tokens, first.stop))
-        else:
-            for r, (k, _) in enumerate(owners):
-                sequences[k].append(self.finish_sequence(
-                    output[r, start:].tolist(), rows[r].max_new_tokens, rows[r].stop))
-        return [item.result(seqs) for item, seqs in zip(batch, sequences, strict=True)]
+        if cancelled is not None:
+            stoppers.append(CancelStopper(cancelled, len(batch), None if beam else owners))
+        output = self.model.generate(**encoded, generation_config=config,
+                                     logits_processor=processors, stopping_criteria=stoppers)
+        return output.cpu(), start
 
     def finish_sequence(self, ids: list[int], limit: int,
                         stop: tuple[str, ...]) -> tuple[str, int, str]:

@@ -1,7 +1,8 @@
 """Load a resolved model directory into memory: the model, its tokenizer, on a device.
 
 One place decides dtype, device and padding side (left for causal models so new tokens
-follow the prompt, right for encoder-decoders). Finding the directory is `artifacts`'.
+follow the prompt, right for encoder-decoders), and carries the request limits the
+loaded model is served with. Finding the directory is `artifacts`'.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from springboard.catalog.spec import Task
 from springboard.config import get_settings
 from springboard.errors import ModelLoadError, ValidationError, issues_from_pydantic
+from springboard.inference.limits import RequestLimits
 
 DType = Literal["fp32", "bf16", "fp16"]
 
@@ -30,6 +32,8 @@ class LoadOptions(BaseModel):
     device: str = Field("auto", description="auto (GPU when present), cpu, cuda, cuda:N.")
     context_length: int | None = Field(None, gt=0, description="Override of the context limit (OPTION_N_POSITIONS).")
     max_batch_size: int = Field(16, gt=0, description="Rows per forward pass.")
+    limits: RequestLimits = Field(default_factory=RequestLimits,
+                                  description="The most one request may ask for.")
 
     @classmethod
     def parse(cls, values: dict[str, Any]) -> "LoadOptions":

@@ -3,6 +3,8 @@
 text2text (`{"text_inputs": ..., "max_length": ...}` → `{"generated_texts": [...]}`) and
 text-generation (`{"inputs": ..., "parameters": {...}}` → `[{"generated_text": ...}]`).
 Unknown keys are refused with the list of allowed ones; every problem is reported at once.
+Sizes are checked first (`limits`): a payload nested too deep, a list with too many
+inputs or a prompt too long is refused before anything else looks at it.
 Turning prompts into text is the Generator's job; this module only parses and renders.
 """
 
@@ -16,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from springboard.catalog.spec import Task
 from springboard.errors import Issue, ValidationError, issues_from_pydantic
+from springboard.inference.limits import (MAX_NESTING, RequestLimits, decoding_issues,
+                                         input_issues, nesting_issue, over_limit,
+                                         stop_issues)
 from springboard.inference.params import DecodingParams, resolve_decoding
 
 
@@ -83,7 +88,7 @@ def _issues(exc: pydantic.ValidationError, model: type[BaseModel]) -> list[Issue
 
 
 def _validate(model: type[_Payload], payload: dict[str, Any], task: Task, *, wrong: str,
-              right: str) -> Any:
+              right: str, limits: RequestLimits) -> Any:
     """Validate types; on failure report them together with the rule violations of the
     fields that did have the right type, so one round trip shows every problem."""
     try:
@@ -102,7 +107,7 @@ def _validate(model: type[_Payload], payload: dict[str, Any], task: Task, *, wro
             values = _Decoding.model_validate(typed).model_dump(exclude_none=True)
         except pydantic.ValidationError:
             values = {}
-        for issue in resolve_decoding(values)[1]:
+        for issue in resolve_decoding(values)[1] + decoding_issues(values, limits):
             issue.field = prefix + (issue.field or "")
             issues.append(issue)
     raise ValidationError(issues, context="invalid request")
@@ -114,23 +119,46 @@ def _check_inputs(name: str, value: str | list[str]) -> list[Issue]:
     return []
 
 
-def parse_request(payload: Any, task: Task, defaults: dict[str, Any] | None = None) -> ParsedRequest:
+def _size_issues(payload: dict[str, Any], limits: RequestLimits) -> list[Issue]:
+    """Limits checked on the payload as sent, before validation does work in proportion
+    to its size: the number of inputs and stop strings, nesting depth, prompt lengths."""
+    issues = []
+    for name in ("text_inputs", "inputs"):
+        if name in payload:
+            issues += input_issues(name, payload[name], limits)
+    parameters = payload.get("parameters")
+    for prefix, fields in (("", payload), ("parameters.", parameters)):
+        if isinstance(fields, dict) and "stop" in fields:
+            issues += stop_issues(prefix + "stop", fields["stop"])
+    if issues:
+        return issues
+    return [issue for key, value in payload.items()
+            if (issue := nesting_issue(str(key), value, MAX_NESTING - 1)) is not None]
+
+
+def parse_request(payload: Any, task: Task, defaults: dict[str, Any] | None = None,
+                  limits: RequestLimits | None = None) -> ParsedRequest:
     """Validate `payload` for a model of `task`; defaults (from the catalog) fill gaps.
 
-    Raises `ValidationError` listing every problem, each naming its field.
+    `limits` (the defaults when None) bound what the payload may ask for. Raises
+    `ValidationError` listing every problem, each naming its field.
     """
     if not isinstance(payload, dict):
         raise ValidationError([Issue(None, f"the payload must be a JSON object; got {type(payload).__name__}",
-                                     payload, _example(task))])
+                                     _preview(payload), _example(task))])
+    limits = limits or RequestLimits()
+    if too_big := _size_issues(payload, limits):
+        raise ValidationError(too_big, context="invalid request")
     defaults = dict(defaults or {})
     if task is Task.TEXT2TEXT:
-        request = _validate(Text2TextRequest, payload, task, wrong="inputs", right="text_inputs")
+        request = _validate(Text2TextRequest, payload, task, wrong="inputs", right="text_inputs",
+                            limits=limits)
         fields = request.model_dump(exclude={"text_inputs"}, exclude_none=True)
         inputs, prefix, extras = request.text_inputs, "", {}
         name = "text_inputs"
     else:
         request_tg = _validate(TextGenerationRequest, payload, task, wrong="text_inputs",
-                               right="inputs")
+                               right="inputs", limits=limits)
         fields = request_tg.parameters.model_dump(exclude_none=True)
         extras = {k: fields.pop(k) for k in ("return_full_text", "details") if k in fields}
         inputs, prefix, name = request_tg.inputs, "parameters.", "inputs"
@@ -146,6 +174,12 @@ def parse_request(payload: Any, task: Task, defaults: dict[str, Any] | None = No
             if key not in fields:
                 merged.pop(key, None)
     params, issues = resolve_decoding(merged)
+    issues += decoding_issues(fields, limits)
+    if params.num_beams > limits.max_beams and "num_beams" not in fields \
+            and not any(i.field == "num_return_sequences" for i in issues):
+        issues.append(over_limit("num_return_sequences", params.num_return_sequences, "max_beams",
+                                 limits, hint="greedy decoding returns several sequences by beam "
+                                 "search, one beam each: set do_sample to true, or ask for fewer"))
     for issue in issues:
         if issue.field:
             issue.field = prefix + issue.field
@@ -157,6 +191,13 @@ def parse_request(payload: Any, task: Task, defaults: dict[str, Any] | None = No
                          is_list=is_list, params=params, batch_size=merged.get("batch_size"),
                          return_full_text=bool(extras.get("return_full_text", False)),
                          details=bool(extras.get("details", False)))
+
+
+def _preview(value: Any) -> Any:
+    """A non-object payload, shortened for the error body (it may be megabytes)."""
+    if isinstance(value, (str, list)) and len(value) > 100:
+        return f"a {type(value).__name__} of length {len(value)}"
+    return value
 
 
 def _example(task: Task) -> str:

@@ -5,7 +5,8 @@ top-k, top-p and `torch.Generator`, so a seeded request produces the same tokens
 batched with others; greedy rows pass through untouched. `RowStopper` ends each row at
 its own token budget or stop string. Both are used with `do_sample=False` in
 `model.generate`: the sampler turns a sampling row's logits into a one-hot choice, which
-greedy selection then takes.
+greedy selection then takes. `CancelStopper` ends the rows of requests whose caller has
+gone; once every row has ended, `generate` returns.
 """
 
 from __future__ import annotations
@@ -105,3 +106,28 @@ class RowStopper:
                 tail = self.decode(input_ids[i, max(self.start, input_ids.shape[1] - self.window[i]):].tolist())
                 done[i] = any(s in tail for s in stops)
         return done
+
+
+class CancelStopper:
+    """Stopping criterion: rows whose request is no longer wanted stop at the next token.
+
+    `cancelled(k)` is asked once per step for each of the `items` requests of the pass.
+    `owners[r]` is the request of row `r`; without it (beam search) the rows are split
+    evenly between the requests, as `generate` lays out beams."""
+
+    def __init__(self, cancelled: Callable[[int], bool], items: int,
+                 owners: Sequence[int] | None = None) -> None:
+        self.cancelled = cancelled
+        self.items = items
+        self.owners = list(owners) if owners is not None else None
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor,
+                 **_: object) -> torch.BoolTensor:
+        gone = torch.tensor([bool(self.cancelled(k)) for k in range(self.items)],
+                            dtype=torch.bool)
+        rows = input_ids.shape[0]
+        if self.owners is not None and len(self.owners) == rows:
+            owner = torch.tensor(self.owners, dtype=torch.long)
+        else:
+            owner = torch.arange(rows) * self.items // rows
+        return gone[owner].to(input_ids.device)  # type: ignore[return-value]

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from springboard.errors import GenerationError
 from springboard.jobs.checkpoint import Checkpoint, open_output, write_durably
 from springboard.jobs.records import Oversized, read_lines
 from springboard.jobs.states import JobStatus
@@ -109,20 +108,7 @@ class BatchRunner:
     def execute(self, planned_per_record: list[list[Any] | None]) -> list[Any]:
         """Run every record's planned items in shared batches; per record, its results, or
         None (nothing to run), or the GenerationError that record alone raises — a record
-        that breaks a batch is found and the rest are spared."""
-        planned = [p for items in planned_per_record if items for p in items]
-        try:
-            results = iter(self.generator.execute(planned))
-            return [[next(results) for _ in items] if items else None
-                    for items in planned_per_record]
-        except GenerationError:
-            log.exception("a batch failed; retrying its records one by one")
-            return [self._alone(items) for items in planned_per_record]
-
-    def _alone(self, items: list[Any] | None) -> Any:
-        if not items:
-            return None
-        try:
-            return self.generator.execute(items)
-        except GenerationError as exc:
-            return exc
+        that breaks a batch is found and the rest are spared (`Generator.execute_each`)."""
+        outcomes = iter(self.generator.execute_each([items for items in planned_per_record
+                                                     if items]))
+        return [next(outcomes) if items else None for items in planned_per_record]

@@ -13,7 +13,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from springboard.http_guard import GuardPolicy, HttpGuard, allowed_hosts
-from springboard.serving.protocol import Reply, error_reply, unknown_endpoint_reply
+from springboard.serving.protocol import (Reply, error_reply, unknown_endpoint_reply,
+                                          wait_for_disconnect)
 from springboard.serving.service import InvocationService
 
 INVOCATION_BODY = {
@@ -54,9 +55,12 @@ def create_app(service: InvocationService, *, api_key: str | None = None,
 
     async def invoke(request: Request, runtime_shape: bool) -> Response:
         body = await request.body()
+        # Once the body is read, the next ASGI message is the client's disconnect; the
+        # service then cancels the work (a blocking receive, not is_disconnected polling).
         reply = await service.invoke(body, request.headers.get("content-type"),
                                      runtime_shape=runtime_shape,
-                                     request_id=request.headers.get("x-request-id"))
+                                     request_id=request.headers.get("x-request-id"),
+                                     until_gone=lambda: wait_for_disconnect(request.receive))
         return _send(reply)
 
     @app.post("/invocations", summary="Invoke the model", openapi_extra=INVOCATION_BODY)

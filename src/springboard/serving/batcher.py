@@ -1,12 +1,14 @@
 """Dynamic batching: concurrent requests are queued and merged into batched passes.
 
-Requests arrive already checked (`Generator.plan`), so one bad request never reaches a
-batch. A worker thread takes the oldest request, gathers whatever else is waiting (up to
+Requests arrive already checked (`Generator.plan`), so a malformed request never reaches
+a batch. A worker thread takes the oldest request, gathers whatever else is waiting (up to
 `max_rolling_batch_size` rows, waiting at most `batch_wait_ms` for more), and runs them
-through `Generator.execute`, which keeps incompatible settings in separate passes. The
-queue is bounded: when full, `submit` raises `OverloadedError` (HTTP 503) instead of
-building an unbounded backlog. Several workers may share the one model
-(`SAGEMAKER_MODEL_SERVER_WORKERS`).
+through `Generator.execute_each`, which keeps incompatible settings in separate passes
+and, when a pass fails, runs each request alone so only the one that breaks it fails.
+A request whose caller has gone (`Job.cancel`: the 504, a disconnect) is dropped from the
+queue, or its rows stop at the next token. The queue is bounded: when full, `submit`
+raises `OverloadedError` (HTTP 503) instead of building an unbounded backlog. Several
+workers may share the one model (`SAGEMAKER_MODEL_SERVER_WORKERS`).
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from springboard.errors import ServerError
-from springboard.inference.generator import Generator, Planned
+from springboard.errors import ClientError, GenerationError, ServerError
+from springboard.inference.generator import CANCELLED, Generator, Planned
 from springboard.inference.payloads import GenerationResult
 from springboard.serving.metrics import ServerMetrics
 from springboard.serving.settings import DeploymentSettings
@@ -34,6 +36,13 @@ class OverloadedError(ServerError):
     http_status = 503
 
 
+class RequestCancelledError(ClientError):
+    """The caller gave up on the request (timeout or disconnect); nobody awaits the answer."""
+
+    code = "cancelled"
+    http_status = 499
+
+
 @dataclass
 class Job:
     planned: list[Planned]
@@ -41,10 +50,16 @@ class Job:
     enqueued: float = field(default_factory=time.monotonic)
     started: float = 0.0
     finished: float = 0.0
+    cancelled: bool = False  # read by the worker between tokens
 
     @property
     def rows(self) -> int:
         return sum(p.rows for p in self.planned)
+
+    def cancel(self) -> None:
+        """The caller has gone: drop the job if it is still queued, else stop its rows."""
+        self.cancelled = True
+        self.future.cancel()
 
 
 class Batcher:
@@ -114,6 +129,8 @@ class Batcher:
                 if rows < target and time.monotonic() < straggle:
                     continue
                 break
+            if job.future.cancelled():
+                continue  # its caller has gone; it takes no room
             jobs.append(job)
             rows += job.rows
         return jobs
@@ -126,24 +143,40 @@ class Batcher:
                 continue
             jobs = [j for j in self._gather(first) if j.future.set_running_or_notify_cancel()]
             self.metrics.queue_depth.set(self._queue.qsize())
-            if not jobs:
-                continue
-            planned = [p for job in jobs for p in job.planned]
-            started = time.monotonic()
-            try:
-                results = self.generator.execute(planned,
-                                                 batch_size=self.settings.max_rolling_batch_size)
-            except Exception as exc:  # a failed pass fails its jobs, never the worker
-                log.exception("batch of %d rows failed", len(planned))
-                for job in jobs:
-                    job.future.set_exception(exc)
-                continue
-            finished = time.monotonic()
-            self._last_rows = sum(j.rows for j in jobs)
-            self._last_secs, self._last_end = finished - started, finished
-            self.metrics.batch_rows.observe(self._last_rows)
-            start = 0
-            for job in jobs:
-                job.started, job.finished = started, finished
-                job.future.set_result(results[start:start + len(job.planned)])
-                start += len(job.planned)
+            if jobs:
+                self._run(jobs)
+
+    def _run(self, jobs: list[Job]) -> None:
+        rows = sum(j.rows for j in jobs)
+        started = time.monotonic()
+        self.metrics.active_rows.inc(rows)
+        try:
+            outcomes: list[list[GenerationResult] | BaseException] = list(
+                self.generator.execute_each([job.planned for job in jobs],
+                                            batch_size=self.settings.max_rolling_batch_size,
+                                            cancelled=lambda n: jobs[n].cancelled))
+        except Exception as exc:  # a bug, not a failed pass: fail these jobs, keep the worker
+            log.exception("batch of %d rows failed", rows)
+            outcomes = [exc] * len(jobs)
+        finally:
+            self.metrics.active_rows.dec(rows)
+        finished = time.monotonic()
+        self._last_rows = rows
+        self._last_secs, self._last_end = finished - started, finished
+        self.metrics.batch_rows.observe(rows)
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            job.started, job.finished = started, finished
+            self.settle(job, outcome)
+
+    def settle(self, job: Job, outcome: list[GenerationResult] | BaseException) -> None:
+        """Answer a job: its results, its own error, or (caller gone) a cancellation."""
+        if isinstance(outcome, BaseException):
+            if isinstance(outcome, GenerationError):
+                log.error("a request failed on its own: %s", outcome)
+            job.future.set_exception(outcome)
+        elif job.cancelled:
+            self.metrics.cancelled_rows.inc(sum(r.finish_reasons.count(CANCELLED)
+                                                for r in outcome))
+            job.future.set_exception(RequestCancelledError("the caller gave up on the request"))
+        else:
+            job.future.set_result(outcome)

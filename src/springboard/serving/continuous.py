@@ -7,6 +7,10 @@ rows are dropped from the cache, and columns that only padding still uses are tr
 Each row keeps its own sampling settings, budget, stop strings and seeded RNG, so a
 seeded request answers the same as in `Generator.generate`.
 
+A request whose caller has gone (`Job.cancel`) leaves at the next step, its cache rows
+freed. When a prefill or a step fails, each request is prefilled again alone (from its
+prompt and the tokens it has so far), so only the request that breaks the batch fails.
+
 Requests this path cannot serve (beam search, n-gram or repetition penalties,
 encoder-decoder models) run through the static path, `Generator.execute`.
 """
@@ -21,9 +25,10 @@ from typing import Any
 
 import torch
 
+from springboard.errors import GenerationError
 from springboard.inference.generator import Generator, Planned
 from springboard.inference.rows import RowSampler, RowSpec, row_generator
-from springboard.serving.batcher import Batcher, Job
+from springboard.serving.batcher import Batcher, Job, RequestCancelledError
 
 log = logging.getLogger("springboard.serving")
 
@@ -59,6 +64,10 @@ class _JobState:
     pending: int
 
 
+def _failure(exc: Exception) -> GenerationError:
+    return exc if isinstance(exc, GenerationError) else GenerationError(f"generation failed: {exc}")
+
+
 class ContinuousBatcher(Batcher):
     """A `Batcher` whose worker schedules rows step by step (one worker thread)."""
 
@@ -74,26 +83,31 @@ class ContinuousBatcher(Batcher):
         super().stop(max(0.0, deadline - time.monotonic()))
 
     def _reset(self) -> None:
+        self._clear_batch()
+        self._jobs: dict[int, tuple[Job, _JobState]] = {}
+        self._held: Job | None = None
+
+    def _clear_batch(self) -> None:
         self._rows: list[_Row] = []
         self._mask: torch.Tensor | None = None  # [rows, length], 1 = real token
         self._cache: Any = None
-        self._jobs: dict[int, _JobState] = {}
-        self._held: Job | None = None
+        self.metrics.active_rows.set(0)
 
     # -- scheduling ----------------------------------------------------------------------
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
+                self._drop_cancelled()
                 self._admit(block=not self._rows)
                 if self._rows:
                     self._step()
-            except Exception as exc:  # fail the affected requests, keep serving
+            except Exception as exc:  # a bug: fail the requests in the batch, keep serving
                 log.exception("continuous batch failed")
-                for job in {id(r.job): r.job for r in self._rows}.values():
-                    if not job.future.done():
-                        job.future.set_exception(exc)
-                self._reset()
+                for job, _ in list(self._jobs.values()):
+                    self._fail(job, exc)
+                self._jobs.clear()
+                self._clear_batch()
 
     def _next_job(self, block: bool) -> Job | None:
         if self._held is not None:
@@ -113,6 +127,8 @@ class ContinuousBatcher(Batcher):
             job = self._next_job(block and not new_rows)
             if job is None:
                 break
+            if job.future.cancelled():
+                continue  # its caller has gone
             if (self._rows or new_rows) and len(self._rows) + len(new_rows) + job.rows > limit:
                 self._held = job  # wait for room rather than overfill the batch
                 break
@@ -120,16 +136,21 @@ class ContinuousBatcher(Batcher):
                 new_rows.extend(self._rows_of(job))
         self.metrics.queue_depth.set(self._queue.qsize())
         if new_rows:
-            self._prefill(new_rows)
+            self._start(new_rows, together=True)
 
     def _rows_of(self, job: Job) -> list[_Row]:
         """Rows to decode step by step; items the static path must run are run now."""
         job.started = time.monotonic()
         state = _JobState(outputs=[[None] * item.rows for item in job.planned], pending=0)
-        self._jobs[id(job)] = state
+        self._jobs[id(job)] = (job, state)
         static = [i for i, item in enumerate(job.planned) if not _continuous(item)]
         if static:
-            results = self.generator.execute([job.planned[i] for i in static])
+            try:
+                results = self.generator.execute([job.planned[i] for i in static],
+                                                 cancelled=lambda _n: job.cancelled)
+            except GenerationError as exc:  # this request's own failure
+                self._fail(job, exc)
+                return []
             for i, result in zip(static, results, strict=True):
                 state.outputs[i] = list(zip(result.texts, result.output_tokens,
                                             result.finish_reasons, strict=True))
@@ -145,56 +166,106 @@ class ContinuousBatcher(Batcher):
             self._complete(job)
         return rows
 
+    def _start(self, rows: list[_Row], *, together: bool) -> None:
+        """Prefill `rows` (together, or request by request); a request whose prefill
+        fails alone fails, the others join the batch."""
+        if together:
+            try:
+                self._prefill(rows)
+                return
+            except Exception as exc:
+                if len({id(r.job) for r in rows}) == 1:
+                    self._fail(rows[0].job, _failure(exc))
+                    return
+                log.warning("prefill of %d rows failed (%s); prefilling each request alone",
+                            len(rows), exc)
+        by_job: dict[int, list[_Row]] = {}
+        for row in rows:
+            by_job.setdefault(id(row.job), []).append(row)
+            if not row.tokens and row.rng is not None and row.spec.seed is not None:
+                row.rng = row_generator(row.spec.seed)  # as if the failed try never drew
+        for job_rows in by_job.values():
+            try:
+                self._prefill(job_rows)
+            except Exception as exc:
+                log.error("a request failed on its own: %s", exc)
+                self._fail(job_rows[0].job, _failure(exc))
+
+    def _drop_cancelled(self) -> None:
+        """Free the rows of requests whose caller has gone."""
+        gone = [i for i, row in enumerate(self._rows) if row.job.cancelled]
+        if not gone:
+            return
+        jobs = {id(self._rows[i].job): self._rows[i].job for i in gone}
+        self._remove(gone)
+        self.metrics.cancelled_rows.inc(len(gone))
+        for job in jobs.values():
+            self._fail(job, RequestCancelledError("the caller gave up on the request"))
+
     # -- model steps ---------------------------------------------------------------------
 
     def _prefill(self, rows: list[_Row]) -> None:
+        """Run rows' prompts (and tokens so far) and choose their next token; the batch
+        is only changed once that has worked."""
         from transformers import DynamicCache
 
         device = self.generator.device
-        width = max(len(r.prompt_ids) for r in rows)
+        seqs = [r.prompt_ids + r.tokens for r in rows]
+        width = max(len(s) for s in seqs)
         pad = self.generator.tokenizer.pad_token_id or 0
-        ids = torch.tensor([[pad] * (width - len(r.prompt_ids)) + r.prompt_ids for r in rows],
-                           device=device)
-        mask = torch.tensor([[0] * (width - len(r.prompt_ids)) + [1] * len(r.prompt_ids)
-                             for r in rows], device=device)
+        ids = torch.tensor([[pad] * (width - len(s)) + s for s in seqs], device=device)
+        mask = torch.tensor([[0] * (width - len(s)) + [1] * len(s) for s in seqs], device=device)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         cache = DynamicCache(config=self.generator.model.config)
         with torch.inference_mode():
             out = self.generator.model(input_ids=ids, attention_mask=mask, position_ids=positions,
                                        past_key_values=cache, use_cache=True)
+        tokens = self._choose(rows, out.logits[:, -1, :])
         self._merge(rows, mask, out.past_key_values)
-        self._advance(rows, out.logits[:, -1, :], offset=len(self._rows) - len(rows))
+        self._record(rows, tokens, offset=len(self._rows) - len(rows))
 
     def _merge(self, rows: list[_Row], mask: torch.Tensor, cache: Any) -> None:
         if self._cache is None:
             self._rows, self._mask, self._cache = list(rows), mask, cache
-            return
-        assert self._mask is not None
-        old_len, new_len = self._mask.shape[1], mask.shape[1]
-        width = max(old_len, new_len)
-        for old, new in zip(self._cache.layers, cache.layers, strict=True):
-            old.keys = torch.cat([_left_pad(old.keys, width), _left_pad(new.keys, width)])
-            old.values = torch.cat([_left_pad(old.values, width), _left_pad(new.values, width)])
-        self._mask = torch.cat([_left_pad(self._mask, width, dim=1),
-                                _left_pad(mask, width, dim=1)])
-        self._rows.extend(rows)
+        else:
+            assert self._mask is not None
+            width = max(self._mask.shape[1], mask.shape[1])
+            for old, new in zip(self._cache.layers, cache.layers, strict=True):
+                old.keys = torch.cat([_left_pad(old.keys, width), _left_pad(new.keys, width)])
+                old.values = torch.cat([_left_pad(old.values, width),
+                                        _left_pad(new.values, width)])
+            self._mask = torch.cat([_left_pad(self._mask, width, dim=1),
+                                    _left_pad(mask, width, dim=1)])
+            self._rows.extend(rows)
+        self.metrics.active_rows.set(len(self._rows))
 
     def _step(self) -> None:
         assert self._mask is not None
-        last = torch.tensor([[r.tokens[-1]] for r in self._rows], device=self.generator.device)
-        self._mask = torch.cat([self._mask, torch.ones_like(self._mask[:, :1])], dim=1)
-        positions = self._mask.sum(dim=1, keepdim=True) - 1
-        with torch.inference_mode():
-            out = self.generator.model(input_ids=last, attention_mask=self._mask,
-                                       position_ids=positions, past_key_values=self._cache,
-                                       use_cache=True)
-        self._cache = out.past_key_values
-        self._advance(list(self._rows), out.logits[:, -1, :], offset=0)
+        rows = list(self._rows)
+        try:
+            last = torch.tensor([[r.tokens[-1]] for r in rows], device=self.generator.device)
+            mask = torch.cat([self._mask, torch.ones_like(self._mask[:, :1])], dim=1)
+            positions = mask.sum(dim=1, keepdim=True) - 1
+            with torch.inference_mode():
+                out = self.generator.model(input_ids=last, attention_mask=mask,
+                                           position_ids=positions, past_key_values=self._cache,
+                                           use_cache=True)
+            tokens = self._choose(rows, out.logits[:, -1, :])
+        except Exception as exc:  # start every request again on its own
+            log.warning("a step of %d rows failed (%s); prefilling each request alone",
+                        len(rows), exc)
+            self._clear_batch()
+            self._start(rows, together=False)
+            return
+        self._mask, self._cache = mask, out.past_key_values
+        self._record(rows, tokens, offset=0)
 
-    def _advance(self, rows: list[_Row], logits: torch.Tensor, offset: int) -> None:
-        """Choose each row's next token, then retire the rows that are done."""
+    def _choose(self, rows: list[_Row], logits: torch.Tensor) -> list[int]:
         sampler = RowSampler([r.spec for r in rows], [r.rng for r in rows])
-        tokens = sampler(None, logits.float()).argmax(dim=-1).tolist()  # type: ignore[arg-type]
+        return sampler(None, logits.float()).argmax(dim=-1).tolist()  # type: ignore[arg-type]
+
+    def _record(self, rows: list[_Row], tokens: list[int], offset: int) -> None:
+        """Append each row's next token, then retire the rows that are done."""
         self.metrics.batch_rows.observe(len(self._rows))
         finished = []
         for n, (row, token) in enumerate(zip(rows, tokens, strict=True)):
@@ -214,19 +285,23 @@ class ContinuousBatcher(Batcher):
         return False
 
     def _retire(self, indices: list[int]) -> None:
-        assert self._mask is not None
-        gone = set(indices)
         for index in indices:
             row = self._rows[index]
-            state = self._jobs[id(row.job)]
+            _, state = self._jobs[id(row.job)]
             state.outputs[row.item_index][row.seq_index] = self.generator.finish_sequence(
                 row.tokens, row.spec.max_new_tokens, row.spec.stop)
             state.pending -= 1
             if state.pending == 0:
                 self._complete(row.job)
+        self._remove(indices)
+
+    def _remove(self, indices: list[int]) -> None:
+        """Drop rows from the batch and their key/value cache."""
+        assert self._mask is not None
+        gone = set(indices)
         keep = [i for i in range(len(self._rows)) if i not in gone]
         if not keep:
-            self._rows, self._mask, self._cache = [], None, None
+            self._clear_batch()
             return
         self._rows = [self._rows[i] for i in keep]
         self._cache.batch_select_indices(torch.tensor(keep, device=self._mask.device))
@@ -238,13 +313,19 @@ class ContinuousBatcher(Batcher):
             for layer in self._cache.layers:
                 layer.keys = layer.keys[:, :, first:, :]
                 layer.values = layer.values[:, :, first:, :]
+        self.metrics.active_rows.set(len(self._rows))
 
     def _complete(self, job: Job) -> None:
-        state = self._jobs.pop(id(job))
+        _, state = self._jobs.pop(id(job))
         job.finished = time.monotonic()
-        results = [item.result(outputs) for item, outputs in zip(job.planned, state.outputs,
-                                                                 strict=True)]
-        job.future.set_result(results)
+        self.settle(job, [item.result(outputs)
+                          for item, outputs in zip(job.planned, state.outputs, strict=True)])
+
+    def _fail(self, job: Job, exc: BaseException) -> None:
+        self._jobs.pop(id(job), None)
+        job.finished = time.monotonic()
+        if not job.future.done():
+            job.future.set_exception(exc)
 
 
 def _left_pad(tensor: torch.Tensor, width: int, dim: int = 2) -> torch.Tensor:

@@ -1,5 +1,7 @@
 """Prometheus metrics of one endpoint server: requests by status, queue depth, batch
-sizes, tokens in and out, latency. A registry per server so tests can build several."""
+sizes, rows decoding, tokens in and out, latency, and requests abandoned by their caller
+(timeout, disconnect) with the rows that stopped early because of them. A registry per
+server so tests can build several."""
 
 from __future__ import annotations
 
@@ -24,6 +26,16 @@ class ServerMetrics:
                                     buckets=BATCH_BUCKETS, registry=self.registry)
         self.tokens = Counter("springboard_tokens", "Tokens processed.", ["direction"],
                               registry=self.registry)
+        self.active_rows = Gauge("springboard_active_rows",
+                                 "Rows being decoded now (all workers).", registry=self.registry)
+        self.cancelled_requests = Counter(
+            "springboard_cancelled_requests",
+            "Requests given up before they finished: reason=timeout (the 504) or "
+            "client_gone (the client disconnected).", ["reason"], registry=self.registry)
+        self.cancelled_rows = Counter(
+            "springboard_cancelled_rows",
+            "Rows that stopped decoding early because their request was given up.",
+            registry=self.registry)
         self.latency = Histogram("springboard_request_latency_seconds",
                                  "Time from request to response.", buckets=LATENCY_BUCKETS,
                                  registry=self.registry)

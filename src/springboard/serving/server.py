@@ -52,7 +52,8 @@ def _load(service: InvocationService, row: dict, server: uvicorn.Server) -> None
         model_dir = resolve_model_dir(service.spec, model_dir=row.get("model_dir"))
         options = LoadOptions(dtype=service.settings.dtype,
                               context_length=service.settings.n_positions,
-                              max_batch_size=service.settings.max_rolling_batch_size)
+                              max_batch_size=service.settings.max_rolling_batch_size,
+                              limits=service.settings.request_limits())
         service.attach(Generator(service.spec, model_dir, options))
     except Exception as exc:  # any load failure ends the endpoint with its reason recorded
         log.exception("loading %s failed", service.spec.id)

@@ -1,27 +1,33 @@
 """What an endpoint does with an invocation: decode, check, queue, await, render.
 
 The HTTP routes hand the raw body and content type here and send back the `Reply`; this
-is also where request ids, timing headers and metrics are produced. A bad request is
-refused before it reaches the batch queue, so it never affects other requests.
+is also where request ids, timing headers and metrics are produced. A bad request, or
+one over the deployment's request limits, is refused before it reaches the batch queue,
+so it never affects other requests. Decoding, validating and tokenizing run on a worker
+thread, so a big prompt never stalls the event loop (`/ping` answers meanwhile). A
+request whose caller has gone — the 504 timeout, or the client disconnecting — is
+cancelled: its queued work is dropped and its rows stop decoding.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from springboard.catalog import ModelSpec
-from springboard.errors import (ClientError, Issue, ServerError, SpringboardError,
-                               ValidationError)
-from springboard.inference.generator import Generator
-from springboard.inference.payloads import GenerationResult, render_response
-from springboard.serving.batcher import Batcher, Job
+from springboard.errors import (ClientError, Issue, PayloadTooLargeError, ServerError,
+                               SpringboardError, ValidationError)
+from springboard.inference.generator import Generator, Planned
+from springboard.inference.payloads import GenerationResult, ParsedRequest, render_response
+from springboard.serving.batcher import Batcher, Job, RequestCancelledError
 from springboard.serving.metrics import ServerMetrics
-from springboard.serving.protocol import (JSONLINES, TEXT, PayloadTooLargeError, Reply,
+from springboard.serving.protocol import (JSONLINES, TEXT, Reply,
                                           TimeoutError_, decode_json, dumps, error_reply,
                                           media_type)
 from springboard.serving.settings import DeploymentSettings
@@ -83,18 +89,18 @@ class InvocationService:
             self.batcher.stop()
 
     async def invoke(self, body: bytes, content_type: str | None, *, runtime_shape: bool,
-                     request_id: str | None = None) -> Reply:
+                     request_id: str | None = None,
+                     until_gone: Callable[[], Awaitable[Any]] | None = None) -> Reply:
+        """Answer one invocation. `until_gone()`, when given, returns once the client has
+        disconnected; the work is then cancelled and a 499 (sent to nobody) comes back."""
         started = time.monotonic()
         request_id = request_id or uuid.uuid4().hex
         headers = {"X-Request-Id": request_id, "X-Springboard-Model-Id": self.spec.id}
         try:
-            reply = await self._invoke(body, content_type, headers)
-        except SpringboardError as exc:
-            reply = error_reply(exc, runtime_shape=runtime_shape, headers=headers)
+            reply = await _unless_gone(self._invoke(body, content_type, headers), until_gone)
         except Exception as exc:  # a bug must still answer JSON, never drop the connection
-            log.exception("request %s failed", request_id)
-            reply = error_reply(ServerError(f"internal error: {type(exc).__name__}: {exc}"),
-                                runtime_shape=runtime_shape, headers=headers)
+            reply = error_reply(_public(exc, request_id), runtime_shape=runtime_shape,
+                                headers=headers)
         elapsed = time.monotonic() - started
         reply.headers["X-Springboard-Total-Time-Ms"] = f"{elapsed * 1000:.1f}"
         self.metrics.requests.labels(status=str(reply.status)).inc()
@@ -114,7 +120,15 @@ class InvocationService:
         kind = media_type(content_type)
         if kind in JSONLINES:
             lines = [line for line in body.splitlines() if line.strip()]
-            outcomes = await asyncio.gather(*(self._line(line, n) for n, line in enumerate(lines)))
+            most = self.settings.max_inputs
+            if len(lines) > most:
+                raise ClientError(
+                    f"the JSON Lines body has {len(lines)} lines; at most {most} are accepted "
+                    "(limit max_inputs)", field="body", value=len(lines),
+                    fix="split it over several requests; an endpoint can allow more with "
+                        "SPRINGBOARD_MAX_INPUTS")
+            outcomes = await asyncio.gather(*(self._line(line, n, headers["X-Request-Id"])
+                                              for n, line in enumerate(lines)))
             self._usage_headers(headers, [o for o in outcomes if isinstance(o, _Outcome)])
             answers = [o.body if isinstance(o, _Outcome) else o for o in outcomes]
             return Reply(200, b"\n".join(dumps(a) for a in answers) + b"\n",
@@ -124,48 +138,85 @@ class InvocationService:
                 text = body.decode("utf-8")
             except UnicodeDecodeError:
                 raise ClientError("the text body is not UTF-8", field="body") from None
-            outcome = await self._payload({self._input_field(): text})
+            outcome = await self._payload(lambda: {self._input_field(): text})
             outcome.body = {"generated_text": _first_text(outcome.body)}
         else:
-            outcome = await self._payload(decode_json(body))
+            outcome = await self._payload(functools.partial(decode_json, body))
         self._usage_headers(headers, [outcome])
         return Reply(200, dumps(outcome.body), headers=headers)
 
-    async def _line(self, line: bytes, number: int) -> _Outcome | dict[str, Any]:
+    async def _line(self, line: bytes, number: int,
+                    request_id: str) -> _Outcome | dict[str, Any]:
+        where = f"line {number + 1}"
         try:
-            return await self._payload(decode_json(line, where=f"line {number + 1}"))
-        except ClientError as exc:
-            return {"error": exc.to_dict()}
+            return await self._payload(functools.partial(decode_json, line, where=where),
+                                       where=where)
+        except SpringboardError as exc:  # this line's own failure; its siblings go on
+            return {"error": _public(exc, f"{request_id}/{number + 1}").to_dict()}
 
     def _input_field(self) -> str:
         assert self.generator is not None
         return self.generator.input_field
 
-    async def _payload(self, payload: Any) -> _Outcome:
-        assert self.generator is not None and self.batcher is not None
-        request = self.generator.parse(payload)
-        planned = self.generator.plan(request.prompts, request.params)
-        size = request.batch_size or len(planned)
-        jobs: list[Job] = [self.batcher.submit(planned[i:i + size])
-                           for i in range(0, len(planned), size)]
-        waiting = [asyncio.wrap_future(job.future) for job in jobs]
+    def _prepare(self, payload: Callable[[], Any],
+                 where: str) -> tuple[ParsedRequest, list[Planned]]:
+        """Decode, validate (within the deployment's limits) and tokenize: the part of a
+        request whose cost grows with its size, so it runs on a worker thread."""
+        assert self.generator is not None
+        limits = self.settings.request_limits()
         try:
-            parts = await asyncio.wait_for(asyncio.gather(*waiting),
-                                           timeout=self.settings.model_server_timeout)
-        except TimeoutError:
-            for job in jobs:
-                job.future.cancel()
-            raise TimeoutError_(
-                f"the request took longer than {self.settings.model_server_timeout:g} s",
-                field="SAGEMAKER_MODEL_SERVER_TIMEOUT",
-                fix="ask for fewer tokens, or deploy with a larger SAGEMAKER_MODEL_SERVER_TIMEOUT") from None
+            request = self.generator.parse(payload(), limits=limits)
+        except RecursionError:  # a parser deeper than our own nesting check
+            raise ClientError(f"{where} nests arrays/objects too deeply", field=where,
+                              fix='send a flat payload, e.g. {"inputs": "hello"}') from None
+        return request, self.generator.plan(request.prompts, request.params, limits=limits)
+
+    def _chunk(self, request: ParsedRequest, planned: list[Planned]) -> int:
+        """Prompts per job: the request's batch_size, and no more rows than one batch
+        holds, so a list input cannot take over a continuous batch in one prefill."""
+        rows = max(planned[0].rows, 1)
+        return max(1, min(request.batch_size or len(planned),
+                          self.settings.max_rolling_batch_size // rows))
+
+    async def _payload(self, payload: Callable[[], Any], *, where: str = "body") -> _Outcome:
+        assert self.generator is not None and self.batcher is not None
+        jobs: list[Job] = []
+        try:
+            request, planned = await asyncio.to_thread(self._prepare, payload, where)
+            size = self._chunk(request, planned)
+            jobs = [self.batcher.submit(planned[i:i + size])
+                    for i in range(0, len(planned), size)]
+            waiting = [asyncio.wrap_future(job.future) for job in jobs]
+            try:
+                parts = await asyncio.wait_for(asyncio.gather(*waiting),
+                                               timeout=self.settings.model_server_timeout)
+            except TimeoutError:
+                self._cancel(jobs, "timeout")
+                raise TimeoutError_(
+                    f"the request took longer than {self.settings.model_server_timeout:g} s",
+                    field="SAGEMAKER_MODEL_SERVER_TIMEOUT",
+                    fix="ask for fewer tokens, or deploy with a larger SAGEMAKER_MODEL_SERVER_TIMEOUT") from None
+        except asyncio.CancelledError:  # the client has gone
+            self._cancel(jobs, "client_gone")
+            raise
+        except SpringboardError:
+            for job in jobs:  # e.g. the queue filled up after the first micro-batch
+                job.cancel()
+            raise
         results: list[GenerationResult] = [r for part in parts for r in part]
         return _Outcome(
             body=render_response(request, results),
             input_tokens=sum(r.input_tokens for r in results),
             output_tokens=sum(sum(r.output_tokens) for r in results),
-            model_ms=sum((j.finished - j.started) for j in jobs) * 1000,
+            # the span the model worked on it (its jobs may share passes)
+            model_ms=(max(j.finished for j in jobs) - min(j.started for j in jobs)) * 1000,
             queue_ms=max((j.started - j.enqueued) for j in jobs) * 1000)
+
+    def _cancel(self, jobs: list[Job], reason: str) -> None:
+        """Nobody waits for these jobs any more: drop them from the queue or stop their rows."""
+        for job in jobs:
+            job.cancel()
+        self.metrics.cancelled_requests.labels(reason=reason).inc()
 
     def _usage_headers(self, headers: dict[str, str], outcomes: list[_Outcome]) -> None:
         tokens_in = sum(o.input_tokens for o in outcomes)
@@ -178,6 +229,42 @@ class InvocationService:
             "X-Springboard-Model-Time-Ms": f"{sum(o.model_ms for o in outcomes):.1f}",
             "X-Springboard-Queue-Time-Ms": f"{max((o.queue_ms for o in outcomes), default=0):.1f}",
         })
+
+
+async def _unless_gone(work: Awaitable[Reply],
+                       until_gone: Callable[[], Awaitable[Any]] | None) -> Reply:
+    """`work`'s reply, or `RequestCancelledError` once `until_gone()` returns first (the
+    work is then cancelled, which cancels its jobs)."""
+    if until_gone is None:
+        return await work
+    task = asyncio.ensure_future(work)
+    gone = asyncio.ensure_future(until_gone())
+    try:
+        done, _ = await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:  # the server itself is stopping
+        task.cancel()
+        gone.cancel()
+        raise
+    gone.cancel()
+    if task in done:
+        return task.result()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)  # let it cancel its jobs
+    raise RequestCancelledError("the client disconnected before the answer was ready",
+                                field="connection")
+
+
+def _public(exc: BaseException, request_id: str) -> SpringboardError:
+    """What the caller may see of `exc`: a client error or an overload as it is; any other
+    failure as a bare "internal error" with the request id, the detail going to the log
+    (a model's or library's message can name files and internals)."""
+    if isinstance(exc, SpringboardError) and (exc.http_status < 500 or
+                                              exc.http_status in (503, 504)):
+        return exc
+    log.error("request %s failed: %s: %s", request_id, type(exc).__name__, exc,
+              exc_info=not isinstance(exc, SpringboardError))
+    return ServerError(f"internal error (request id {request_id}; the endpoint's log has "
+                       "the detail)")
 
 
 def _first_text(body: Any) -> str:

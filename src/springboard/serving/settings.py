@@ -2,14 +2,16 @@
 
 `OPTION_N_POSITIONS`, `OPTION_MAX_ROLLING_BATCH_SIZE`, `OPTION_DTYPE`,
 `OPTION_TENSOR_PARALLEL_DEGREE`, `SAGEMAKER_MODEL_SERVER_TIMEOUT`,
-`SAGEMAKER_MODEL_SERVER_WORKERS`, plus Springboard's own queue and payload limits.
-Validated once, at deploy time and again when the server starts, with every bad value
-reported together. This module does not start anything.
+`SAGEMAKER_MODEL_SERVER_WORKERS`, plus Springboard's own queue and payload limits and
+the request limits (`SPRINGBOARD_MAX_TOP_K`, ...: what one request may ask for, described
+in `inference.limits`). Validated once, at deploy time and again when the server starts,
+with every bad value reported together. This module does not start anything.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from copy import deepcopy
 from typing import Any, Literal
 
 import pydantic
@@ -17,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from springboard.catalog import DeploymentPreset, ModelSpec
 from springboard.errors import Issue, ValidationError, issues_from_pydantic
+from springboard.inference.limits import LIMIT_ENV, RequestLimits
 
 # environment variable -> field
 ENV_FIELDS: dict[str, str] = {
@@ -30,8 +33,14 @@ ENV_FIELDS: dict[str, str] = {
     "SPRINGBOARD_MAX_PAYLOAD_MB": "max_payload_mb",
     "SPRINGBOARD_BATCH_WAIT_MS": "batch_wait_ms",
     "OPTION_ROLLING_BATCH": "rolling_batch",
+    **{var: name for name, var in LIMIT_ENV.items()},
 }
 FIELD_ENV = {v: k for k, v in ENV_FIELDS.items()}
+
+
+def _limit(name: str) -> Any:
+    """The request limit's own field (type, default, bounds, description), described once."""
+    return deepcopy(RequestLimits.model_fields[name])
 
 
 class DeploymentSettings(BaseModel):
@@ -52,6 +61,11 @@ class DeploymentSettings(BaseModel):
         "auto", description="continuous: requests join and leave the running batch between "
         "decoding steps (causal models); dynamic: whole batches of queued requests; auto: "
         "continuous where the model supports it.")
+    max_top_k: int = _limit("max_top_k")
+    max_return_sequences: int = _limit("max_return_sequences")
+    max_beams: int = _limit("max_beams")
+    max_inputs: int = _limit("max_inputs")
+    max_prompt_chars: int = _limit("max_prompt_chars")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], spec: ModelSpec | None = None) -> "DeploymentSettings":
@@ -73,6 +87,10 @@ class DeploymentSettings(BaseModel):
             raise ValidationError(issues, context="invalid deployment settings") from None
         settings.check_devices()
         return settings
+
+    def request_limits(self) -> RequestLimits:
+        """What one request to this endpoint may ask for."""
+        return RequestLimits(**{name: getattr(self, name) for name in LIMIT_ENV})
 
     def check_devices(self) -> None:
         if self.tensor_parallel_degree == 1:
