@@ -22,13 +22,6 @@ FLOORS = {  # task: (exact match, ROUGE-L) on the first 20 held-out prompts
 }
 
 
-@pytest.fixture(scope="module")
-def t5():
-    from springboard.inference import Generator
-
-    return Generator.from_catalog("springboard-tiny-t5")
-
-
 def _scores(generator, pairs):
     texts = generator.predict({"text_inputs": [p for p, _ in pairs], "max_length": 48})["generated_texts"]
     refs = [r for _, r in pairs]
@@ -36,20 +29,21 @@ def _scores(generator, pairs):
     return em, mean_scores(rouge_scores(zip(texts, refs, strict=True))).rougeL.fmeasure
 
 
-def test_text2text_model_does_its_trained_tasks(t5):
+def test_text2text_model_does_its_trained_tasks(t5_generator):
     by_task = defaultdict(list)
     for line in (ROOT / "examples" / "instructions" / "heldout.jsonl").read_text().splitlines():
         record = json.loads(line)
         by_task[record["task"]].append((record["prompt"], record["target"]))
     for task, (em_floor, rouge_floor) in FLOORS.items():
-        em, rouge = _scores(t5, by_task[task][:20])
+        em, rouge = _scores(t5_generator, by_task[task][:20])
         assert em >= em_floor and rouge >= rouge_floor, (task, em, rouge)
 
 
-def test_text2text_model_cannot_yet_generate_questions(t5):
+def test_text2text_model_cannot_yet_generate_questions(t5_generator):
     records = [json.loads(line) for line in
                (ROOT / "examples" / "question-generation" / "test.jsonl").read_text().splitlines()]
-    _, rouge = _scores(t5, [(f"Ask a question about: {r['context']}", r["question"]) for r in records[:20]])
+    _, rouge = _scores(t5_generator, [(f"Ask a question about: {r['context']}", r["question"])
+                                      for r in records[:20]])
     assert rouge < 0.3  # what fine-tuning raises (tests/test_training.py)
 
 
@@ -57,7 +51,7 @@ IN_CONTEXT_FLOORS = {"summarization": 0.8, "data-to-text": 0.9, "translation": 0
                      "extractive-qa": 0.7}  # ROUGE-L through the built-in template, no example
 
 
-def test_text2text_model_does_its_tasks_through_the_builtin_templates(t5):
+def test_text2text_model_does_its_tasks_through_the_builtin_templates(t5_generator):
     """Zero-shot through each built-in template, on the held-out in-context records. (Shown
     one worked example the tiny model copies from it: the card has those figures too.)"""
     from springboard.prompting import Prompter
@@ -67,18 +61,17 @@ def test_text2text_model_does_its_tasks_through_the_builtin_templates(t5):
         prompter = Prompter.load(name, folder / "examples.jsonl", shots=0)
         records = [json.loads(line) for line in (folder / "records.jsonl").read_text().splitlines()]
         pairs = [(prompter.render(r), r[prompter.template.target]) for r in records]
-        _, rouge = _scores(t5, pairs)
+        _, rouge = _scores(t5_generator, pairs)
         assert rouge >= floor, (name, rouge)
 
 
 @pytest.mark.slow
-def test_causal_model_reasons_step_by_step_and_a_vote_beats_greedy():
+def test_causal_model_reasons_step_by_step_and_a_vote_beats_greedy(llama_generator):
     """Greedy chain-of-thought is right often but not always, and the majority of 10 paths
     sampled at the self-consistency default temperature does better (the first 100 of the
     300 held-out problems; the card has the full figures)."""
     from springboard.evaluation.answers import extract_answer
     from springboard.evaluation.voting import majority_vote, same_answer
-    from springboard.inference import Generator
     from springboard.prompting import Prompter
     from springboard.sdk.self_consistency import RunSettings
 
@@ -87,11 +80,11 @@ def test_causal_model_reasons_step_by_step_and_a_vote_beats_greedy():
     questions = [json.loads(line) for line in
                  (arithmetic / "heldout-300.jsonl").read_text().splitlines()][:100]
     prompts = [prompter.render(q) for q in questions]
-    llama = Generator.from_catalog("springboard-tiny-llama")
     common = {"max_new_tokens": 64, "stop": ["\n\n", "\nQ:"], "return_full_text": False}
-    greedy = llama.predict({"inputs": prompts, "parameters": {**common, "do_sample": False}})
+    greedy = llama_generator.predict({"inputs": prompts,
+                                      "parameters": {**common, "do_sample": False}})
     settings = RunSettings(model="springboard-tiny-llama", questions="-", exemplars="-")
-    sampled = llama.predict({"inputs": prompts, "parameters": {
+    sampled = llama_generator.predict({"inputs": prompts, "parameters": {
         **common, "do_sample": True, "temperature": settings.temperatures[0],
         "top_k": settings.top_k, "num_return_sequences": 10, "seed": 0}})
     gold = [str(q["answer"]) for q in questions]

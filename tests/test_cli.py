@@ -64,8 +64,14 @@ def test_predict_llama_seeded_twice_is_identical(isolated_env, tmp_path):
     payload = tmp_path / "p.json"
     payload.write_text(json.dumps({"inputs": "Once", "parameters": {
         "max_new_tokens": 8, "do_sample": True, "seed": 7}}))
-    runs = [sb(isolated_env, "predict", "springboard-tiny-llama", "--input", f"@{payload}",
-               "--json") for _ in range(2)]
+    # two processes at once (each mostly imports and loads): the seed alone decides the text
+    started = [subprocess.Popen([str(VENV_BIN / "springboard"), "predict", "springboard-tiny-llama",
+                                 "--input", f"@{payload}", "--json"], env=cli_env(isolated_env),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for _ in range(2)]
+    outputs = [p.communicate(timeout=180) for p in started]
+    runs = [subprocess.CompletedProcess(p.args, p.returncode, out, err)
+            for p, (out, err) in zip(started, outputs, strict=True)]
     assert runs[0].returncode == 0, runs[0].stderr
     assert runs[0].stdout == runs[1].stdout
     assert "generated_text" in json.loads(runs[0].stdout)[0]

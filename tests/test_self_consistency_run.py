@@ -80,14 +80,13 @@ def test_bad_inputs_are_named(tmp_path, isolated_env):
     assert "answer" in done.stderr and "q.jsonl:1" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_as_many_exemplars_as_fit_the_context_by_default():
-    from springboard.inference import Generator
+def test_as_many_exemplars_as_fit_the_context_by_default(llama_generator):
     from springboard.prompting import few_shot_prompt, load_exemplars
     from springboard.sdk.self_consistency import fitting_shots, load_questions
 
     exemplars = load_exemplars(ARITHMETIC / "exemplars.jsonl")
     questions = load_questions(ARITHMETIC / "questions.jsonl")
-    count = Generator.from_catalog("springboard-tiny-llama").count_tokens
+    count = llama_generator.count_tokens
     longest = [max(count([few_shot_prompt(exemplars[:k], q["question"]) for q in questions]))
                for k in range(len(exemplars) + 1)]
     # new tokens that leave room for all but the last exemplar
