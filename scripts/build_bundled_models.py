@@ -70,6 +70,22 @@ MODEL_MAX_LENGTH = 512
 T5_SPECIAL_TOKENS = ["<pad>", "</s>", "<unk>"]  # pad=0, eos=1, unk=2
 LLAMA_SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>"]  # unk=0, bos=1, eos=2, pad=3
 
+# The causal model's chat template: a turn is a worked question and its answer, as the
+# model is trained (a user message is a question, "Q: " added when it has none; the reply
+# follows "A:"; a turn ends with a blank line, which its catalog entry's `chat_stop` says).
+LLAMA_CHAT_TEMPLATE = (
+    "{%- for message in messages -%}\n"
+    "{%- if message['role'] == 'system' -%}\n"
+    "{{ message['content'] }}{{ '\\n\\n' }}\n"
+    "{%- elif message['role'] == 'user' -%}\n"
+    "{%- if not message['content'].startswith('Q:') %}Q: {% endif -%}\n"
+    "{{ message['content'] }}{{ '\\nA:' }}\n"
+    "{%- elif message['role'] == 'assistant' -%}\n"
+    "{{ ' ' + message['content'] | trim }}{{ '\\n\\n' }}\n"
+    "{%- endif -%}\n"
+    "{%- endfor -%}\n"
+)
+
 # Files every bundled model directory must contain (README.md is added by this script).
 EXPECTED_FILES = (
     "config.json",
@@ -656,6 +672,7 @@ def build_all(output_dir: Path, seed: int = 0) -> list[BuildResult]:
     results.append(save_model(T5_NAME, t5, t5_tok, output_dir, seed))
 
     llama_tok = build_tokenizer("llama", llama_corpus(seed))
+    llama_tok.chat_template = LLAMA_CHAT_TEMPLATE  # saved as chat_template.jinja
     llama = build_llama(llama_tok, seed)
     results.append(save_model(LLAMA_NAME, llama, llama_tok, output_dir, seed))
     return results

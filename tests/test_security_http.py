@@ -260,16 +260,16 @@ def test_an_endpoint_shows_a_failure_only_as_internal_error_with_a_request_id(ca
     from springboard.errors import ClientError, GenerationError
     from springboard.serving.batcher import OverloadedError
     from springboard.serving.protocol import error_reply
-    from springboard.serving.service import _public
+    from springboard.serving.service import public_error
 
     failure = GenerationError("generation failed: Overflow when unpacking long long at /srv/x.py")
-    reply = error_reply(_public(failure, "req-1"), runtime_shape=False)
+    reply = error_reply(public_error(failure, "req-1"), runtime_shape=False)
     body = _strict_json(httpx.Response(reply.status, content=reply.body))
     assert reply.status == 500 and "req-1" in body["error"]["message"]
     assert "Overflow" not in reply.body.decode() and "/srv" not in reply.body.decode()
     assert "Overflow" in caplog.text and "req-1" in caplog.text  # the detail is in the log
     for kept in (ClientError("bad top_k", field="top_k"), OverloadedError("at capacity")):
-        assert _public(kept, "req-2") is kept
+        assert public_error(kept, "req-2") is kept
 
 
 @pytest.mark.integration

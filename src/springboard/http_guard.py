@@ -154,11 +154,11 @@ class GuardPolicy:
 
 
 class HttpGuard:
-    """ASGI middleware applying a `GuardPolicy`; `render` shapes a refusal as the server's
-    own error response (a Starlette `Response`)."""
+    """ASGI middleware applying a `GuardPolicy`; `render(error, path)` shapes a refusal as
+    the server's own error response for that path (a Starlette `Response`)."""
 
     def __init__(self, app: ASGIApp, *, policy: GuardPolicy,
-                 render: Callable[[SpringboardError], Any]) -> None:
+                 render: Callable[[SpringboardError, str], Any]) -> None:
         self.app, self.policy, self.render = app, policy, render
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -171,7 +171,7 @@ class HttpGuard:
             self.policy.check_headers(scope["method"], scope["path"], headers)
             body = await self._read_body(receive)
         except SpringboardError as exc:
-            await self.render(exc)(scope, receive, send)
+            await self.render(exc, scope["path"])(scope, receive, send)
             return
         if body is None:  # the client went away while sending
             return

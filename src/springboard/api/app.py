@@ -1,5 +1,6 @@
-"""The control-plane app: the invocation-job routes, `GET /ping`, the OpenAPI docs
-(`/docs`, `/openapi.json`), errors in the managed service's shape, and the API key.
+"""The control-plane app: the invocation-job routes, the OpenAI gateway (`/v1/...`, routed
+to endpoints by `model`), `GET /ping`, the OpenAPI docs (`/docs`, `/openapi.json`), errors
+in each API's own shape, and the API key.
 
 Every request passes `springboard.http_guard` first: its own Host names only, no
 cross-site browser writes, the API key when one is set (`Authorization: Bearer KEY` or
@@ -18,6 +19,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from springboard.api import bedrock
+from springboard.api.openai.gateway import create_gateway
+from springboard.api.openai.router import error_response
 from springboard.errors import Issue, SpringboardError, ValidationError
 from springboard.http_guard import GuardPolicy, HttpGuard, allowed_hosts
 
@@ -36,7 +39,7 @@ def create_app(api_key: str | None = None, *, host: str = "127.0.0.1") -> FastAP
                   description="Invocation jobs in the managed service's REST shapes: point "
                   "boto3's `bedrock` client at this server with `endpoint_url`.",
                   version=__version__)
-    app.add_middleware(HttpGuard, render=bedrock.error_response, policy=GuardPolicy(
+    app.add_middleware(HttpGuard, render=_render, policy=GuardPolicy(
         api_key=api_key, hosts=allowed_hosts(host, settings.allowed_host_names),
         max_body_bytes=settings.api_max_body_kb * 1024,
         limit_hint="raise SPRINGBOARD_API_MAX_BODY_KB on the server"))
@@ -77,4 +80,10 @@ def create_app(api_key: str | None = None, *, host: str = "127.0.0.1") -> FastAP
         return {"status": "ok"}
 
     app.include_router(bedrock.router)
+    app.include_router(create_gateway(api_key))
     return app
+
+
+def _render(exc: SpringboardError, path: str) -> Response:
+    """A refusal in the shape of the API the path belongs to."""
+    return error_response(exc) if path.startswith("/v1/") else bedrock.error_response(exc)

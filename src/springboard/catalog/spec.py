@@ -113,6 +113,8 @@ class ModelSpec(_Strict):
     deployment_presets: list[DeploymentPreset] = []
     card: str = Field("", description="What the model is, what it was trained on, figures.")
     lineage: dict[str, Any] | None = Field(None, description="For fine-tuned models.")
+    chat_stop: list[str] = Field([], description="Strings that end an assistant turn under the "
+                                 "model's chat template; chat completions always stop at them.")
     invocation_shapes: list[Literal["completion", "text2text", "text-generation"]] | None = Field(
         None, description="modelInput shapes invocation jobs accept (default: completion and "
         "the model's own task payload).")

@@ -71,6 +71,7 @@ def invoke(
     examples: ExamplesOpt = None,
     shots: ShotsOpt = None,
     keep_prompt: KeepPromptOpt = False,
+    stream: Annotated[bool, typer.Option("--stream", help="Print the text as it is generated (a JSON payload; --json prints each streamed line).")] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Send a request to an endpoint and print the answer. With --prompt-template, PAYLOAD is
@@ -94,6 +95,9 @@ def invoke(
     else:
         body = payload
     started = time.perf_counter()
+    if stream:
+        _print_stream(name, body, json_out, started)
+        return
     response = client.invoke(name, body, content_type=content_type)  # type: ignore[arg-type]
     answer = with_prompt(client.decode(response), prompt if keep_prompt else None)
     if json_out:
@@ -104,6 +108,31 @@ def invoke(
                   f"tokens in {response.headers.get('x-springboard-input-tokens', '?')} / "
                   f"out {response.headers.get('x-springboard-output-tokens', '?')}, "
                   f"request {response.headers.get('x-request-id', '?')}[/]")
+
+
+def _print_stream(name: str, body: object, json_out: bool, started: float) -> None:
+    """Each streamed piece as it comes (a sequence after the first starts on a new line)."""
+    from springboard.serving import client
+
+    if not isinstance(body, dict):
+        raise ValidationError([Issue("PAYLOAD", "--stream takes one JSON object", None,
+                                     'e.g. \'{"inputs": "Q: 2 + 3?\\nA:"}\'')])
+    shown, tokens, first_token = -1, 0, None
+    for line in client.stream_invoke(name, body):
+        if json_out:
+            emit_json(line)
+            continue
+        first_token = first_token or time.perf_counter()
+        if line["index"] != shown:
+            console.print(("\n" if shown >= 0 else "") + (f"[dim][{line['index']}][/] "
+                          if line["index"] or shown >= 0 else ""), end="")
+            shown = line["index"]
+        console.print(line["token"]["text"], end="", markup=False, highlight=False)
+        tokens += line.get("details", {}).get("generated_tokens", 0)
+    if not json_out:
+        console.print(f"\n[dim]{(time.perf_counter() - started) * 1000:.0f} ms, first text "
+                      f"after {((first_token or started) - started) * 1000:.0f} ms, "
+                      f"{tokens} tokens out[/]")
 
 
 @app.command("list")

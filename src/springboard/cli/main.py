@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import typer
 
-from springboard.cli import (endpoints, evaluate, invocation_jobs, jobs, models, predict,
-                             prompts, self_consistency, serve)
+from springboard.cli import (chat, endpoints, evaluate, invocation_jobs, jobs, models,
+                             predict, prompts, self_consistency, serve)
 from springboard import permissions
 from springboard.cli.output import run_cli
 
@@ -27,6 +27,7 @@ app.command("predict")(predict.predict)
 app.command("compare")(predict.compare)
 app.command("deploy")(endpoints.deploy)
 app.command("invoke")(endpoints.invoke)
+app.command("chat")(chat.chat)
 app.add_typer(endpoints.app, name="endpoints")
 app.command("transform")(jobs.transform)
 app.command("train")(jobs.train)

@@ -10,7 +10,8 @@ none of them decodes on its own.
 Layers, each built on the one below: `_run_batch` (one `model.generate` call) →
 `execute` (grouping, micro-batching) → `generate` (planning too) → `predict` (payload in,
 response out). Servers share passes between requests with `execute_each`, which isolates
-a request that breaks a pass and lets a request whose caller has gone stop early.
+a request that breaks a pass and lets a request whose caller has gone stop early. Both
+can report each token as it is generated (`on_token`, for streaming) and record logprobs.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,60 +26,22 @@ from springboard.catalog import Catalog, ModelSpec, Task, require_eula
 from springboard.errors import ContextLengthError, GenerationError, Issue, ValidationError
 from springboard.inference.limits import RequestLimits, prompt_issues
 from springboard.inference.loading import LoadOptions, load
-from springboard.inference.params import DecodingParams
-from springboard.inference.payloads import (GenerationResult, ParsedRequest, parse_request,
-                                            render_response)
-from springboard.inference.rows import (CancelStopper, RowSampler, RowSpec, RowStopper,
-                                      sequence_seed)
+from springboard.inference.observers import (LogprobRecorder, Relay, RowObserver, StepLogprob,
+                                             TokenCallback, fan_out)
+from springboard.inference.params import DecodingParams, beam_conflicts
+from springboard.inference.payloads import (GenerationResult, ParsedRequest, TokenLogprob,
+                                            parse_request, render_response)
+from springboard.inference.planned import CANCELLED, Planned, require_streamable
+from springboard.inference.rows import CancelStopper, RowSampler, RowSpec, RowStopper
+
+__all__ = ["CANCELLED", "Cancelled", "Generator", "Planned", "TokenCallback"]
 
 log = logging.getLogger("springboard.inference")
 
 DEFAULT_MAX_NEW_TOKENS = 64
-CANCELLED = "cancelled"  # the finish reason of a sequence stopped because its caller left
 
 # `cancelled(i)` answers whether item `i` of the call is no longer wanted.
 Cancelled = Callable[[int], bool]
-
-
-@dataclass(frozen=True)
-class Planned:
-    """One prompt, checked and ready: its token ids, settings and budget.
-
-    The ids are kept so no later stage tokenizes the prompt again."""
-
-    index: int
-    prompt: str
-    params: DecodingParams
-    prompt_ids: tuple[int, ...]
-    max_new_tokens: int
-    seed: int | None
-
-    @property
-    def prompt_tokens(self) -> int:
-        return len(self.prompt_ids)
-
-    @property
-    def rows(self) -> int:
-        return 1 if self.params.num_beams > 1 else self.params.num_return_sequences
-
-    def row_specs(self) -> list[RowSpec]:
-        """One row per returned sequence (one for beam search, which returns them all)."""
-        p = self.params
-        return [RowSpec(do_sample=p.do_sample, temperature=p.temperature, top_k=p.top_k,
-                        top_p=p.top_p,
-                        seed=sequence_seed(self.seed, j) if self.seed is not None else None,
-                        max_new_tokens=self.max_new_tokens, stop=p.stop)
-                for j in range(self.rows)]
-
-    def cancelled_result(self) -> GenerationResult:
-        """The result of an item that was never run because its caller left."""
-        return self.result([("", 0, CANCELLED)] * self.params.num_return_sequences)
-
-    def result(self, sequences: list[tuple[str, int, str]]) -> GenerationResult:
-        """Assemble finished sequences `(text, tokens, finish_reason)` into a result."""
-        return GenerationResult(texts=[s[0] for s in sequences], input_tokens=self.prompt_tokens,
-                                output_tokens=[s[1] for s in sequences],
-                                finish_reasons=[s[2] for s in sequences], seed=self.seed)
 
 
 class Generator:
@@ -99,6 +61,7 @@ class Generator:
         eos = config.eos_token_id if config.eos_token_id is not None else self.tokenizer.eos_token_id
         self.eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
         self._pad_id = self.tokenizer.pad_token_id
+        self._token_texts: dict[int, str] = {}  # id -> the token decoded alone
 
     @classmethod
     def from_catalog(cls, model_id: str, version: str = "*", *,
@@ -147,21 +110,26 @@ class Generator:
 
     def plan(self, prompts: Sequence[str],
              params: DecodingParams | Sequence[DecodingParams], *,
-             limits: RequestLimits | None = None) -> list[Planned]:
+             limits: RequestLimits | None = None,
+             input_field: str | None = None) -> list[Planned]:
         """Check every prompt against its budget and the context limit (and its length
-        in characters against `limits`, before tokenizing it)."""
+        in characters against `limits`, before tokenizing it). Problems name the prompts
+        `input_field` (by default the payload's, `inputs` or `text_inputs`)."""
         per_prompt = [params] * len(prompts) if isinstance(params, DecodingParams) else list(params)
         if len(per_prompt) != len(prompts):
             raise ValueError("one DecodingParams per prompt, or one for all")
-        issues = prompt_issues(self.input_field, prompts, limits or self.limits,
-                               listed=len(prompts) > 1)
+        field = input_field or self.input_field
+        issues = prompt_issues(field, prompts, limits or self.limits, listed=len(prompts) > 1)
+        conflicts = {(i.field, i.message): i  # params built without resolve_decoding
+                     for p in per_prompt for i in beam_conflicts(p)}
+        issues += conflicts.values()
         if issues:
             raise ValidationError(issues, context="invalid request")
         planned = []
         token_ids = self.tokenizer(list(prompts))["input_ids"]
         for i, (prompt, p, ids) in enumerate(zip(prompts, per_prompt, token_ids, strict=True)):
             n = len(ids)
-            where = f"{self.input_field}[{i}]" if len(prompts) > 1 else self.input_field
+            where = f"{field}[{i}]" if len(prompts) > 1 else field
             new = self._budget(p, n, where, issues)
             if new is None:
                 continue
@@ -204,14 +172,20 @@ class Generator:
         return self.execute(self.plan(prompts, params), batch_size=batch_size)
 
     def execute(self, planned: Sequence[Planned], *, batch_size: int | None = None,
-                cancelled: Cancelled | None = None) -> list[GenerationResult]:
+                cancelled: Cancelled | None = None,
+                on_token: TokenCallback | None = None) -> list[GenerationResult]:
         """Run checked prompts (possibly from many requests) in as few passes as allowed.
 
         Results come back in the order of `planned`. With `cancelled`, an item that is no
         longer wanted is skipped, or stopped between two tokens if already running (its
         sequences then end with finish reason "cancelled"); a pass whose every item is
-        cancelled ends at once. Raises `GenerationError` when a pass fails.
+        cancelled ends at once. With `on_token`, every generated token is reported as it
+        comes (see `TokenCallback`; item = position in `planned`); beam search cannot be
+        streamed (`ClientError` naming `num_beams`). Raises `GenerationError` when a pass
+        fails.
         """
+        if on_token is not None:
+            require_streamable(planned)
         limit = min(batch_size or self.options.max_batch_size, self.options.max_batch_size)
         results: list[GenerationResult | None] = [None] * len(planned)
         for batch in self._batches(planned, limit):
@@ -220,25 +194,33 @@ class Generator:
                 outcome = [item.cancelled_result() for item in items]
             else:
                 gone = None if cancelled is None else (lambda k, b=batch: cancelled(b[k]))
-                outcome = self._run_batch(items, gone)
+                report = None if on_token is None else (
+                    lambda k, j, t, lp, b=batch: on_token(b[k], j, t, lp))
+                outcome = self._run_batch(items, gone, report)
             for n, result in zip(batch, outcome, strict=True):
                 results[n] = result
         return [r for r in results if r is not None]
 
     def execute_each(self, groups: Sequence[Sequence[Planned]], *,
                      batch_size: int | None = None, cancelled: Cancelled | None = None,
+                     on_token: Sequence[TokenCallback | None] | None = None,
                      ) -> list[list[GenerationResult] | GenerationError]:
         """`execute` the items of several requests together; per request (group), its
         results or the `GenerationError` it raises on its own.
 
         When a shared pass fails, every group is run again alone, so one request that
         breaks a batch fails by itself and the others are answered. `cancelled(g)` says
-        group `g` is no longer wanted."""
-        owners = [g for g, group in enumerate(groups) for _ in group]
+        group `g` is no longer wanted; `on_token[g]`, when given, receives group `g`'s
+        tokens (item = position in the group). A group run again does not report again
+        the tokens it already reported (a run repeats itself: its seeds are fixed)."""
+        owners = [(g, i) for g, group in enumerate(groups) for i in range(len(group))]
         flat = [item for group in groups for item in group]
-        gone = None if cancelled is None else (lambda n: cancelled(owners[n]))
+        gone = None if cancelled is None else (lambda n: cancelled(owners[n][0]))
+        relays = [Relay(c) if c is not None else None for c in on_token or [None] * len(groups)]
+        report = fan_out(owners, relays) if any(relays) else None
         try:
-            results = iter(self.execute(flat, batch_size=batch_size, cancelled=gone))
+            results = iter(self.execute(flat, batch_size=batch_size, cancelled=gone,
+                                        on_token=report))
             return [[next(results) for _ in group] for group in groups]
         except GenerationError as exc:
             if len(groups) == 1:
@@ -247,8 +229,12 @@ class Generator:
         outcomes: list[list[GenerationResult] | GenerationError] = []
         for g, group in enumerate(groups):
             alone = None if cancelled is None else (lambda _n, g=g: cancelled(g))
+            relay = relays[g]
+            if relay is not None:
+                relay.rerun()
             try:
-                outcomes.append(self.execute(group, batch_size=batch_size, cancelled=alone))
+                outcomes.append(self.execute(group, batch_size=batch_size, cancelled=alone,
+                                             on_token=relay))
             except GenerationError as exc:
                 outcomes.append(exc)
         return outcomes
@@ -274,48 +260,57 @@ class Generator:
 
     # -- batch level ---------------------------------------------------------------------
 
-    def _run_batch(self, batch: list[Planned],
-                   cancelled: Cancelled | None = None) -> list[GenerationResult]:
+    def _run_batch(self, batch: list[Planned], cancelled: Cancelled | None = None,
+                   on_token: TokenCallback | None = None) -> list[GenerationResult]:
         import torch
 
         rows: list[RowSpec] = []
-        owners: list[int] = []
+        owners: list[tuple[int, int]] = []  # row -> (item, sequence)
         for k, item in enumerate(batch):
-            for row in item.row_specs():
+            for j, row in enumerate(item.row_specs()):
                 rows.append(row)
-                owners.append(k)
+                owners.append((k, j))
         try:  # anything that fails while running the pass fails the pass; keep the cause
             with torch.inference_mode():
-                output, start = self._generate(batch, rows, owners, cancelled)
+                output, start, observer = self._generate(batch, rows, owners, cancelled,
+                                                         on_token)
         except Exception as exc:
             raise GenerationError(f"generation failed: {exc}") from exc
         first = batch[0].params
         sequences: list[list[tuple[str, int, str]]] = [[] for _ in batch]
+        logprobs: list[list[list[TokenLogprob]] | None] = [
+            None if item.params.logprobs is None else [] for item in batch]
         if first.num_beams > 1:
             n = first.num_return_sequences
             for r in range(output.shape[0]):
                 sequences[r // n].append(self.finish_sequence(
                     output[r, start:].tolist(), batch[r // n].max_new_tokens, first.stop))
         else:
-            for r, k in enumerate(owners):
+            for r, (k, _) in enumerate(owners):
                 sequences[k].append(self.finish_sequence(
                     output[r, start:].tolist(), rows[r].max_new_tokens, rows[r].stop))
+                kept = logprobs[k]
+                if kept is not None and observer is not None:
+                    kept.append(self.token_logprobs(observer.records[r][:sequences[k][-1][1]]))
         if cancelled is not None:  # sequences cut short because their caller left
             for k, seqs in enumerate(sequences):
                 if cancelled(k):
                     seqs[:] = [(text, count, CANCELLED if reason == "length" and
                                 count < batch[k].max_new_tokens else reason)
                                for text, count, reason in seqs]
-        return [item.result(seqs) for item, seqs in zip(batch, sequences, strict=True)]
+        return [item.result(seqs, lps)
+                for item, seqs, lps in zip(batch, sequences, logprobs, strict=True)]
 
-    def _generate(self, batch: list[Planned], rows: list[RowSpec], owners: list[int],
-                  cancelled: Cancelled | None) -> tuple[Any, int]:
-        """One `model.generate` call; the output ids (on the CPU) and where new tokens start."""
+    def _generate(self, batch: list[Planned], rows: list[RowSpec], owners: list[tuple[int, int]],
+                  cancelled: Cancelled | None, on_token: TokenCallback | None,
+                  ) -> tuple[Any, int, RowObserver | None]:
+        """One `model.generate` call: the output ids (on the CPU), where new tokens start,
+        and the observer that saw them (when tokens are reported or logprobs recorded)."""
         from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
 
         first = batch[0].params
         beam = first.num_beams > 1
-        encoded = self.tokenizer.pad({"input_ids": [list(batch[k].prompt_ids) for k in owners]},
+        encoded = self.tokenizer.pad({"input_ids": [list(batch[k].prompt_ids) for k, _ in owners]},
                                      return_tensors="pt", padding=True).to(self.device)
         start = 1 if self.task is Task.TEXT2TEXT else encoded["input_ids"].shape[1]
         base = self.model.generation_config
@@ -327,14 +322,38 @@ class Generator:
             repetition_penalty=first.repetition_penalty, early_stopping=first.early_stopping,
             pad_token_id=self._pad_id, eos_token_id=sorted(self.eos_ids) or None,
             bos_token_id=base.bos_token_id, decoder_start_token_id=base.decoder_start_token_id)
-        processors = LogitsProcessorList([] if beam else [RowSampler(rows)])
+        recorder = None if beam else LogprobRecorder.wanted(rows)
+        processors = LogitsProcessorList([] if beam else [RowSampler(rows, start=start)])
+        if recorder is not None:
+            processors.insert(0, recorder)  # first: it sees the logits before ours change them
         stoppers = StoppingCriteriaList([] if beam else [RowStopper(
             rows, start, lambda ids: self.tokenizer.decode(ids, skip_special_tokens=True))])
         if cancelled is not None:
-            stoppers.append(CancelStopper(cancelled, len(batch), None if beam else owners))
+            stoppers.append(CancelStopper(cancelled, len(batch),
+                                          None if beam else [k for k, _ in owners]))
+        observer = None
+        if not beam and (recorder is not None or on_token is not None):
+            report = None if on_token is None else (
+                lambda r, token, step: on_token(*owners[r], token, step))
+            observer = RowObserver(list(stoppers), len(rows), self.eos_ids, report=report,
+                                   recorder=recorder)
+            stoppers = StoppingCriteriaList([observer])
         output = self.model.generate(**encoded, generation_config=config,
                                      logits_processor=processors, stopping_criteria=stoppers)
-        return output.cpu(), start
+        return output.cpu(), start, observer
+
+    def token_logprobs(self, steps: Sequence[StepLogprob]) -> list[TokenLogprob]:
+        """`steps` with each token's text (the token decoded alone; decodes are cached)."""
+        text = self.token_text
+        return [TokenLogprob(token_id=s.token_id, text=text(s.token_id), logprob=s.logprob,
+                             top=[(i, text(i), lp) for i, lp in s.top]) for s in steps]
+
+    def token_text(self, token_id: int) -> str:
+        """One token decoded alone, as logprobs show it (special tokens included)."""
+        text = self._token_texts.get(token_id)
+        if text is None:
+            text = self._token_texts[token_id] = self.tokenizer.decode([token_id])
+        return text
 
     def finish_sequence(self, ids: list[int], limit: int,
                         stop: tuple[str, ...]) -> tuple[str, int, str]:
@@ -354,3 +373,4 @@ class Generator:
         if cuts:
             text, reason = text[:min(cuts)], "stop_sequence"
         return text, count, reason
+

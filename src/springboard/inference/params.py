@@ -14,8 +14,14 @@ from springboard.errors import Issue
 
 # Only these parameters change how a batched `model.generate` call behaves as a whole;
 # requests that differ in them cannot share one forward pass. Everything else
-# (temperature, top-k/p, seed, lengths, stop strings) is applied per row.
+# (temperature, top-k/p, seed, lengths, stop strings, logprobs, presence and frequency
+# penalties) is applied per row.
 BATCH_WIDE = ("num_beams", "no_repeat_ngram_size", "repetition_penalty", "early_stopping")
+
+MAX_LOGPROBS = 20  # alternatives per token, as OpenAI allows
+MAX_PENALTY = 2.0  # presence_penalty / frequency_penalty lie in [-2, 2] (OpenAI's range)
+# Per-row settings beam search cannot honour: beams are scored on the shared sequence.
+_PER_ROW_ONLY = ("logprobs", "presence_penalty", "frequency_penalty")
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,12 @@ class DecodingParams:
     no_repeat_ngram_size: int = 0
     repetition_penalty: float = 1.0
     early_stopping: bool = False
+    # None: no logprobs; 0: the chosen token's logprob; N: also the N likeliest tokens.
+    logprobs: int | None = None
+    # OpenAI's penalties on tokens this sequence already generated (not the prompt):
+    # presence once per token seen, frequency once per time it was seen.
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
 
     def batch_key(self) -> tuple[Any, ...]:
         """Requests with equal keys can share one `generate` call."""
@@ -46,6 +58,17 @@ class DecodingParams:
 
     def with_seed(self, seed: int) -> "DecodingParams":
         return replace(self, seed=seed)
+
+
+def beam_conflicts(params: DecodingParams) -> list[Issue]:
+    """Per-row settings asked for together with beam search, which cannot honour them."""
+    if params.num_beams <= 1:
+        return []
+    defaults = DecodingParams()
+    return [Issue(name, f"cannot be combined with beam search (num_beams={params.num_beams})",
+                  getattr(params, name),
+                  "use num_beams=1 (with do_sample for several sequences)")
+            for name in _PER_ROW_ONLY if getattr(params, name) != getattr(defaults, name)]
 
 
 def resolve_decoding(values: dict[str, Any]) -> tuple[DecodingParams, list[Issue]]:
@@ -76,6 +99,15 @@ def resolve_decoding(values: dict[str, Any]) -> tuple[DecodingParams, list[Issue
     penalty = given.get("repetition_penalty")
     if penalty is not None and penalty <= 0:
         issues.append(Issue("repetition_penalty", f"must be > 0; got {penalty}", penalty))
+    logprobs = given.get("logprobs")
+    if logprobs is not None and not 0 <= logprobs <= MAX_LOGPROBS:
+        issues.append(Issue("logprobs", f"must be in 0..{MAX_LOGPROBS} (0 = the chosen token "
+                            f"only); got {logprobs}", logprobs))
+    for name in ("presence_penalty", "frequency_penalty"):
+        value = given.get(name)
+        if value is not None and not -MAX_PENALTY <= value <= MAX_PENALTY:  # NaN too
+            issues.append(Issue(name, f"must be in [-{MAX_PENALTY:g}, {MAX_PENALTY:g}]; "
+                                f"got {value}", value))
     seed = given.get("seed")
     if seed is not None and not 0 <= seed < 2**63:
         issues.append(Issue("seed", f"must be in [0, 2^63); got {seed}", seed))
@@ -110,5 +142,9 @@ def resolve_decoding(values: dict[str, Any]) -> tuple[DecodingParams, list[Issue
         temperature=temperature if temperature else 1.0, top_k=top_k or 0,
         top_p=top_p if top_p is not None else 1.0, seed=seed, stop=tuple(stop),
         no_repeat_ngram_size=ngram or 0, repetition_penalty=penalty or 1.0,
-        early_stopping=bool(given.get("early_stopping", False)))
+        early_stopping=bool(given.get("early_stopping", False)), logprobs=logprobs,
+        presence_penalty=float(given.get("presence_penalty", 0.0)),
+        frequency_penalty=float(given.get("frequency_penalty", 0.0)))
+    if not any(i.field == "num_beams" for i in issues):
+        issues += beam_conflicts(params)
     return params, issues

@@ -207,14 +207,34 @@ def _example(task: Task) -> str:
 
 
 @dataclass(frozen=True)
+class TokenLogprob:
+    """One generated token and how likely the model found it.
+
+    `logprob` is the log-softmax of the model's logits at that step, before temperature,
+    top-k/top-p and the presence/frequency penalties (so it says what the model thinks,
+    not how it was sampled). `top` holds the likeliest alternatives as (token id, text,
+    logprob), most likely first. `text` is the token decoded alone (a piece of a
+    multi-byte character decodes to U+FFFD)."""
+
+    token_id: int
+    text: str
+    logprob: float
+    top: list[tuple[int, str, float]]
+
+
+@dataclass(frozen=True)
 class GenerationResult:
-    """What the Generator produced for one prompt: its sequences and their costs."""
+    """What the Generator produced for one prompt: its sequences and their costs.
+
+    `logprobs`, when the request asked for them, holds per sequence one entry per output
+    token (as many as `output_tokens` counts, the end-of-sequence token included)."""
 
     texts: list[str]
     input_tokens: int
     output_tokens: list[int]
     finish_reasons: list[str]
     seed: int | None = None
+    logprobs: list[list[TokenLogprob]] | None = None
 
 
 def render_response(request: ParsedRequest, results: list[GenerationResult]) -> Any:

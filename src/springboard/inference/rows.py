@@ -2,7 +2,9 @@
 
 `RowSampler` is a logits processor that samples each row with its own temperature,
 top-k, top-p and `torch.Generator`, so a seeded request produces the same tokens alone or
-batched with others; greedy rows pass through untouched. `RowStopper` ends each row at
+batched with others; greedy rows pass through untouched. Before that it applies each
+row's presence and frequency penalties (OpenAI's: on the tokens the row has generated,
+not its prompt), to greedy and sampling rows alike. `RowStopper` ends each row at
 its own token budget or stop string. Both are used with `do_sample=False` in
 `model.generate`: the sampler turns a sampling row's logits into a one-hot choice, which
 greedy selection then takes. `CancelStopper` ends the rows of requests whose caller has
@@ -28,6 +30,13 @@ class RowSpec:
     seed: int | None
     max_new_tokens: int
     stop: tuple[str, ...]
+    logprobs: int | None = None
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+
+    @property
+    def penalized(self) -> bool:
+        return self.presence_penalty != 0.0 or self.frequency_penalty != 0.0
 
 
 def row_generator(seed: int) -> torch.Generator:
@@ -42,13 +51,16 @@ def sequence_seed(seed: int, index: int) -> int:
 
 
 class RowSampler:
-    """Logits processor: per-row temperature / top-k / top-p sampling with per-row RNGs."""
+    """Logits processor: per-row penalties, then per-row temperature / top-k / top-p
+    sampling with per-row RNGs."""
 
     def __init__(self, rows: Sequence[RowSpec],
-                 generators: Sequence[torch.Generator | None] | None = None) -> None:
+                 generators: Sequence[torch.Generator | None] | None = None, *,
+                 start: int = 0) -> None:
         """`generators` (one per row) carry RNG state across calls when rows change
         between steps (continuous batching); by default each sampling row gets a fresh
-        generator seeded with its seed."""
+        generator seeded with its seed. As a logits processor of `model.generate`, a row's
+        generated tokens are `input_ids[row, start:]`."""
         self.sample_rows = [i for i, r in enumerate(rows) if r.do_sample]
         picked = [rows[i] for i in self.sample_rows]
         self.temperature = torch.tensor([[r.temperature] for r in picked], dtype=torch.float32)
@@ -58,8 +70,42 @@ class RowSampler:
             self.generators = [row_generator(r.seed if r.seed is not None else 0) for r in picked]
         else:
             self.generators = [generators[i] for i in self.sample_rows]  # type: ignore[misc]
+        self.start = start
+        self.penalized = [i for i, r in enumerate(rows) if r.penalized]
+        self.presence = torch.tensor([[rows[i].presence_penalty] for i in self.penalized],
+                                     dtype=torch.float32)
+        self.frequency = torch.tensor([[rows[i].frequency_penalty] for i in self.penalized],
+                                      dtype=torch.float32)
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        counts = None
+        if self.penalized:
+            rows = torch.tensor(self.penalized, device=input_ids.device)
+            generated = input_ids.index_select(0, rows)[:, self.start:]
+            counts = torch.zeros((len(self.penalized), scores.shape[-1]), dtype=torch.float32,
+                                 device=scores.device)
+            counts.scatter_add_(1, generated.to(scores.device),
+                                torch.ones(generated.shape, dtype=torch.float32,
+                                           device=scores.device))
+        return self.process(scores, counts)
+
+    def counts(self, generated: Sequence[Sequence[int]], vocab: int) -> torch.Tensor | None:
+        """How often each token occurs in each penalized row's `generated` tokens (the
+        continuous path, whose rows keep their tokens in lists); None without penalties."""
+        if not self.penalized:
+            return None
+        return torch.stack([torch.bincount(torch.tensor(list(generated[i]), dtype=torch.long),
+                                           minlength=vocab).float() for i in self.penalized])
+
+    def process(self, scores: torch.Tensor, counts: torch.Tensor | None = None) -> torch.Tensor:
+        """Penalize (`counts` per penalized row, from `counts` or `__call__`), then turn
+        each sampling row into a one-hot choice; greedy rows keep their scores."""
+        if counts is not None:
+            counts = counts.to(scores.device)
+            penalty = (counts * self.frequency.to(scores.device)
+                       + (counts > 0).float() * self.presence.to(scores.device))
+            rows = torch.tensor(self.penalized, device=scores.device)
+            scores = scores.index_add(0, rows, -penalty.to(scores.dtype))
         if not self.sample_rows:
             return scores
         idx = torch.tensor(self.sample_rows, device=scores.device)

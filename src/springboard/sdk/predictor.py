@@ -1,7 +1,8 @@
-"""`Predictor`: a handle on a deployed endpoint — predict, delete."""
+"""`Predictor`: a handle on a deployed endpoint — predict, stream, delete."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from springboard.serving import client, endpoints
@@ -43,6 +44,13 @@ class Predictor:
 
             data = "\n".join(json.dumps(item) for item in data)
         return client.decode(client.invoke(self.endpoint_name, data, content_type=kind))
+
+    def stream(self, data: dict[str, Any]) -> Iterator[str]:
+        """Send one payload and yield the generated text in pieces, as the endpoint makes
+        them (the pieces of every returned sequence, in the order they arrive)."""
+        for line in client.stream_invoke(self.endpoint_name, data):
+            if line["token"]["text"]:
+                yield line["token"]["text"]
 
     def describe(self) -> endpoints.EndpointInfo:
         return endpoints.describe(self.endpoint_name)

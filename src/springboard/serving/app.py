@@ -1,7 +1,8 @@
 """The endpoint's HTTP routes (FastAPI): parse → call the service → send its reply.
 
 `GET /ping` (200 only once the model is loaded), `POST /invocations`,
-`POST /endpoints/{name}/invocations` (the managed runtime's path), `GET /metrics`
+`POST /endpoints/{name}/invocations` (the managed runtime's path; a JSON payload with
+`"stream": true` is answered as JSON Lines while it is generated), `GET /metrics`
 (Prometheus), `GET /info`, and the OpenAPI spec at `/openapi.json`. Every request passes
 `springboard.http_guard` first (Host names, cross-site writes, the API key on every route
 but `/ping`, the body limit `SPRINGBOARD_MAX_PAYLOAD_MB` enforced while reading).
@@ -9,13 +10,20 @@ but `/ping`, the body limit `SPRINGBOARD_MAX_PAYLOAD_MB` enforced while reading)
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+import asyncio
+import uuid
+from collections.abc import Callable, Sequence
 
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from springboard.errors import SpringboardError
 from springboard.http_guard import GuardPolicy, HttpGuard, allowed_hosts
-from springboard.serving.protocol import (Reply, error_reply, unknown_endpoint_reply,
-                                          wait_for_disconnect)
-from springboard.serving.service import InvocationService
+from springboard.serving.native_stream import MEDIA_TYPE as STREAM_MEDIA_TYPE
+from springboard.serving.native_stream import open_stream, wants_stream
+from springboard.serving.protocol import (JSON, Reply, decode_json, error_reply, media_type,
+                                          unknown_endpoint_reply, wait_for_disconnect)
+from springboard.serving.service import InvocationService, public_error
 
 INVOCATION_BODY = {
     "requestBody": {"required": True, "content": {
@@ -31,16 +39,28 @@ def _send(reply: Reply) -> Response:
                     headers=reply.headers)
 
 
+def media_type_of(request: Request) -> str | None:
+    try:
+        return media_type(request.headers.get("content-type"))
+    except SpringboardError:
+        return None  # the service refuses it in its own words
+
+
 def create_app(service: InvocationService, *, api_key: str | None = None,
-               host: str = "127.0.0.1") -> FastAPI:
-    """The endpoint's app, for a server bound to `host` (its Host names come from it)."""
+               host: str = "127.0.0.1", routers: Sequence[APIRouter] = (),
+               render_error: Callable[[SpringboardError], Response] | None = None) -> FastAPI:
+    """The endpoint's app, for a server bound to `host` (its Host names come from it).
+
+    `routers` add other protocols' routes (the OpenAI API, mounted by `serving.server`);
+    `render_error` shapes a refusal on their paths (`/v1/...`)."""
     from springboard.config import get_settings
 
     app = FastAPI(title=f"Springboard endpoint {service.name}",
                   description=f"Serves {service.spec.id} {service.spec.version}.",
                   version=service.spec.version)
     app.add_middleware(
-        HttpGuard, render=lambda exc: _send(error_reply(exc, runtime_shape=False)),
+        HttpGuard, render=lambda exc, path: render_error(exc) if render_error and
+        path.startswith("/v1/") else _send(error_reply(exc, runtime_shape=False)),
         policy=GuardPolicy(
             api_key=api_key, hosts=allowed_hosts(host, get_settings().allowed_host_names),
             max_body_bytes=int(service.settings.max_payload_mb * 1024 * 1024),
@@ -55,6 +75,15 @@ def create_app(service: InvocationService, *, api_key: str | None = None,
 
     async def invoke(request: Request, runtime_shape: bool) -> Response:
         body = await request.body()
+        if b'"stream"' in body and media_type_of(request) == JSON:  # maybe `"stream": true`
+            try:
+                payload = await asyncio.to_thread(decode_json, body)
+                if wants_stream(payload):
+                    return StreamingResponse(await open_stream(service, payload),
+                                             media_type=STREAM_MEDIA_TYPE)
+            except Exception as exc:
+                return _send(error_reply(public_error(exc, uuid.uuid4().hex),
+                                         runtime_shape=runtime_shape))
         # Once the body is read, the next ASGI message is the client's disconnect; the
         # service then cancels the work (a blocking receive, not is_disconnected polling).
         reply = await service.invoke(body, request.headers.get("content-type"),
@@ -87,4 +116,6 @@ def create_app(service: InvocationService, *, api_key: str | None = None,
                              "scheduler": service.scheduler,
                              "preset": preset.name if preset else None})
 
+    for router in routers:
+        app.include_router(router)
     return app

@@ -6,7 +6,8 @@ a batch. A worker thread takes the oldest request, gathers whatever else is wait
 through `Generator.execute_each`, which keeps incompatible settings in separate passes
 and, when a pass fails, runs each request alone so only the one that breaks it fails.
 A request whose caller has gone (`Job.cancel`: the 504, a disconnect) is dropped from the
-queue, or its rows stop at the next token. The queue is bounded: when full, `submit`
+queue, or its rows stop at the next token. A job with `on_token` hears of each token as
+it is generated (streaming); beam search cannot stream and is refused at `submit`. The queue is bounded: when full, `submit`
 raises `OverloadedError` (HTTP 503) instead of building an unbounded backlog. Several
 workers may share the one model (`SAGEMAKER_MODEL_SERVER_WORKERS`).
 """
@@ -21,8 +22,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from springboard.errors import ClientError, GenerationError, ServerError
-from springboard.inference.generator import CANCELLED, Generator, Planned
+from springboard.inference.generator import CANCELLED, Generator, Planned, TokenCallback
+from springboard.inference.observers import StepLogprob
 from springboard.inference.payloads import GenerationResult
+from springboard.inference.planned import require_streamable
 from springboard.serving.metrics import ServerMetrics
 from springboard.serving.settings import DeploymentSettings
 
@@ -45,12 +48,19 @@ class RequestCancelledError(ClientError):
 
 @dataclass
 class Job:
+    """Checked prompts waiting for (or in) a batch, and the future of their results.
+
+    `on_token(item, seq, token_id, logprob)` (`TokenCallback`; item = position in
+    `planned`), when set, is called from the worker thread for every generated token,
+    the last (end-of-sequence) one included, before the future resolves."""
+
     planned: list[Planned]
     future: Future[list[GenerationResult]] = field(default_factory=Future)
     enqueued: float = field(default_factory=time.monotonic)
     started: float = 0.0
     finished: float = 0.0
     cancelled: bool = False  # read by the worker between tokens
+    on_token: TokenCallback | None = None
 
     @property
     def rows(self) -> int:
@@ -60,6 +70,16 @@ class Job:
         """The caller has gone: drop the job if it is still queued, else stop its rows."""
         self.cancelled = True
         self.future.cancel()
+
+    def report(self, item: int, seq: int, token: int, logprob: StepLogprob | None) -> None:
+        """Pass a token to `on_token`; a listener that fails is taken as gone."""
+        if self.on_token is None or self.cancelled:
+            return
+        try:
+            self.on_token(item, seq, token, logprob)
+        except Exception:
+            log.exception("a token listener failed; cancelling its request")
+            self.cancel()
 
 
 class Batcher:
@@ -84,9 +104,14 @@ class Batcher:
     def queue_depth(self) -> int:
         return self._queue.qsize()
 
-    def submit(self, planned: list[Planned]) -> Job:
-        """Queue checked prompts; `job.future` resolves to one result per prompt."""
-        job = Job(planned)
+    def submit(self, planned: list[Planned], *,
+               on_token: TokenCallback | None = None) -> Job:
+        """Queue checked prompts; `job.future` resolves to one result per prompt, and
+        `on_token` (if given) hears each token as it comes. Raises `ClientError` naming
+        `num_beams` when tokens of beam search are asked for."""
+        if on_token is not None:
+            require_streamable(planned)
+        job = Job(planned, on_token=on_token)
         try:
             self._queue.put_nowait(job)
         except queue.Full:
@@ -152,9 +177,11 @@ class Batcher:
         self.metrics.active_rows.inc(rows)
         try:
             outcomes: list[list[GenerationResult] | BaseException] = list(
-                self.generator.execute_each([job.planned for job in jobs],
-                                            batch_size=self.settings.max_rolling_batch_size,
-                                            cancelled=lambda n: jobs[n].cancelled))
+                self.generator.execute_each(
+                    [job.planned for job in jobs],
+                    batch_size=self.settings.max_rolling_batch_size,
+                    cancelled=lambda n: jobs[n].cancelled,
+                    on_token=[job.report if job.on_token else None for job in jobs]))
         except Exception as exc:  # a bug, not a failed pass: fail these jobs, keep the worker
             log.exception("batch of %d rows failed", rows)
             outcomes = [exc] * len(jobs)

@@ -4,8 +4,9 @@ Requests join the running batch between decoding steps and leave it as soon as t
 finish, instead of waiting for a whole batch to end: a new arrival is prefilled on its
 own, its key/value cache is left-padded to the batch's length and appended; finished
 rows are dropped from the cache, and columns that only padding still uses are trimmed.
-Each row keeps its own sampling settings, budget, stop strings and seeded RNG, so a
-seeded request answers the same as in `Generator.generate`.
+Each row keeps its own sampling settings, penalties, budget, stop strings and seeded RNG,
+so a seeded request answers the same as in `Generator.generate`. Each new token is handed
+to its job's `on_token` (streaming) and, when asked for, its logprobs are recorded.
 
 A request whose caller has gone (`Job.cancel`) leaves at the next step, its cache rows
 freed. When a prefill or a step fails, each request is prefilled again alone (from its
@@ -25,8 +26,10 @@ from typing import Any
 
 import torch
 
-from springboard.errors import GenerationError
+from springboard.errors import ClientError, GenerationError
 from springboard.inference.generator import Generator, Planned
+from springboard.inference.observers import LogprobRecorder, StepLogprob
+from springboard.inference.payloads import TokenLogprob
 from springboard.inference.rows import RowSampler, RowSpec, row_generator
 from springboard.serving.batcher import Batcher, Job, RequestCancelledError
 
@@ -56,11 +59,13 @@ class _Row:
     prompt_ids: list[int]
     rng: torch.Generator | None
     tokens: list[int] = field(default_factory=list)
+    logprobs: list[StepLogprob] = field(default_factory=list)  # when the row asks for them
 
 
 @dataclass
 class _JobState:
     outputs: list[list[Any]]
+    logprobs: list[list[list[TokenLogprob]] | None]
     pending: int
 
 
@@ -141,19 +146,26 @@ class ContinuousBatcher(Batcher):
     def _rows_of(self, job: Job) -> list[_Row]:
         """Rows to decode step by step; items the static path must run are run now."""
         job.started = time.monotonic()
-        state = _JobState(outputs=[[None] * item.rows for item in job.planned], pending=0)
+        state = _JobState(outputs=[[None] * item.rows for item in job.planned],
+                          logprobs=[None if item.params.logprobs is None else
+                                    [[] for _ in range(item.rows)] for item in job.planned],
+                          pending=0)
         self._jobs[id(job)] = (job, state)
         static = [i for i, item in enumerate(job.planned) if not _continuous(item)]
         if static:
+            report = None if job.on_token is None else (
+                lambda k, j, t, lp: job.report(static[k], j, t, lp))
             try:
                 results = self.generator.execute([job.planned[i] for i in static],
-                                                 cancelled=lambda _n: job.cancelled)
-            except GenerationError as exc:  # this request's own failure
+                                                 cancelled=lambda _n: job.cancelled,
+                                                 on_token=report)
+            except (GenerationError, ClientError) as exc:  # this request's own failure
                 self._fail(job, exc)
                 return []
             for i, result in zip(static, results, strict=True):
                 state.outputs[i] = list(zip(result.texts, result.output_tokens,
                                             result.finish_reasons, strict=True))
+                state.logprobs[i] = result.logprobs
         rows = []
         for i, item in enumerate(job.planned):
             if i in static:
@@ -220,9 +232,9 @@ class ContinuousBatcher(Batcher):
         with torch.inference_mode():
             out = self.generator.model(input_ids=ids, attention_mask=mask, position_ids=positions,
                                        past_key_values=cache, use_cache=True)
-        tokens = self._choose(rows, out.logits[:, -1, :])
+        tokens, steps = self._choose(rows, out.logits[:, -1, :])
         self._merge(rows, mask, out.past_key_values)
-        self._record(rows, tokens, offset=len(self._rows) - len(rows))
+        self._record(rows, tokens, steps, offset=len(self._rows) - len(rows))
 
     def _merge(self, rows: list[_Row], mask: torch.Tensor, cache: Any) -> None:
         if self._cache is None:
@@ -250,7 +262,7 @@ class ContinuousBatcher(Batcher):
                 out = self.generator.model(input_ids=last, attention_mask=mask,
                                            position_ids=positions, past_key_values=self._cache,
                                            use_cache=True)
-            tokens = self._choose(rows, out.logits[:, -1, :])
+            tokens, steps = self._choose(rows, out.logits[:, -1, :])
         except Exception as exc:  # start every request again on its own
             log.warning("a step of %d rows failed (%s); prefilling each request alone",
                         len(rows), exc)
@@ -258,18 +270,34 @@ class ContinuousBatcher(Batcher):
             self._start(rows, together=False)
             return
         self._mask, self._cache = mask, out.past_key_values
-        self._record(rows, tokens, offset=0)
+        self._record(rows, tokens, steps, offset=0)
 
-    def _choose(self, rows: list[_Row], logits: torch.Tensor) -> list[int]:
-        sampler = RowSampler([r.spec for r in rows], [r.rng for r in rows])
-        return sampler(None, logits.float()).argmax(dim=-1).tolist()  # type: ignore[arg-type]
+    def _choose(self, rows: list[_Row],
+                logits: torch.Tensor) -> tuple[list[int], list[StepLogprob | None]]:
+        """Each row's next token, and its logprobs for the rows that asked for them."""
+        specs = [r.spec for r in rows]
+        scores = logits.float()
+        recorder = LogprobRecorder.wanted(specs)
+        if recorder is not None:
+            recorder(None, scores)  # the model's own logits, before penalties and sampling
+        sampler = RowSampler(specs, [r.rng for r in rows])
+        counts = sampler.counts([r.tokens for r in rows], scores.shape[-1])
+        chosen = sampler.process(scores, counts).argmax(dim=-1)
+        steps = recorder.take(chosen) if recorder is not None else [None] * len(rows)
+        return chosen.tolist(), steps
 
-    def _record(self, rows: list[_Row], tokens: list[int], offset: int) -> None:
-        """Append each row's next token, then retire the rows that are done."""
+    def _record(self, rows: list[_Row], tokens: list[int], steps: list[StepLogprob | None],
+                offset: int) -> None:
+        """Append each row's next token (and hand it to its job's listener), then retire
+        the rows that are done."""
         self.metrics.batch_rows.observe(len(self._rows))
         finished = []
-        for n, (row, token) in enumerate(zip(rows, tokens, strict=True)):
+        for n, (row, token, step) in enumerate(zip(rows, tokens, steps, strict=True)):
             row.tokens.append(token)
+            if step is not None:
+                row.logprobs.append(step)
+            if row.job.on_token is not None:
+                row.job.report(row.item_index, row.seq_index, token, step)
             if self._done(row, token):
                 finished.append(offset + n)
         if finished:
@@ -288,8 +316,12 @@ class ContinuousBatcher(Batcher):
         for index in indices:
             row = self._rows[index]
             _, state = self._jobs[id(row.job)]
-            state.outputs[row.item_index][row.seq_index] = self.generator.finish_sequence(
-                row.tokens, row.spec.max_new_tokens, row.spec.stop)
+            sequence = self.generator.finish_sequence(row.tokens, row.spec.max_new_tokens,
+                                                      row.spec.stop)
+            state.outputs[row.item_index][row.seq_index] = sequence
+            kept = state.logprobs[row.item_index]
+            if kept is not None:
+                kept[row.seq_index] = self.generator.token_logprobs(row.logprobs[:sequence[1]])
             state.pending -= 1
             if state.pending == 0:
                 self._complete(row.job)
@@ -318,8 +350,8 @@ class ContinuousBatcher(Batcher):
     def _complete(self, job: Job) -> None:
         _, state = self._jobs.pop(id(job))
         job.finished = time.monotonic()
-        self.settle(job, [item.result(outputs)
-                          for item, outputs in zip(job.planned, state.outputs, strict=True)])
+        self.settle(job, [item.result(outputs, logprobs) for item, outputs, logprobs
+                          in zip(job.planned, state.outputs, state.logprobs, strict=True)])
 
     def _fail(self, job: Job, exc: BaseException) -> None:
         self._jobs.pop(id(job), None)

@@ -17,6 +17,8 @@ import threading
 import uvicorn
 
 from springboard import processes
+from springboard.api.openai.router import create_router as openai_router
+from springboard.api.openai.router import error_response as openai_error
 from springboard.catalog import Catalog
 from springboard.serving.app import create_app
 from springboard.serving.service import InvocationService
@@ -88,8 +90,10 @@ def serve(name: str) -> int:
     endpoint_records.update_row(name, port=port, url=url)
     log.info("endpoint %s listening on %s (pid %d)", name, url, os.getpid())
     service = InvocationService(name, spec, settings)
+    # The process is where the protocols meet: the endpoint's own routes, and OpenAI's.
     app = create_app(service, api_key=os.environ.get("SPRINGBOARD_API_KEY") or None,
-                     host=row["host"])
+                     host=row["host"], routers=[openai_router(service)],
+                     render_error=openai_error)
     config = uvicorn.Config(app, log_level="info", access_log=False,
                             timeout_graceful_shutdown=int(settings.model_server_timeout) + 5,
                             timeout_keep_alive=30)

@@ -7,6 +7,10 @@ so it never affects other requests. Decoding, validating and tokenizing run on a
 thread, so a big prompt never stalls the event loop (`/ping` answers meanwhile). A
 request whose caller has gone — the 504 timeout, or the client disconnecting — is
 cancelled: its queued work is dropped and its rows stop decoding.
+
+Protocol layers that build their own requests (the OpenAI API) use the layer below
+`invoke`: `plan` (check and tokenize), then `generate` (queue and await the results) or
+`stream` (queue and iterate over `TokenEvent`s as tokens come, `serving.streams`).
 """
 
 from __future__ import annotations
@@ -16,21 +20,26 @@ import functools
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from springboard.catalog import ModelSpec
 from springboard.errors import (ClientError, Issue, PayloadTooLargeError, ServerError,
                                SpringboardError, ValidationError)
 from springboard.inference.generator import Generator, Planned
+from springboard.inference.params import DecodingParams
 from springboard.inference.payloads import GenerationResult, ParsedRequest, render_response
+from springboard.inference.planned import require_streamable
 from springboard.serving.batcher import Batcher, Job, RequestCancelledError
 from springboard.serving.metrics import ServerMetrics
 from springboard.serving.protocol import (JSONLINES, TEXT, Reply,
                                           TimeoutError_, decode_json, dumps, error_reply,
                                           media_type)
 from springboard.serving.settings import DeploymentSettings
+from springboard.serving.streams import EventBuilder, LoopWaker, TokenFeed, TokenStream
+
+T = TypeVar("T")
 
 log = logging.getLogger("springboard.serving")
 
@@ -62,6 +71,7 @@ class InvocationService:
         self.batcher: Batcher | None = None
         self.load_error: str | None = None
         self.scheduler: str | None = None  # chosen when the model is attached
+        self._loop_waker: tuple[asyncio.AbstractEventLoop, LoopWaker] | None = None
 
     @property
     def ready(self) -> bool:
@@ -99,19 +109,83 @@ class InvocationService:
         try:
             reply = await _unless_gone(self._invoke(body, content_type, headers), until_gone)
         except Exception as exc:  # a bug must still answer JSON, never drop the connection
-            reply = error_reply(_public(exc, request_id), runtime_shape=runtime_shape,
+            reply = error_reply(public_error(exc, request_id), runtime_shape=runtime_shape,
                                 headers=headers)
         elapsed = time.monotonic() - started
         reply.headers["X-Springboard-Total-Time-Ms"] = f"{elapsed * 1000:.1f}"
-        self.metrics.requests.labels(status=str(reply.status)).inc()
-        self.metrics.latency.observe(elapsed)
+        self.record_request(reply.status, elapsed)
         return reply
+
+    def record_request(self, status: int, seconds: float) -> None:
+        """Count one answered request in the metrics (by HTTP status) and its latency."""
+        self.metrics.requests.labels(status=str(status)).inc()
+        self.metrics.latency.observe(seconds)
+
+    # -- the layer protocol translations call -------------------------------------------
+
+    async def plan(self, prompts: Sequence[str],
+                   params: DecodingParams | Sequence[DecodingParams], *,
+                   input_field: str | None = None) -> list[Planned]:
+        """Check and tokenize prompts within this deployment's limits, off the event loop.
+        Raises `ClientError`s (`ValidationError`, `ContextLengthError`) naming the
+        prompts `input_field` (by default the payload's field)."""
+        generator = self._serving()[0]
+        return await asyncio.to_thread(generator.plan, list(prompts), params,
+                                       limits=self.settings.request_limits(),
+                                       input_field=input_field)
+
+    async def generate(self, planned: list[Planned], *,
+                       until_gone: Callable[[], Awaitable[Any]] | None = None,
+                       ) -> list[GenerationResult]:
+        """Queue planned prompts and await one result each, in order. After
+        SAGEMAKER_MODEL_SERVER_TIMEOUT the work is cancelled and `TimeoutError_` (504)
+        raised; when `until_gone()` returns first (the client left), the work is
+        cancelled and `RequestCancelledError` raised. Counts the tokens in the metrics."""
+        self._serving()
+        results, _ = await _unless_gone(self._run(planned, self._job_size(planned)),
+                                        until_gone)
+        self._count_tokens(sum(r.input_tokens for r in results),
+                           sum(sum(r.output_tokens) for r in results))
+        return results
+
+    def stream(self, planned: list[Planned]) -> TokenStream:
+        """Queue planned prompts and return the async iterator of their `TokenEvent`s
+        (rules in `serving.streams`). Call it from the event loop; refusals (beam search:
+        `ClientError` naming `num_beams`; a full queue: 503) are raised here, before any
+        event."""
+        generator, batcher = self._serving()
+        require_streamable(planned)
+        feed = TokenFeed(self._waker())
+        size = self._job_size(planned)
+        jobs: list[tuple[int, Job]] = []
+        try:
+            for n, start in enumerate(range(0, len(planned), size)):
+                job = batcher.submit(planned[start:start + size], on_token=feed.listener(start))
+                job.future.add_done_callback(feed.ender(n))
+                jobs.append((start, job))
+        except SpringboardError:
+            for _, job in jobs:
+                job.cancel()
+            raise
+        return TokenStream(jobs, feed, EventBuilder(generator, planned),
+                           timeout=self.settings.model_server_timeout, metrics=self.metrics)
+
+    def _waker(self) -> LoopWaker:
+        """The waker of the running event loop (one per loop, shared by its streams)."""
+        loop = asyncio.get_running_loop()
+        if self._loop_waker is None or self._loop_waker[0] is not loop:
+            self._loop_waker = (loop, LoopWaker(loop))
+        return self._loop_waker[1]
+
+    def _serving(self) -> tuple[Generator, Batcher]:
+        if self.generator is None or self.batcher is None:
+            raise NotReadyError(f"endpoint {self.name} is still loading its model",
+                                fix="retry when GET /ping answers 200")
+        return self.generator, self.batcher
 
     async def _invoke(self, body: bytes, content_type: str | None,
                       headers: dict[str, str]) -> Reply:
-        if not self.ready:
-            raise NotReadyError(f"endpoint {self.name} is still loading its model",
-                                fix="retry when GET /ping answers 200")
+        self._serving()
         limit = int(self.settings.max_payload_mb * 1024 * 1024)
         if len(body) > limit:
             raise PayloadTooLargeError(
@@ -152,7 +226,7 @@ class InvocationService:
             return await self._payload(functools.partial(decode_json, line, where=where),
                                        where=where)
         except SpringboardError as exc:  # this line's own failure; its siblings go on
-            return {"error": _public(exc, f"{request_id}/{number + 1}").to_dict()}
+            return {"error": public_error(exc, f"{request_id}/{number + 1}").to_dict()}
 
     def _input_field(self) -> str:
         assert self.generator is not None
@@ -171,21 +245,35 @@ class InvocationService:
                               fix='send a flat payload, e.g. {"inputs": "hello"}') from None
         return request, self.generator.plan(request.prompts, request.params, limits=limits)
 
-    def _chunk(self, request: ParsedRequest, planned: list[Planned]) -> int:
-        """Prompts per job: the request's batch_size, and no more rows than one batch
-        holds, so a list input cannot take over a continuous batch in one prefill."""
-        rows = max(planned[0].rows, 1)
-        return max(1, min(request.batch_size or len(planned),
+    def _job_size(self, planned: Sequence[Planned], batch_size: int | None = None) -> int:
+        """Prompts per job: `batch_size`, and no more rows than one batch holds, so a
+        list input cannot take over a continuous batch in one prefill."""
+        rows = max(planned[0].rows, 1) if planned else 1
+        return max(1, min(batch_size or len(planned),
                           self.settings.max_rolling_batch_size // rows))
 
     async def _payload(self, payload: Callable[[], Any], *, where: str = "body") -> _Outcome:
-        assert self.generator is not None and self.batcher is not None
-        jobs: list[Job] = []
         try:
             request, planned = await asyncio.to_thread(self._prepare, payload, where)
-            size = self._chunk(request, planned)
-            jobs = [self.batcher.submit(planned[i:i + size])
-                    for i in range(0, len(planned), size)]
+        except asyncio.CancelledError:  # the client has gone
+            self._cancel([], "client_gone")
+            raise
+        results, jobs = await self._run(planned, self._job_size(planned, request.batch_size))
+        return _Outcome(
+            body=render_response(request, results),
+            input_tokens=sum(r.input_tokens for r in results),
+            output_tokens=sum(sum(r.output_tokens) for r in results),
+            # the span the model worked on it (its jobs may share passes)
+            model_ms=(max(j.finished for j in jobs) - min(j.started for j in jobs)) * 1000,
+            queue_ms=max((j.started - j.enqueued) for j in jobs) * 1000)
+
+    async def _run(self, planned: list[Planned],
+                   size: int) -> tuple[list[GenerationResult], list[Job]]:
+        """Queue `planned` in jobs of `size` prompts and await their results, in order."""
+        batcher = self._serving()[1]
+        jobs: list[Job] = []
+        try:
+            jobs = [batcher.submit(planned[i:i + size]) for i in range(0, len(planned), size)]
             waiting = [asyncio.wrap_future(job.future) for job in jobs]
             try:
                 parts = await asyncio.wait_for(asyncio.gather(*waiting),
@@ -203,14 +291,7 @@ class InvocationService:
             for job in jobs:  # e.g. the queue filled up after the first micro-batch
                 job.cancel()
             raise
-        results: list[GenerationResult] = [r for part in parts for r in part]
-        return _Outcome(
-            body=render_response(request, results),
-            input_tokens=sum(r.input_tokens for r in results),
-            output_tokens=sum(sum(r.output_tokens) for r in results),
-            # the span the model worked on it (its jobs may share passes)
-            model_ms=(max(j.finished for j in jobs) - min(j.started for j in jobs)) * 1000,
-            queue_ms=max((j.started - j.enqueued) for j in jobs) * 1000)
+        return [r for part in parts for r in part], jobs
 
     def _cancel(self, jobs: list[Job], reason: str) -> None:
         """Nobody waits for these jobs any more: drop them from the queue or stop their rows."""
@@ -218,11 +299,14 @@ class InvocationService:
             job.cancel()
         self.metrics.cancelled_requests.labels(reason=reason).inc()
 
+    def _count_tokens(self, tokens_in: int, tokens_out: int) -> None:
+        self.metrics.tokens.labels(direction="in").inc(tokens_in)
+        self.metrics.tokens.labels(direction="out").inc(tokens_out)
+
     def _usage_headers(self, headers: dict[str, str], outcomes: list[_Outcome]) -> None:
         tokens_in = sum(o.input_tokens for o in outcomes)
         tokens_out = sum(o.output_tokens for o in outcomes)
-        self.metrics.tokens.labels(direction="in").inc(tokens_in)
-        self.metrics.tokens.labels(direction="out").inc(tokens_out)
+        self._count_tokens(tokens_in, tokens_out)
         headers.update({
             "X-Springboard-Input-Tokens": str(tokens_in),
             "X-Springboard-Output-Tokens": str(tokens_out),
@@ -231,9 +315,9 @@ class InvocationService:
         })
 
 
-async def _unless_gone(work: Awaitable[Reply],
-                       until_gone: Callable[[], Awaitable[Any]] | None) -> Reply:
-    """`work`'s reply, or `RequestCancelledError` once `until_gone()` returns first (the
+async def _unless_gone(work: Awaitable[T],
+                       until_gone: Callable[[], Awaitable[Any]] | None) -> T:
+    """`work`'s answer, or `RequestCancelledError` once `until_gone()` returns first (the
     work is then cancelled, which cancels its jobs)."""
     if until_gone is None:
         return await work
@@ -254,7 +338,7 @@ async def _unless_gone(work: Awaitable[Reply],
                                 field="connection")
 
 
-def _public(exc: BaseException, request_id: str) -> SpringboardError:
+def public_error(exc: BaseException, request_id: str) -> SpringboardError:
     """What the caller may see of `exc`: a client error or an overload as it is; any other
     failure as a bare "internal error" with the request id, the detail going to the log
     (a model's or library's message can name files and internals)."""

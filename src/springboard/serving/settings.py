@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from copy import deepcopy
+from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from springboard.catalog import DeploymentPreset, ModelSpec
 from springboard.errors import Issue, ValidationError, issues_from_pydantic
@@ -33,6 +34,7 @@ ENV_FIELDS: dict[str, str] = {
     "SPRINGBOARD_MAX_PAYLOAD_MB": "max_payload_mb",
     "SPRINGBOARD_BATCH_WAIT_MS": "batch_wait_ms",
     "OPTION_ROLLING_BATCH": "rolling_batch",
+    "OPTION_CHAT_TEMPLATE": "chat_template",
     **{var: name for name, var in LIMIT_ENV.items()},
 }
 FIELD_ENV = {v: k for k, v in ENV_FIELDS.items()}
@@ -61,11 +63,24 @@ class DeploymentSettings(BaseModel):
         "auto", description="continuous: requests join and leave the running batch between "
         "decoding steps (causal models); dynamic: whole batches of queued requests; auto: "
         "continuous where the model supports it.")
+    chat_template: str | None = Field(
+        None, description="A Jinja chat template file for /v1/chat/completions, instead of "
+        "the tokenizer's own.")
     max_top_k: int = _limit("max_top_k")
     max_return_sequences: int = _limit("max_return_sequences")
     max_beams: int = _limit("max_beams")
     max_inputs: int = _limit("max_inputs")
     max_prompt_chars: int = _limit("max_prompt_chars")
+
+    @field_validator("chat_template")
+    @classmethod
+    def _readable_template(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise ValueError(f"{value} is not a readable file (give a Jinja chat template)")
+        return str(path.resolve())
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], spec: ModelSpec | None = None) -> "DeploymentSettings":

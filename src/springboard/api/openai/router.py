@@ -1,0 +1,180 @@
+"""The OpenAI routes of one endpoint: `GET /v1/models`, `POST /v1/completions`,
+`POST /v1/chat/completions` — plain JSON, or server-sent events with `stream: true`.
+
+Each route parses (protocol), translates (translation), calls the endpoint's
+`InvocationService` (plan → generate | stream) and renders. A request for another model is
+a 404 naming the models served here; a client that goes away mid-stream has its rows freed
+by the service. The gateway on `springboard serve` forwards to these routes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pydantic
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from springboard.api.openai import sse
+from springboard.api.openai.protocol import (ChatRequest, CompletionRequest, ModelCard,
+                                            ModelList, error_body, unknown_model)
+from springboard.api.openai.translation import (Plan, chunk, delta_choice, plan_chat,
+                                               plan_completion, response, usage)
+from springboard.errors import (Issue, ServerError, SpringboardError, ValidationError,
+                                issues_from_pydantic)
+from springboard.prompting.chat import ChatTemplate
+from springboard.serving.protocol import decode_json, wait_for_disconnect
+
+log = logging.getLogger("springboard.api.openai")
+
+
+def error_response(exc: BaseException, request_id: str | None = None) -> JSONResponse:
+    """An OpenAI error body; a server failure shows only a request id (the log has the rest)."""
+    status, body = error_body(exc)
+    if status >= 500 and status not in (503, 504):
+        request_id = request_id or uuid.uuid4().hex
+        log.error("request %s failed: %s: %s", request_id, type(exc).__name__, exc,
+                  exc_info=not isinstance(exc, SpringboardError))
+        body["error"]["message"] = f"internal error (request id {request_id}; the server's " \
+                                   "log has the detail)"
+    return JSONResponse(body, status_code=status,
+                        headers={"Retry-After": "1"} if status == 503 else None)
+
+
+def parse_body(raw: bytes, model: type[pydantic.BaseModel]) -> Any:
+    """The request shape from a JSON body, or a ValidationError naming each field."""
+    data = decode_json(raw)
+    if not isinstance(data, dict):
+        raise ValidationError([Issue(None, "the body must be a JSON object")])
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise ValidationError(issues_from_pydantic(exc), context="invalid request") from None
+
+
+def create_router(service: Any) -> APIRouter:
+    """The routes for an endpoint's `InvocationService` (named after the endpoint)."""
+    router = APIRouter(prefix="/v1", tags=["OpenAI"])
+    created = int(time.time())
+    names = {service.name, service.spec.id, *service.spec.aliases}
+    chat: dict[str, ChatTemplate] = {}
+
+    def card() -> ModelCard:
+        return ModelCard(id=service.name, created=created, root=service.spec.id)
+
+    def check_model(model: str) -> None:
+        if model not in names:
+            raise unknown_model(model, [service.name])
+        if not service.ready:
+            from springboard.serving.service import NotReadyError
+
+            raise NotReadyError(f"endpoint {service.name} is still loading its model",
+                                fix="retry when GET /ping answers 200")
+
+    def template() -> ChatTemplate:
+        if "t" not in chat:
+            chat["t"] = ChatTemplate(service.generator.tokenizer, service.spec.id,
+                                     template_path=getattr(service.settings, "chat_template", None))
+        return chat["t"]
+
+    @router.get("/models", response_model=ModelList, summary="The model this endpoint serves")
+    async def models() -> dict[str, Any]:
+        return {"object": "list", "data": [card().model_dump()]}
+
+    @router.get("/models/{model}", response_model=ModelCard, summary="One model")
+    async def model(model: str) -> Response:
+        if model not in names:
+            return error_response(unknown_model(model, [service.name]))
+        return JSONResponse(card().model_dump())
+
+    @router.post("/completions", summary="Completions (plain or streamed)")
+    async def completions(request: Request) -> Response:
+        try:
+            body = parse_body(await request.body(), CompletionRequest)
+            check_model(body.model)
+            plan = plan_completion(body, model=body.model, limits=service.settings.request_limits())
+            return await run(plan, request)
+        except Exception as exc:
+            return error_response(exc, request.headers.get("x-request-id"))
+
+    @router.post("/chat/completions", summary="Chat completions (plain or streamed)")
+    async def chat_completions(request: Request) -> Response:
+        try:
+            body = parse_body(await request.body(), ChatRequest)
+            check_model(body.model)
+            prompt = template().render(body.messages)
+            plan = plan_chat(body, prompt, model=body.model,
+                             limits=service.settings.request_limits(),
+                             chat_stop=service.spec.chat_stop,
+                             context_length=service.generator.context_length)
+            return await run(plan, request)
+        except Exception as exc:
+            return error_response(exc, request.headers.get("x-request-id"))
+
+    async def run(plan: Plan, request: Request) -> Response:
+        planned = await service.plan(plan.prompts, plan.params, input_field="messages"
+                                     if plan.kind == "chat" else "prompt")
+        if not plan.stream:
+            results = await service.generate(
+                planned, until_gone=lambda: wait_for_disconnect(request.receive))
+            return JSONResponse(response(plan, results, hidden=service.generator.eos_ids))
+        events = service.stream(planned)
+        try:  # the first token, before the headers: a refusal (503, ...) is still a status
+            first = await events.__anext__()
+        except StopAsyncIteration:
+            first = None
+        except BaseException:
+            await events.aclose()
+            raise
+        return StreamingResponse(_stream(plan, first, events, service.generator.eos_ids),
+                                 media_type=sse.MEDIA_TYPE, headers=sse.HEADERS)
+
+    return router
+
+
+async def _stream(plan: Plan, first: Any, events: AsyncIterator[Any],
+                  hidden: set[int]) -> AsyncIterator[bytes]:
+    """The chunks of one streamed answer; the service cancels the work if this stops early
+    (the client went away). Tokens in `hidden` (end of sequence) have no logprobs entry,
+    as OpenAI shows none for them."""
+    offsets = [0] * plan.choices
+    prompt_tokens = completion_tokens = 0
+    try:
+        if plan.kind == "chat":  # the role comes first, once per choice
+            yield sse.event(chunk(plan, [delta_choice(plan, i, None, role=True)
+                                         for i in range(plan.choices)]))
+        pending = [first] if first is not None else []
+        while True:
+            if pending:
+                event = pending.pop()
+            else:
+                try:
+                    event = await events.__anext__()
+                except StopAsyncIteration:
+                    break
+            index = plan.choice(event.item, event.seq)
+            if event.finish_reason is not None:
+                completion_tokens += event.output_tokens
+                if event.seq == 0 and plan.counted_prompt(event.item):
+                    prompt_tokens += event.input_tokens
+            entries = [e for e in event.logprobs if e.token_id not in hidden] \
+                if event.logprobs is not None else None
+            if event.finish_reason is None and not event.text and not entries:
+                continue
+            choice = delta_choice(plan, index, event.text, reason=event.finish_reason,
+                                  entries=entries, offset=offsets[index])
+            offsets[index] += len(event.text)
+            yield sse.event(chunk(plan, [choice]))
+        if plan.include_usage:
+            yield sse.event(chunk(plan, [], usage_totals=usage(prompt_tokens, completion_tokens)))
+        yield sse.DONE
+    except Exception as exc:  # after the headers: an error event, as OpenAI sends one
+        yield sse.event(json.loads(error_response(
+            exc if isinstance(exc, SpringboardError) else ServerError(str(exc))).body))
+    finally:
+        await events.aclose()

@@ -1,0 +1,69 @@
+"""The endpoint's own streaming: a payload with `"stream": true` is answered in JSON Lines
+as it is generated (as TGI and the managed hubs' LMI containers stream).
+
+Each line is `{"index": i, "token": {"text": "..."}}` — `i` numbers the returned sequences
+(`prompt * num_return_sequences + sequence`) — and each sequence ends with a line that also
+carries `"generated_text"` (the whole text, equal to the unstreamed answer) and
+`"details": {"finish_reason", "generated_tokens", "input_tokens"}`. A failure after the
+first line is a last line `{"error": {...}}`. This module only shapes lines; the tokens come
+from `InvocationService.stream`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from springboard.serving.protocol import dumps
+from springboard.serving.service import public_error
+
+MEDIA_TYPE = "application/jsonlines"
+
+
+def wants_stream(payload: Any) -> bool:
+    return isinstance(payload, dict) and payload.get("stream") is True
+
+
+async def open_stream(service: Any, payload: dict[str, Any]) -> AsyncIterator[bytes]:
+    """Check and queue the request (raising as an unstreamed request would), wait for its
+    first event, and return the lines to send."""
+    fields = {k: v for k, v in payload.items() if k != "stream"}
+    request = await asyncio.to_thread(service.generator.parse, fields,
+                                      limits=service.settings.request_limits())
+    planned = await service.plan(request.prompts, request.params)
+    events = service.stream(planned)
+    try:
+        first = await events.__anext__()
+    except StopAsyncIteration:
+        first = None
+    except BaseException:
+        await events.aclose()
+        raise
+    return _lines(first, events, request.params.num_return_sequences)
+
+
+async def _lines(first: Any, events: Any, per_item: int) -> AsyncIterator[bytes]:
+    texts: dict[int, list[str]] = {}
+    try:
+        event = first
+        while event is not None:
+            index = event.item * per_item + event.seq
+            texts.setdefault(index, []).append(event.text)
+            line: dict[str, Any] = {"index": index, "token": {"text": event.text}}
+            if event.finish_reason is not None:
+                line["generated_text"] = "".join(texts.pop(index))
+                line["details"] = {"finish_reason": event.finish_reason,
+                                   "generated_tokens": event.output_tokens,
+                                   "input_tokens": event.input_tokens}
+            if event.text or event.finish_reason is not None:
+                yield dumps(line) + b"\n"
+            try:
+                event = await events.__anext__()
+            except StopAsyncIteration:
+                event = None
+    except Exception as exc:
+        yield dumps({"error": public_error(exc, uuid.uuid4().hex).to_dict()}) + b"\n"
+    finally:
+        await events.aclose()
