@@ -17,24 +17,13 @@ from springboard.config import reset_settings
 from springboard.serving import endpoints
 from tests.conftest import VENV_BIN, cli_env
 from tests.test_control_plane_api import free_port
+from tests.test_endpoints import env, home  # noqa: F401 (fixtures: this module's own home)
 
 pytestmark = pytest.mark.integration
 
 WORD_PROBLEM = ("Q: Maya has 12 apples. Maya buys 5 more apples. Maya gives 3 apples to Omar. "
                 "How many apples does Maya have now?")
 HANG_GUARD = 60
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory):
-    return tmp_path_factory.mktemp("openai-home")
-
-
-@pytest.fixture
-def env(home, monkeypatch):
-    monkeypatch.setenv("SPRINGBOARD_HOME", str(home))
-    reset_settings()
-    return home
 
 
 @pytest.fixture(scope="module")

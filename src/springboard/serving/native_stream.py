@@ -18,6 +18,7 @@ from typing import Any
 
 from springboard.serving.protocol import dumps
 from springboard.serving.service import public_error
+from springboard.serving.streams import started
 
 MEDIA_TYPE = "application/jsonlines"
 
@@ -33,22 +34,14 @@ async def open_stream(service: Any, payload: dict[str, Any]) -> AsyncIterator[by
     request = await asyncio.to_thread(service.generator.parse, fields,
                                       limits=service.settings.request_limits())
     planned = await service.plan(request.prompts, request.params)
-    events = service.stream(planned)
-    try:
-        first = await events.__anext__()
-    except StopAsyncIteration:
-        first = None
-    except BaseException:
-        await events.aclose()
-        raise
-    return _lines(first, events, request.params.num_return_sequences)
+    events = await started(service.stream(planned))
+    return _lines(events, request.params.num_return_sequences)
 
 
-async def _lines(first: Any, events: Any, per_item: int) -> AsyncIterator[bytes]:
+async def _lines(events: Any, per_item: int) -> AsyncIterator[bytes]:
     texts: dict[int, list[str]] = {}
     try:
-        event = first
-        while event is not None:
+        async for event in events:
             index = event.item * per_item + event.seq
             texts.setdefault(index, []).append(event.text)
             line: dict[str, Any] = {"index": index, "token": {"text": event.text}}
@@ -59,10 +52,6 @@ async def _lines(first: Any, events: Any, per_item: int) -> AsyncIterator[bytes]
                                    "input_tokens": event.input_tokens}
             if event.text or event.finish_reason is not None:
                 yield dumps(line) + b"\n"
-            try:
-                event = await events.__anext__()
-            except StopAsyncIteration:
-                event = None
     except Exception as exc:
         yield dumps({"error": public_error(exc, uuid.uuid4().hex).to_dict()}) + b"\n"
     finally:

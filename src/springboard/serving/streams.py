@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
@@ -296,3 +296,27 @@ class TokenStream:
         if not getattr(self, "_closed", True) and self._running:
             for n in self._running:
                 self._jobs[n][1].cancel()
+
+
+async def started(stream: "TokenStream") -> AsyncIterator[TokenEvent]:
+    """`stream` with its first event already awaited, so a refusal or a failure before any
+    token (a full queue, ...) is raised here, while an HTTP status can still say it. The
+    iterator returned closes the stream when it ends or is closed."""
+    try:
+        first: TokenEvent | None = await stream.__anext__()
+    except StopAsyncIteration:
+        first = None
+    except BaseException:
+        await stream.aclose()
+        raise
+
+    async def events() -> AsyncIterator[TokenEvent]:
+        try:
+            if first is not None:
+                yield first
+                async for event in stream:
+                    yield event
+        finally:
+            await stream.aclose()
+
+    return events()

@@ -29,6 +29,7 @@ from springboard.errors import (Issue, ServerError, SpringboardError, Validation
                                 issues_from_pydantic)
 from springboard.prompting.chat import ChatTemplate
 from springboard.serving.protocol import decode_json, wait_for_disconnect
+from springboard.serving.streams import started
 
 log = logging.getLogger("springboard.api.openai")
 
@@ -123,21 +124,14 @@ def create_router(service: Any) -> APIRouter:
             results = await service.generate(
                 planned, until_gone=lambda: wait_for_disconnect(request.receive))
             return JSONResponse(response(plan, results, hidden=service.generator.eos_ids))
-        events = service.stream(planned)
-        try:  # the first token, before the headers: a refusal (503, ...) is still a status
-            first = await events.__anext__()
-        except StopAsyncIteration:
-            first = None
-        except BaseException:
-            await events.aclose()
-            raise
-        return StreamingResponse(_stream(plan, first, events, service.generator.eos_ids),
+        events = await started(service.stream(planned))
+        return StreamingResponse(_stream(plan, events, service.generator.eos_ids),
                                  media_type=sse.MEDIA_TYPE, headers=sse.HEADERS)
 
     return router
 
 
-async def _stream(plan: Plan, first: Any, events: AsyncIterator[Any],
+async def _stream(plan: Plan, events: AsyncIterator[Any],
                   hidden: set[int]) -> AsyncIterator[bytes]:
     """The chunks of one streamed answer; the service cancels the work if this stops early
     (the client went away). Tokens in `hidden` (end of sequence) have no logprobs entry,
@@ -148,15 +142,7 @@ async def _stream(plan: Plan, first: Any, events: AsyncIterator[Any],
         if plan.kind == "chat":  # the role comes first, once per choice
             yield sse.event(chunk(plan, [delta_choice(plan, i, None, role=True)
                                          for i in range(plan.choices)]))
-        pending = [first] if first is not None else []
-        while True:
-            if pending:
-                event = pending.pop()
-            else:
-                try:
-                    event = await events.__anext__()
-                except StopAsyncIteration:
-                    break
+        async for event in events:
             index = plan.choice(event.item, event.seq)
             if event.finish_reason is not None:
                 completion_tokens += event.output_tokens
@@ -177,4 +163,4 @@ async def _stream(plan: Plan, first: Any, events: AsyncIterator[Any],
         yield sse.event(json.loads(error_response(
             exc if isinstance(exc, SpringboardError) else ServerError(str(exc))).body))
     finally:
-        await events.aclose()
+        await events.aclose()  # type: ignore[attr-defined]
