@@ -1,6 +1,6 @@
 """Benchmark model fixtures: a seeded, randomly initialised ~8M-parameter Llama.
 
-Nothing is downloaded: the tokenizer files are copied from the bundled
+Nothing is downloaded: the tokenizer files (and chat template) are copied from the bundled
 ``springboard-tiny-llama`` model and the weights come from a seeded ``torch`` RNG.
 """
 
@@ -16,7 +16,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_LLAMA = REPO_ROOT / "src" / "springboard" / "bundled" / "springboard-tiny-llama"
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
+# chat_template.jinja: so Springboard and `transformers serve` can both take chat messages
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja")
 
 # 10 layers x (4*256^2 attention + 3*256*688 MLP) + 1280*256 tied embedding ~= 8.2M params.
 BENCH_LLAMA = dict(vocab_size=1280, hidden_size=256, intermediate_size=688,

@@ -64,6 +64,8 @@ sys.path.insert(0, str(HERE))
 
 import httpx  # noqa: E402
 import psutil  # noqa: E402
+from _chat_load import (Reply, chat_body, compare_texts, describe_replies,  # noqa: E402
+                        read_chat, read_chat_stream)
 
 NEW_TOKENS = 32
 MODEL_ID = "springboard-tiny-llama"
@@ -95,20 +97,28 @@ class Sample:
     sent: float  # monotonic time the request was sent
     latency: float
     tokens: int
-    finished: float  # monotonic time the response arrived
+    finished: float  # monotonic time the response (its last event, streamed) arrived
     headers: dict[str, str] = field(default_factory=dict)
+    prompt: str = ""
+    reply: Reply | None = None  # chat requests: text, finish reason, TTFT, shape problems
 
 
 @dataclass
 class Target:
-    """One server under test: how to build a request and read the token count."""
+    """One server under test: how to build a request and read the token count.
+
+    `tokens` reads a plain response; a chat target has `read` instead (the whole reply
+    checked against OpenAI's shape), and with `stream` its events are read as they arrive.
+    """
 
     name: str
     url: str  # full URL requests are POSTed to
     pid: int
     body: Callable[[str], dict]
-    tokens: Callable[[httpx.Response], int]
+    tokens: Callable[[httpx.Response], int] | None = None
     metrics_url: str | None = None
+    read: Callable[[httpx.Response], Reply] | None = None
+    stream: bool = False
 
 
 def springboard_body(prompt: str) -> dict:
@@ -135,16 +145,30 @@ async def _closed_loop(client: httpx.AsyncClient, target: Target, prompts: list[
     samples: list[Sample] = []
     order = iter(prompts)
 
+    async def send(prompt: str) -> tuple[httpx.Response, Reply | None, float, float]:
+        sent = time.monotonic()
+        if target.stream:  # events read as they arrive; done = the last one's arrival
+            async with client.stream("POST", target.url, json=target.body(prompt)) as response:
+                if response.status_code != 200:
+                    await response.aread()
+                    return response, None, sent, time.monotonic()
+                reply = await read_chat_stream(response, sent)
+            return response, reply, sent, time.monotonic()
+        response = await client.post(target.url, json=target.body(prompt))
+        done = time.monotonic()
+        if response.status_code != 200 or target.read is None:
+            return response, None, sent, done
+        return response, target.read(response), sent, done
+
     async def worker() -> None:
         for prompt in order:  # shared iterator: each prompt is sent once
-            sent = time.monotonic()
-            response = await client.post(target.url, json=target.body(prompt))
-            done = time.monotonic()
+            response, reply, sent, done = await send(prompt)
             if response.status_code != 200:
                 raise RuntimeError(f"{target.name}: HTTP {response.status_code}: "
                                    f"{response.text[:300]}")
-            samples.append(Sample(sent, done - sent, target.tokens(response), done,
-                                  dict(response.headers)))
+            tokens = reply.tokens if reply is not None else target.tokens(response)
+            samples.append(Sample(sent, done - sent, tokens, done, dict(response.headers),
+                                  prompt, reply))
 
     started = time.monotonic()
     await asyncio.gather(*(worker() for _ in range(min(clients, len(prompts)))))
@@ -189,6 +213,12 @@ def tree_rss(pid: int) -> int:
         with contextlib.suppress(psutil.Error):
             total += proc.memory_info().rss
     return total
+
+
+def own_cpu() -> float:
+    """CPU seconds this process (the load generator, without its children) used so far."""
+    times = psutil.Process().cpu_times()
+    return times.user + times.system
 
 
 def tree_cpu(*pids: int) -> float:
@@ -236,9 +266,11 @@ class Result:
     p95: float
     peak_rss: int
     server_cpu: float  # CPU seconds the server tree used during the timed run
+    client_cpu: float  # CPU seconds this process (the clients) used during the timed run
     other_cpu: float  # CPU seconds used by processes outside this benchmark (noise)
     steal: float  # CPU seconds the hypervisor took away during the run (noise)
     samples: list[Sample]
+    early_by: str = "EOS"  # what ends a reply before NEW_TOKENS
 
     @property
     def rps(self) -> float:
@@ -248,14 +280,21 @@ class Result:
     def tps(self) -> float:
         return self.tokens / self.elapsed
 
+    @property
+    def ttfts(self) -> list[float]:
+        """Time to first token of each streamed request (s)."""
+        return [s.reply.ttft for s in self.samples if s.reply and s.reply.ttft is not None]
+
     def line(self) -> str:
-        return (f"{self.name:<22} {self.rps:7.2f} req/s  {self.tps:8.1f} tok/s  "
+        return (f"{self.name:<27} {self.rps:7.2f} req/s  {self.tps:8.1f} tok/s  "
                 f"p50 {self.p50 * 1000:7.0f} ms  p95 {self.p95 * 1000:7.0f} ms  "
                 f"peak RSS {self.peak_rss / 2**20:6.0f} MiB  "
                 f"({self.requests} req in {self.elapsed:.1f} s, "
                 f"{self.tokens / self.requests:.1f} tok/req"
-                + (f", {self.short} ended early by EOS" if self.short else "") + ")\n"
-                + f"  cores used: server {self.server_cpu / self.elapsed:.2f}, other processes "
+                + (f", {self.short} ended early by {self.early_by}" if self.short else "")
+                + ")\n"
+                + f"  cores used: server {self.server_cpu / self.elapsed:.2f}, "
+                f"load generator {self.client_cpu / self.elapsed:.2f}, other processes "
                 f"{self.other_cpu / self.elapsed:.2f}, steal {self.steal / self.elapsed:.2f}")
 
 
@@ -283,7 +322,7 @@ def measure(target: Target, prompts: list[str], warmup: int, clients: int,
     def mark() -> None:  # CPU counters at the start of the timed run
         now = psutil.cpu_times()
         marks.update(all=_busy(now), steal=_steal(now), server=tree_cpu(target.pid),
-                     ours=tree_cpu(me, target.pid))
+                     ours=tree_cpu(me, target.pid), client=own_cpu())
         if after_warmup is not None:
             after_warmup()
 
@@ -291,6 +330,7 @@ def measure(target: Target, prompts: list[str], warmup: int, clients: int,
         samples, elapsed = drive(target, prompts[:warmup], prompts[warmup:], clients, timeout,
                                  phase_timeout, mark)
     server_cpu = tree_cpu(target.pid) - marks["server"]
+    client_cpu = own_cpu() - marks["client"]
     ours = tree_cpu(me, target.pid) - marks["ours"]  # servers are children of this process
     now = psutil.cpu_times()
     other = max(0.0, _busy(now) - marks["all"] - ours)
@@ -298,7 +338,20 @@ def measure(target: Target, prompts: list[str], warmup: int, clients: int,
     return Result(target.name, len(samples), elapsed, sum(s.tokens for s in samples),
                   sum(1 for s in samples if s.tokens < NEW_TOKENS),
                   percentile(latencies, 50), percentile(latencies, 95), rss.peak,
-                  server_cpu, other, _steal(now) - marks["steal"], samples)
+                  server_cpu, client_cpu, other, _steal(now) - marks["steal"], samples,
+                  early_by="EOS or a stop string" if target.read or target.stream else "EOS")
+
+
+def merge(runs: list[Result]) -> Result:
+    """One result for several timed runs of the same target (times and counts added)."""
+    samples = [s for r in runs for s in r.samples]
+    latencies = [s.latency for s in samples]
+    return Result(runs[0].name, len(samples), sum(r.elapsed for r in runs),
+                  sum(r.tokens for r in runs), sum(r.short for r in runs),
+                  percentile(latencies, 50), percentile(latencies, 95),
+                  max(r.peak_rss for r in runs), sum(r.server_cpu for r in runs),
+                  sum(r.client_cpu for r in runs), sum(r.other_cpu for r in runs), sum(r.steal for r in runs), samples,
+                  runs[0].early_by)
 
 
 # --------------------------------------------------------------------------------------
@@ -390,6 +443,85 @@ def report_batching(result: Result, before: dict[str, float], after: dict[str, f
 
 
 # --------------------------------------------------------------------------------------
+# Chat completions, non-streamed and streamed
+# --------------------------------------------------------------------------------------
+
+
+def time_left(deadline: float, what: str) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError(f"{what}: out of time (--phase-timeout)")
+    return left
+
+
+def run_chat(server: str, base_url: str, pid: int, model: str, warmup: list[str],
+             rounds: list[list[str]], args: argparse.Namespace, deadline: float,
+             metrics_url: str | None = None, rolling_batch: str = "dynamic"
+             ) -> list[tuple[Result, Result]]:
+    """`/v1/chat/completions` with the same load non-streamed and streamed: prints what it
+    gave and returns the (non-streamed, streamed) results of each round.
+
+    Round i sends the prompts `rounds[i]` both ways, non-streamed first in even rounds and
+    streamed first in odd ones, so neither a drift of the machine's load nor a server's
+    prefix cache favours one way.
+    """
+    url = f"{base_url}/v1/chat/completions"
+    plain = Target(f"{server}-chat", url, pid,
+                   chat_body(model, stream=False, max_tokens=NEW_TOKENS), read=read_chat)
+    sse = Target(f"{server}-chat-sse", url, pid,
+                 chat_body(model, stream=True, max_tokens=NEW_TOKENS), stream=True)
+    runs: dict[str, list[Result]] = {plain.name: [], sse.name: []}
+    passes: dict[str, dict[str, float]] = {plain.name: {}, sse.name: {}}
+    for i, timed in enumerate(rounds):
+        for target in (plain, sse) if i % 2 == 0 else (sse, plain):
+            before: dict[str, float] = {}
+            scrape = (lambda: before.update(scrape_batch_rows(metrics_url))) if metrics_url \
+                else None
+            runs[target.name].append(measure(
+                target, warmup + timed, len(warmup), args.clients, args.timeout,
+                min(args.phase_timeout, time_left(deadline, target.name)), after_warmup=scrape))
+            if metrics_url:
+                total = passes[target.name]
+                for key, value in scrape_batch_rows(metrics_url).items():
+                    total[key] = total.get(key, 0.0) + value - before.get(key, 0.0)
+    pairs = list(zip(runs[plain.name], runs[sse.name]))
+    results = merged(pairs)
+    for r in results:
+        print(r.line())
+        if metrics_url:
+            report_batching(r, {}, passes[r.name], rolling_batch)
+        if r.ttfts:
+            print(f"  TTFT (first chunk with content) p50 {percentile(r.ttfts, 50) * 1000:.0f} ms"
+                  f"  p95 {percentile(r.ttfts, 95) * 1000:.0f} ms")
+        for line in describe_replies([s.reply for s in r.samples if s.reply], NEW_TOKENS):
+            print(line)
+    texts = [{s.prompt: s.reply.text for s in r.samples if s.reply} for r in results]
+    print(compare_texts(*texts))
+    print(f"  {server} chat streaming/non-streaming tokens/s by round: " + " ".join(
+        f"{b.tps / a.tps:.2f}" + ("~" if noisy(a) or noisy(b) else "") for a, b in pairs)
+        + f" (median {stream_ratio(pairs):.2f}"
+        + ("; ~ other processes or steal took over 0.1 cores" if any(
+            noisy(r) for pair in pairs for r in pair) else "") + ")", flush=True)
+    return pairs
+
+
+def merged(pairs: list[tuple[Result, Result]]) -> tuple[Result, Result]:
+    """The non-streamed and the streamed results of all rounds."""
+    return merge([a for a, _ in pairs]), merge([b for _, b in pairs])
+
+
+def noisy(r: Result) -> bool:
+    """Whether processes outside the benchmark, or steal, took over 0.1 cores in the run."""
+    return r.other_cpu + r.steal > 0.1 * r.elapsed
+
+
+def stream_ratio(pairs: list[tuple[Result, Result]]) -> float:
+    """The median over rounds of streamed tokens/s over non-streamed tokens/s: a round that
+    other processes disturbed moves it less than it moves the ratio of the totals."""
+    return statistics.median(b.tps / a.tps for a, b in pairs)
+
+
+# --------------------------------------------------------------------------------------
 # Servers
 # --------------------------------------------------------------------------------------
 
@@ -455,6 +587,18 @@ def transformers_serve_problem() -> str | None:
 # --------------------------------------------------------------------------------------
 
 
+def default_torch_threads() -> int:
+    """Torch threads per server from the CPU budget: all but one of the CPUs we may use.
+
+    Servers run one at a time, but the load generator, a server's HTTP side (its event
+    loop, streaming most of all) and other people's processes need CPU too, and an OpenMP
+    team whose threads get preempted waits at every barrier: with as many threads as
+    cores, one busy core elsewhere made a run ~20x slower on a 2-core machine.
+    """
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, (cpus or 1) - 1)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients (default 16)")
@@ -471,8 +615,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="SPRINGBOARD_BATCH_WAIT_MS of the endpoint: how long a dynamic batch "
                              "waits for more requests (default: the endpoint's own default)")
     parser.add_argument("--torch-threads", type=int, default=None,
-                        help="OMP_NUM_THREADS for every server process (default: unset, torch "
-                             "uses one thread per core)")
+                        help="OMP_NUM_THREADS for every server process (default: the CPUs "
+                             "this process may use minus one, at least 1; 0 leaves it unset, "
+                             "so torch takes one thread per core)")
     parser.add_argument("--model-dir", type=Path, default=None,
                         help="use this model directory instead of building the 8M model")
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and prompts")
@@ -480,16 +625,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="skip the naive baseline (no ratio line)")
     parser.add_argument("--skip-transformers-serve", action="store_true",
                         help="do not try `transformers serve --continuous-batching`")
+    parser.add_argument("--chat-rounds", type=int, default=3,
+                        help="rounds of /v1/chat/completions load per server, each --requests "
+                             "non-streamed and --requests streamed, the order alternating "
+                             "(default 3; 0 skips chat)")
     parser.add_argument("--timeout", type=float, default=120.0, help="per-request timeout, s")
-    parser.add_argument("--phase-timeout", type=float, default=600.0,
-                        help="bound on each server's whole run, s")
+    parser.add_argument("--phase-timeout", type=float, default=300.0,
+                        help="bound on each server's whole run (all its loads), s")
     parser.add_argument("--dump-samples", type=Path, default=None,
                         help="write every timed request (times, tokens, headers) as JSON Lines")
     parser.add_argument("--keep-logs", action="store_true",
                         help="keep the temp dir (server logs, SPRINGBOARD_HOME) and print it")
     args = parser.parse_args(argv)
-    if args.torch_threads is not None and not 1 <= args.torch_threads <= 256:
-        parser.error("--torch-threads must be in 1..256")
+    if args.torch_threads is None:
+        args.torch_threads = default_torch_threads()
+    if not 0 <= args.torch_threads <= 256:
+        parser.error("--torch-threads must be in 0..256")
     if not 1 <= args.clients <= 256:
         parser.error("--clients must be in 1..256")
     args.requests = args.requests or max(64, 4 * args.clients)
@@ -498,24 +649,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.warmup = min(args.clients, 32) if args.warmup is None else args.warmup
     if not 0 <= args.warmup <= 256:
         parser.error("--warmup must be in 0..256")
+    if not 0 <= args.chat_rounds <= 8:
+        parser.error("--chat-rounds must be in 0..8")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # `kill` (or make being stopped) still runs the `finally` that stops every server
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     t0 = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="springboard-bench-"))
     os.environ["SPRINGBOARD_HOME"] = str(work / "home")  # isolated state; before importing
     os.environ.pop("SPRINGBOARD_DATABASE_URL", None)
-    if args.torch_threads is not None:  # inherited by every server started below
+    if args.torch_threads:  # inherited by every server started below
         os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(args.torch_threads)
 
     from springboard.config import reset_settings
     from springboard.serving import endpoints
 
     reset_settings()
-    prompts = make_prompts(args.requests + args.warmup, args.seed)
+    # The first warmup + requests prompts are the completions load; chat round i sends the
+    # i-th block of --requests (round 0: the same prompts), each as the only user message.
+    everything = make_prompts(args.warmup + args.requests * max(1, args.chat_rounds), args.seed)
+    prompts = everything[:args.warmup + args.requests]
+    rounds = [everything[args.warmup + i * args.requests:args.warmup + (i + 1) * args.requests]
+              for i in range(args.chat_rounds)]
     results: dict[str, Result] = {}
+    chats: dict[str, list[tuple[Result, Result]]] = {}  # per server, each chat round
     naive: subprocess.Popen | None = None
     endpoint: str | None = None
     try:
@@ -549,15 +710,22 @@ def main(argv: list[str] | None = None) -> int:
         shown = ("OPTION_ROLLING_BATCH", "OPTION_MAX_ROLLING_BATCH_SIZE", "SPRINGBOARD_BATCH_WAIT_MS")
         print(f"springboard endpoint {endpoint} at {info.url}: " + ", ".join(
             f"{k}={info.settings[k]}" for k in shown if k in info.settings))
+        deadline = time.monotonic() + args.phase_timeout
         sb = Target("springboard", f"{info.url}/invocations", info.pid, springboard_body,
                     header_tokens, metrics_url=f"{info.url}/metrics")
+        rolling = info.settings.get("OPTION_ROLLING_BATCH", "dynamic")
         before: dict[str, float] = {}
         results["springboard"] = r = measure(
             sb, prompts, args.warmup, args.clients, args.timeout, args.phase_timeout,
             after_warmup=lambda: before.update(scrape_batch_rows(sb.metrics_url)))
         print(r.line(), flush=True)
-        report_batching(r, before, scrape_batch_rows(sb.metrics_url),
-                        info.settings.get("OPTION_ROLLING_BATCH", "dynamic"))
+        report_batching(r, before, scrape_batch_rows(sb.metrics_url), rolling)
+        if rounds:
+            # the model name is the endpoint's name (its catalog id is accepted too)
+            chats["springboard"] = pairs = run_chat(
+                "springboard", info.url, info.pid, endpoint, prompts[:args.warmup], rounds,
+                args, deadline, metrics_url=sb.metrics_url, rolling_batch=rolling)
+            results["springboard-chat"], results["springboard-chat-sse"] = merged(pairs)
         endpoints.delete(endpoint)  # frees its CPU and memory before the next server runs
         endpoint = None
 
@@ -571,7 +739,7 @@ def main(argv: list[str] | None = None) -> int:
             stop_process(naive)
 
         if not args.skip_transformers_serve:
-            run_transformers_serve(args, model_dir, prompts, work, results)
+            run_transformers_serve(args, model_dir, prompts, rounds, work, results, chats)
     finally:
         if endpoint is not None:
             with contextlib.suppress(Exception):
@@ -587,8 +755,11 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.dump_samples, "w") as out:
             for r in results.values():
                 for s in r.samples:
+                    reply = s.reply or Reply(s.tokens)
                     out.write(json.dumps({"server": r.name, "sent": s.sent, "latency": s.latency,
                                           "finished": s.finished, "tokens": s.tokens,
+                                          "ttft": reply.ttft, "finish_reason": reply.finish,
+                                          "problems": reply.problems,
                                           "headers": s.headers}) + "\n")
     for r in results.values():
         noise = r.other_cpu + r.steal
@@ -597,13 +768,33 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r.other_cpu / r.elapsed:.2f} cores and steal took "
                   f"{r.steal / r.elapsed:.2f} cores (of {psutil.cpu_count()}): numbers are noisy")
     print(f"total time {time.monotonic() - t0:.1f} s")
+    chat_summary(chats)
     if "naive" in results and "springboard" in results:
         print(f"ratio {results['springboard'].rps / results['naive'].rps:.2f}")
     return 0
 
 
+def chat_summary(chats: dict[str, list[tuple[Result, Result]]]) -> None:
+    """The chat figures side by side, then Springboard's streaming/non-streaming line."""
+    for server, pairs in chats.items():
+        plain, sse = merged(pairs)
+        if not sse.ttfts:
+            continue
+        print(f"chat {server:<18} non-streaming {plain.tps:6.1f} tok/s  streaming "
+              f"{sse.tps:6.1f} tok/s  TTFT p50 {percentile(sse.ttfts, 50) * 1000:4.0f} ms  "
+              f"p95 {percentile(sse.ttfts, 95) * 1000:4.0f} ms  streaming/non-streaming "
+              f"{stream_ratio(pairs):.2f}  ({plain.tokens / plain.requests:.1f} / "
+              f"{sse.tokens / sse.requests:.1f} tok/req)")
+    if "springboard" in chats:
+        pairs = chats["springboard"]
+        plain, sse = merged(pairs)
+        print(f"streaming/non-streaming tokens/s {stream_ratio(pairs):.2f} (median of "
+              f"{len(pairs)} paired rounds; of the totals {sse.tps / plain.tps:.2f})")
+
+
 def run_transformers_serve(args: argparse.Namespace, model_dir: Path, prompts: list[str],
-                           work: Path, results: dict[str, Result]) -> None:
+                           rounds: list[list[str]], work: Path, results: dict[str, Result],
+                           chats: dict[str, list[tuple[Result, Result]]]) -> None:
     problem = transformers_serve_problem()
     if problem:
         print(f"transformers serve: skipped: {problem}")
@@ -618,11 +809,20 @@ def run_transformers_serve(args: argparse.Namespace, model_dir: Path, prompts: l
                                 start_new_session=True, env={**os.environ})
     try:
         wait_http(f"http://127.0.0.1:{port}/health", proc, 180, "transformers serve")
-        ts = Target("transformers-serve-cb", f"http://127.0.0.1:{port}/v1/completions",
-                    proc.pid, completion_body(str(model_dir)), usage_tokens)
+        deadline = time.monotonic() + args.phase_timeout  # all its loads together
+        # Started with a model, it serves that one alone, named as given: the path.
+        base, model = f"http://127.0.0.1:{port}", str(model_dir)
+        ts = Target("transformers-serve-cb", f"{base}/v1/completions", proc.pid,
+                    completion_body(model), usage_tokens)
         results["transformers-serve"] = r = measure(ts, prompts, args.warmup, args.clients,
                                                     args.timeout, args.phase_timeout)
         print(r.line(), flush=True)
+        if rounds:
+            chats["transformers-serve"] = pairs = run_chat(
+                "transformers-serve", base, proc.pid, model, prompts[:args.warmup], rounds,
+                args, deadline)
+            results["transformers-serve-chat"], results["transformers-serve-chat-sse"] = \
+                merged(pairs)
     except Exception as exc:  # an optional comparison: report and carry on
         tail = log_tail(log_path)
         print(f"transformers serve: skipped: {type(exc).__name__}: {exc}"

@@ -13,9 +13,11 @@ goes to `<output>/<job-id>/NAME.out` — `{"recordId", "modelInput", "modelOutpu
 `create` validates the request (name, timeout, model, locations, quota, client token) and
 records the job; the scheduler starts at most N at once. The worker side reuses the
 batch loop of transform jobs (streaming, checkpoints, stop, resume), and ends the job
-`Expired` when it runs past `timeoutDurationInHours`. Locations are fsspec URIs: local
-paths and `file://` work as they are; other schemes (e.g. `s3://` with s3fs installed)
-are staged through the job's directory. The HTTP shapes live in `springboard.api`.
+`Expired` when it runs past `timeoutDurationInHours`. Locations are fsspec URIs checked
+against a `LocationPolicy` (HTTP callers: data roots and allowed schemes; the CLI: any):
+local paths and `file://` work as they are; other schemes (e.g. `s3://` with s3fs
+installed) are only named at create and are listed, staged through the job's directory
+and uploaded by the worker. The HTTP shapes live in `springboard.api`.
 """
 
 from __future__ import annotations
