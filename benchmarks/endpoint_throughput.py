@@ -1,13 +1,16 @@
 #!/usr/bin/env python
-"""Endpoint throughput: a Springboard endpoint vs. the naive one-request-at-a-time server.
+"""Endpoint throughput: a Springboard endpoint vs. the naive one-request-at-a-time server,
+and its OpenAI chat API streamed vs. not, beside `transformers serve`.
 
     .venv/bin/python benchmarks/endpoint_throughput.py --clients 16
         [--rolling-batch auto|continuous|dynamic] [--batch-wait-ms MS] [--model-dir DIR]
+        [--chat-rounds 3] [--torch-threads N]
 
 Fully offline and loopback only. It
 
 1. builds a seeded, randomly initialised ~8M-parameter LlamaForCausalLM in a temp dir,
-   with the bundled springboard-tiny-llama tokenizer (or uses `--model-dir DIR`);
+   with the bundled springboard-tiny-llama tokenizer and chat template (or uses
+   `--model-dir DIR`);
 2. deploys a Springboard endpoint on it (catalog entry springboard-tiny-llama,
    `--model-dir` overriding its weights) in an isolated SPRINGBOARD_HOME, with
    OPTION_MAX_ROLLING_BATCH_SIZE=clients, and OPTION_ROLLING_BATCH / SPRINGBOARD_BATCH_WAIT_MS
@@ -20,39 +23,44 @@ Fully offline and loopback only. It
 5. drives each server with the same closed-loop load: `--clients` concurrent clients,
    `--requests` timed requests in all (after a warm-up that opens every connection), each
    asking for 32 new tokens greedily on prompts of 5-40 words;
-6. prints per server requests/s, output tokens/s, p50/p95 latency and peak server RSS
-   (sampled every 50 ms, children included), and last a line
-   `ratio <springboard_rps / naive_rps>`.
+6. drives Springboard and `transformers serve` through `/v1/chat/completions` too, each
+   prompt the only user message, `max_tokens` 32, temperature 0: `--chat-rounds` rounds of
+   `--requests` non-streamed and `--requests` streamed (`stream_options.include_usage`;
+   events read as they arrive, completion tokens from the usage chunk), the order
+   alternating per round; prints tokens/s of each, time to first token (the first chunk
+   with content) p50/p95, tokens per reply and finish reasons, what in each reply differs
+   from OpenAI's shape, and whether streamed text equals non-streamed text;
+7. prints per server requests/s, output tokens/s, p50/p95 latency and peak server RSS
+   (sampled every 50 ms, children included), then a line per chat server, the line
+   `streaming/non-streaming tokens/s <x>` (Springboard's, the median over rounds) and
+   last a line `ratio <springboard_rps / naive_rps>`.
 
 For the Springboard endpoint it also prints how it batched: the `springboard_batch_rows`
 histogram of GET /metrics (rows per forward pass: per decoding step under continuous
 batching, per batch under dynamic batching) and, under dynamic batching, the exact batch
 sequence recovered from response headers (the requests of one batch share their
-`X-Springboard-Model-Time-Ms`). CPU used by other processes and hypervisor steal time
-during each run are reported, since both skew the numbers on a shared machine.
+`X-Springboard-Model-Time-Ms`). CPU used by the server, by this process (the load
+generator), by other processes and hypervisor steal time during each run are reported,
+since all of them skew the numbers on a shared machine. Every server gets
+`--torch-threads` OpenMP threads (default: the CPUs less one), and every server is
+stopped at the end, also on SIGTERM; `--phase-timeout` bounds each server's loads.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
-import importlib.util
 import json
 import os
 import random
-import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -64,10 +72,12 @@ sys.path.insert(0, str(HERE))
 
 import httpx  # noqa: E402
 import psutil  # noqa: E402
-from _chat_load import (Reply, chat_body, compare_texts, describe_replies,  # noqa: E402
-                        read_chat, read_chat_stream)
+from _batching import report_batching, scrape_batch_rows  # noqa: E402
+from _chat_load import Reply, chat_body, compare_texts, describe_replies, read_chat  # noqa: E402
+from _load import NEW_TOKENS, Result, Target, measure, merge, noisy, percentile  # noqa: E402
+from _servers import (free_port, log_tail, start_naive, stop_process,  # noqa: E402
+                      transformers_serve_problem, wait_http)
 
-NEW_TOKENS = 32
 MODEL_ID = "springboard-tiny-llama"
 WORDS = (
     "the a quick brown fox jumps over lazy dog while teacher counted apples near river bank "
@@ -78,7 +88,7 @@ WORDS = (
 
 
 # --------------------------------------------------------------------------------------
-# Load generation
+# Prompts and requests
 # --------------------------------------------------------------------------------------
 
 
@@ -90,35 +100,6 @@ def make_prompts(count: int, seed: int) -> list[str]:
         words = [rng.choice(WORDS) for _ in range(rng.randint(5, 40))]
         prompts.append(" ".join(words).capitalize() + ".")
     return prompts
-
-
-@dataclass
-class Sample:
-    sent: float  # monotonic time the request was sent
-    latency: float
-    tokens: int
-    finished: float  # monotonic time the response (its last event, streamed) arrived
-    headers: dict[str, str] = field(default_factory=dict)
-    prompt: str = ""
-    reply: Reply | None = None  # chat requests: text, finish reason, TTFT, shape problems
-
-
-@dataclass
-class Target:
-    """One server under test: how to build a request and read the token count.
-
-    `tokens` reads a plain response; a chat target has `read` instead (the whole reply
-    checked against OpenAI's shape), and with `stream` its events are read as they arrive.
-    """
-
-    name: str
-    url: str  # full URL requests are POSTed to
-    pid: int
-    body: Callable[[str], dict]
-    tokens: Callable[[httpx.Response], int] | None = None
-    metrics_url: str | None = None
-    read: Callable[[httpx.Response], Reply] | None = None
-    stream: bool = False
 
 
 def springboard_body(prompt: str) -> dict:
@@ -137,309 +118,6 @@ def completion_body(model: str) -> Callable[[str], dict]:
 
 def usage_tokens(response: httpx.Response) -> int:
     return int(response.json()["usage"]["completion_tokens"])
-
-
-async def _closed_loop(client: httpx.AsyncClient, target: Target, prompts: list[str],
-                       clients: int) -> tuple[list[Sample], float]:
-    """`clients` workers, each sending its next request as soon as its last one returns."""
-    samples: list[Sample] = []
-    order = iter(prompts)
-
-    async def send(prompt: str) -> tuple[httpx.Response, Reply | None, float, float]:
-        sent = time.monotonic()
-        if target.stream:  # events read as they arrive; done = the last one's arrival
-            async with client.stream("POST", target.url, json=target.body(prompt)) as response:
-                if response.status_code != 200:
-                    await response.aread()
-                    return response, None, sent, time.monotonic()
-                reply = await read_chat_stream(response, sent)
-            return response, reply, sent, time.monotonic()
-        response = await client.post(target.url, json=target.body(prompt))
-        done = time.monotonic()
-        if response.status_code != 200 or target.read is None:
-            return response, None, sent, done
-        return response, target.read(response), sent, done
-
-    async def worker() -> None:
-        for prompt in order:  # shared iterator: each prompt is sent once
-            response, reply, sent, done = await send(prompt)
-            if response.status_code != 200:
-                raise RuntimeError(f"{target.name}: HTTP {response.status_code}: "
-                                   f"{response.text[:300]}")
-            tokens = reply.tokens if reply is not None else target.tokens(response)
-            samples.append(Sample(sent, done - sent, tokens, done, dict(response.headers),
-                                  prompt, reply))
-
-    started = time.monotonic()
-    await asyncio.gather(*(worker() for _ in range(min(clients, len(prompts)))))
-    return samples, time.monotonic() - started
-
-
-def drive(target: Target, warmup: list[str], timed: list[str], clients: int, timeout: float,
-          deadline: float, after_warmup: Callable[[], None] | None = None
-          ) -> tuple[list[Sample], float]:
-    """Warm up (concurrently), then run the timed closed loop on the same connections."""
-    async def run() -> tuple[list[Sample], float]:
-        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-        async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
-            if warmup:
-                await _closed_loop(client, target, warmup, clients)
-            if after_warmup is not None:
-                after_warmup()
-            return await _closed_loop(client, target, timed, clients)
-
-    async def bounded() -> tuple[list[Sample], float]:
-        return await asyncio.wait_for(run(), deadline)
-
-    return asyncio.run(bounded())
-
-
-# --------------------------------------------------------------------------------------
-# Measurement
-# --------------------------------------------------------------------------------------
-
-
-def _tree(pid: int) -> list[psutil.Process]:
-    try:
-        root = psutil.Process(pid)
-        return [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return []
-
-
-def tree_rss(pid: int) -> int:
-    total = 0
-    for proc in _tree(pid):
-        with contextlib.suppress(psutil.Error):
-            total += proc.memory_info().rss
-    return total
-
-
-def own_cpu() -> float:
-    """CPU seconds this process (the load generator, without its children) used so far."""
-    times = psutil.Process().cpu_times()
-    return times.user + times.system
-
-
-def tree_cpu(*pids: int) -> float:
-    """CPU seconds used so far by the trees of `pids`, each process counted once."""
-    procs = {proc.pid: proc for pid in pids for proc in _tree(pid)}
-    total = 0.0
-    for proc in procs.values():
-        with contextlib.suppress(psutil.Error):
-            times = proc.cpu_times()
-            total += times.user + times.system
-    return total
-
-
-class PeakRSS:
-    """Samples the RSS of a process tree every `interval` s in a background thread."""
-
-    def __init__(self, pid: int, interval: float = 0.05) -> None:
-        self.pid, self.interval = pid, interval
-        self.peak = tree_rss(pid)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.peak = max(self.peak, tree_rss(self.pid))
-
-    def __enter__(self) -> "PeakRSS":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self.peak = max(self.peak, tree_rss(self.pid))
-
-
-@dataclass
-class Result:
-    name: str
-    requests: int
-    elapsed: float
-    tokens: int
-    short: int  # requests that got fewer than NEW_TOKENS tokens (early EOS)
-    p50: float
-    p95: float
-    peak_rss: int
-    server_cpu: float  # CPU seconds the server tree used during the timed run
-    client_cpu: float  # CPU seconds this process (the clients) used during the timed run
-    other_cpu: float  # CPU seconds used by processes outside this benchmark (noise)
-    steal: float  # CPU seconds the hypervisor took away during the run (noise)
-    samples: list[Sample]
-    early_by: str = "EOS"  # what ends a reply before NEW_TOKENS
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.elapsed
-
-    @property
-    def tps(self) -> float:
-        return self.tokens / self.elapsed
-
-    @property
-    def ttfts(self) -> list[float]:
-        """Time to first token of each streamed request (s)."""
-        return [s.reply.ttft for s in self.samples if s.reply and s.reply.ttft is not None]
-
-    def line(self) -> str:
-        return (f"{self.name:<27} {self.rps:7.2f} req/s  {self.tps:8.1f} tok/s  "
-                f"p50 {self.p50 * 1000:7.0f} ms  p95 {self.p95 * 1000:7.0f} ms  "
-                f"peak RSS {self.peak_rss / 2**20:6.0f} MiB  "
-                f"({self.requests} req in {self.elapsed:.1f} s, "
-                f"{self.tokens / self.requests:.1f} tok/req"
-                + (f", {self.short} ended early by {self.early_by}" if self.short else "")
-                + ")\n"
-                + f"  cores used: server {self.server_cpu / self.elapsed:.2f}, "
-                f"load generator {self.client_cpu / self.elapsed:.2f}, other processes "
-                f"{self.other_cpu / self.elapsed:.2f}, steal {self.steal / self.elapsed:.2f}")
-
-
-def percentile(values: list[float], pct: int) -> float:
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[pct - 1]
-
-
-def _busy(times: object) -> float:
-    return sum(getattr(times, name, 0.0) for name in ("user", "system", "nice", "irq", "softirq"))
-
-
-def _steal(times: object) -> float:
-    return getattr(times, "steal", 0.0)
-
-
-def measure(target: Target, prompts: list[str], warmup: int, clients: int,
-            timeout: float, phase_timeout: float,
-            after_warmup: Callable[[], None] | None = None) -> Result:
-    """Warm up, then time `prompts[warmup:]`; RSS is sampled over both."""
-    me = os.getpid()
-    marks: dict[str, float] = {}
-
-    def mark() -> None:  # CPU counters at the start of the timed run
-        now = psutil.cpu_times()
-        marks.update(all=_busy(now), steal=_steal(now), server=tree_cpu(target.pid),
-                     ours=tree_cpu(me, target.pid), client=own_cpu())
-        if after_warmup is not None:
-            after_warmup()
-
-    with PeakRSS(target.pid) as rss:
-        samples, elapsed = drive(target, prompts[:warmup], prompts[warmup:], clients, timeout,
-                                 phase_timeout, mark)
-    server_cpu = tree_cpu(target.pid) - marks["server"]
-    client_cpu = own_cpu() - marks["client"]
-    ours = tree_cpu(me, target.pid) - marks["ours"]  # servers are children of this process
-    now = psutil.cpu_times()
-    other = max(0.0, _busy(now) - marks["all"] - ours)
-    latencies = [s.latency for s in samples]
-    return Result(target.name, len(samples), elapsed, sum(s.tokens for s in samples),
-                  sum(1 for s in samples if s.tokens < NEW_TOKENS),
-                  percentile(latencies, 50), percentile(latencies, 95), rss.peak,
-                  server_cpu, client_cpu, other, _steal(now) - marks["steal"], samples,
-                  early_by="EOS or a stop string" if target.read or target.stream else "EOS")
-
-
-def merge(runs: list[Result]) -> Result:
-    """One result for several timed runs of the same target (times and counts added)."""
-    samples = [s for r in runs for s in r.samples]
-    latencies = [s.latency for s in samples]
-    return Result(runs[0].name, len(samples), sum(r.elapsed for r in runs),
-                  sum(r.tokens for r in runs), sum(r.short for r in runs),
-                  percentile(latencies, 50), percentile(latencies, 95),
-                  max(r.peak_rss for r in runs), sum(r.server_cpu for r in runs),
-                  sum(r.client_cpu for r in runs), sum(r.other_cpu for r in runs), sum(r.steal for r in runs), samples,
-                  runs[0].early_by)
-
-
-# --------------------------------------------------------------------------------------
-# Springboard batch diagnostics
-# --------------------------------------------------------------------------------------
-
-
-def header_batches(samples: list[Sample]) -> list[tuple[int, float]]:
-    """(rows, model ms) of each batch, in completion order.
-
-    The requests of one batch share their `X-Springboard-Model-Time-Ms` header and finish
-    together; two batches that happen to take the same time finish far apart.
-    """
-    by_time: dict[str, list[float]] = {}
-    for s in samples:
-        key = s.headers.get("x-springboard-model-time-ms")
-        if key is not None:
-            by_time.setdefault(key, []).append(s.finished)
-    batches: list[tuple[float, int, float]] = []  # (first finish, rows, model ms)
-    for key, finished in by_time.items():
-        ms = float(key)
-        group: list[float] = []
-        for t in sorted(finished):
-            if group and t - group[0] > ms / 2000:
-                batches.append((group[0], len(group), ms))
-                group = []
-            group.append(t)
-        batches.append((group[0], len(group), ms))
-    return [(rows, ms) for _, rows, ms in sorted(batches)]
-
-
-def describe_batches(batches: list[tuple[int, float]]) -> list[str]:
-    lines = [f"  batches seen by clients ({len(batches)}, in order): "
-             + " ".join(str(rows) for rows, _ in batches)]
-    by_size: dict[int, list[float]] = {}
-    for rows, ms in batches:
-        by_size.setdefault(rows, []).append(ms)
-    lines.append("  model time per batch: " + ", ".join(
-        f"{rows} rows x{len(ms)}: {statistics.median(ms):.0f} ms "
-        f"({rows / statistics.median(ms) * 1000:.1f} req/s)"
-        for rows, ms in sorted(by_size.items())))
-    return lines
-
-
-def scrape_batch_rows(metrics_url: str) -> dict[str, float]:
-    """The springboard_batch_rows histogram (cumulative buckets, sum, count)."""
-    text = httpx.get(metrics_url, timeout=10).text
-    out: dict[str, float] = {}
-    for line in text.splitlines():
-        m = re.match(r'springboard_batch_rows_(bucket\{le="([^"]+)"\}|sum|count)\s+(\S+)', line)
-        if m:
-            out[m.group(2) or m.group(1)] = float(m.group(3))
-    return out
-
-
-def histogram_delta(before: dict[str, float], after: dict[str, float]) -> tuple[float, str]:
-    """(forward passes, description) of the histogram's change over the timed run."""
-    delta = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after}
-    count = delta.get("count", 0.0)
-    if not count:
-        return 0.0, "no forward passes recorded"
-    parts, previous, low = [], 0.0, 0
-    for edge in (k for k in delta if k not in ("sum", "count")):
-        n, previous = delta[edge] - previous, delta[edge]
-        if edge == "+Inf":
-            label = f">{low}"
-        else:
-            high = int(float(edge))
-            label = str(high) if high == low + 1 else f"{low + 1}-{high}"
-            low = high
-        if n:
-            parts.append(f"{label}: {n:.0f}")
-    return count, (f"{count:.0f} forward passes, mean {delta['sum'] / count:.1f} rows; "
-                   f"rows per pass {{{', '.join(parts)}}}")
-
-
-def report_batching(result: Result, before: dict[str, float], after: dict[str, float],
-                    rolling_batch: str) -> None:
-    passes, text = histogram_delta(before, after)
-    # Dynamic batching observes one pass per batch (at most one per request); continuous
-    # batching one per decoding step (about NEW_TOKENS per request).
-    continuous = rolling_batch == "continuous" or (rolling_batch != "dynamic"
-                                                   and passes > result.requests)
-    scheduler = "continuous (per decoding step)" if continuous else "dynamic (per batch)"
-    print(f"  scheduler {scheduler}: /metrics springboard_batch_rows: {text}")
-    if not continuous:
-        for line in describe_batches(header_batches(result.samples)):
-            print(line)
 
 
 # --------------------------------------------------------------------------------------
@@ -479,7 +157,7 @@ def run_chat(server: str, base_url: str, pid: int, model: str, warmup: list[str]
                 else None
             runs[target.name].append(measure(
                 target, warmup + timed, len(warmup), args.clients, args.timeout,
-                min(args.phase_timeout, time_left(deadline, target.name)), after_warmup=scrape))
+                time_left(deadline, target.name), after_warmup=scrape))
             if metrics_url:
                 total = passes[target.name]
                 for key, value in scrape_batch_rows(metrics_url).items():
@@ -510,77 +188,11 @@ def merged(pairs: list[tuple[Result, Result]]) -> tuple[Result, Result]:
     return merge([a for a, _ in pairs]), merge([b for _, b in pairs])
 
 
-def noisy(r: Result) -> bool:
-    """Whether processes outside the benchmark, or steal, took over 0.1 cores in the run."""
-    return r.other_cpu + r.steal > 0.1 * r.elapsed
-
 
 def stream_ratio(pairs: list[tuple[Result, Result]]) -> float:
     """The median over rounds of streamed tokens/s over non-streamed tokens/s: a round that
     other processes disturbed moves it less than it moves the ratio of the totals."""
     return statistics.median(b.tps / a.tps for a, b in pairs)
-
-
-# --------------------------------------------------------------------------------------
-# Servers
-# --------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_http(url: str, proc: subprocess.Popen | None, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with code {proc.returncode}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"{what} not healthy after {timeout:.0f} s")
-
-
-def stop_process(proc: subprocess.Popen, timeout: float = 15) -> None:
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)  # the process was started in its own session
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(5)
-
-
-def log_tail(path: Path, lines: int = 8) -> str:
-    with contextlib.suppress(OSError):
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    return ""
-
-
-def start_naive(model_dir: Path, port: int, log_path: Path) -> subprocess.Popen:
-    with open(log_path, "wb") as log:
-        return subprocess.Popen([sys.executable, str(HERE / "naive_server.py"), str(model_dir),
-                                 "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-
-
-def transformers_serve_problem() -> str | None:
-    """Why `transformers serve` cannot run here, or None when it can."""
-    if shutil.which("transformers", path=str(Path(sys.executable).parent)) is None:
-        return "the `transformers` CLI is not installed next to this interpreter"
-    missing = [m for m in ("openai", "fastapi", "uvicorn", "pydantic")
-               if importlib.util.find_spec(m) is None]
-    if missing:
-        return (f"it needs `pip install 'transformers[serving]'` (missing: {', '.join(missing)}); "
-                "install it into the venv, or put it on PYTHONPATH, to include this server")
-    return None
-
 
 # --------------------------------------------------------------------------------------
 # Main
@@ -616,8 +228,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "waits for more requests (default: the endpoint's own default)")
     parser.add_argument("--torch-threads", type=int, default=None,
                         help="OMP_NUM_THREADS for every server process (default: the CPUs "
-                             "this process may use minus one, at least 1; 0 leaves it unset, "
-                             "so torch takes one thread per core)")
+                             "this process may use minus one, at least 1; 0 leaves it to the "
+                             "environment: unset, torch takes one thread per core)")
     parser.add_argument("--model-dir", type=Path, default=None,
                         help="use this model directory instead of building the 8M model")
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and prompts")
@@ -692,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"load: {args.clients} clients, {args.requests} timed requests (+{args.warmup} "
               f"warm-up) of {NEW_TOKENS} new tokens, greedy, prompts of 5-40 words; "
               f"{psutil.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, "
-              f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
+              f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')} per server")
 
         # The naive server loads while the endpoint deploys.
         if not args.skip_naive:
@@ -716,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         rolling = info.settings.get("OPTION_ROLLING_BATCH", "dynamic")
         before: dict[str, float] = {}
         results["springboard"] = r = measure(
-            sb, prompts, args.warmup, args.clients, args.timeout, args.phase_timeout,
+            sb, prompts, args.warmup, args.clients, args.timeout, time_left(deadline, sb.name),
             after_warmup=lambda: before.update(scrape_batch_rows(sb.metrics_url)))
         print(r.line(), flush=True)
         report_batching(r, before, scrape_batch_rows(sb.metrics_url), rolling)
@@ -762,8 +374,7 @@ def main(argv: list[str] | None = None) -> int:
                                           "problems": reply.problems,
                                           "headers": s.headers}) + "\n")
     for r in results.values():
-        noise = r.other_cpu + r.steal
-        if noise > 0.1 * r.elapsed:
+        if noisy(r):
             print(f"warning: during the {r.name} run other processes used "
                   f"{r.other_cpu / r.elapsed:.2f} cores and steal took "
                   f"{r.steal / r.elapsed:.2f} cores (of {psutil.cpu_count()}): numbers are noisy")
@@ -815,7 +426,7 @@ def run_transformers_serve(args: argparse.Namespace, model_dir: Path, prompts: l
         ts = Target("transformers-serve-cb", f"{base}/v1/completions", proc.pid,
                     completion_body(model), usage_tokens)
         results["transformers-serve"] = r = measure(ts, prompts, args.warmup, args.clients,
-                                                    args.timeout, args.phase_timeout)
+                                                    args.timeout, time_left(deadline, ts.name))
         print(r.line(), flush=True)
         if rounds:
             chats["transformers-serve"] = pairs = run_chat(
