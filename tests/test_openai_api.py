@@ -117,6 +117,11 @@ def test_what_is_not_supported_is_refused_by_name(env, chat_endpoint):
         if param:
             assert err.value.body["param"] == param, (kwargs, err.value.body)
             assert param in err.value.body["message"]
+    with pytest.raises(openai.BadRequestError) as err:
+        c.chat.completions.create(model="chat", messages=ask(), max_tokens=5000)
+    assert err.value.body["code"] == "context_length_exceeded"
+    assert err.value.body["param"] == "messages" and "max_tokens" in err.value.body["message"]
+    assert "max_new_tokens" not in err.value.body["message"]
     with pytest.raises(openai.NotFoundError) as err:
         c.chat.completions.create(model="no-such-model", messages=ask())
     assert "chat" in err.value.body["message"]

@@ -41,17 +41,21 @@ async def open_stream(service: Any, payload: dict[str, Any]) -> AsyncIterator[by
 async def _lines(events: Any, per_item: int) -> AsyncIterator[bytes]:
     texts: dict[int, list[str]] = {}
     try:
-        async for event in events:
-            index = event.item * per_item + event.seq
-            texts.setdefault(index, []).append(event.text)
-            line: dict[str, Any] = {"index": index, "token": {"text": event.text}}
-            if event.finish_reason is not None:
-                line["generated_text"] = "".join(texts.pop(index))
-                line["details"] = {"finish_reason": event.finish_reason,
-                                   "generated_tokens": event.output_tokens,
-                                   "input_tokens": event.input_tokens}
-            if event.text or event.finish_reason is not None:
-                yield dumps(line) + b"\n"
+        async for first in events:
+            out = b""
+            for event in [first, *events.ready_now()]:  # what is ready goes in one write
+                index = event.item * per_item + event.seq
+                texts.setdefault(index, []).append(event.text)
+                line: dict[str, Any] = {"index": index, "token": {"text": event.text}}
+                if event.finish_reason is not None:
+                    line["generated_text"] = "".join(texts.pop(index))
+                    line["details"] = {"finish_reason": event.finish_reason,
+                                       "generated_tokens": event.output_tokens,
+                                       "input_tokens": event.input_tokens}
+                if event.text or event.finish_reason is not None:
+                    out += dumps(line) + b"\n"
+            if out:
+                yield out
     except Exception as exc:
         yield dumps({"error": public_error(exc, uuid.uuid4().hex).to_dict()}) + b"\n"
     finally:

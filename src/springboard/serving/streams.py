@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
@@ -260,6 +260,25 @@ class TokenStream:
                 raise
         return self._ready.popleft()
 
+    def ready_now(self) -> list[TokenEvent]:
+        """The events that are ready without waiting, to send together with the last one
+        (one write per burst instead of one per event)."""
+        if not self._closed and self._running:
+            entries = self._feed.take_now()
+            if entries:
+                try:
+                    self._absorb(entries)
+                except BaseException:
+                    self._abandon(None)
+                    raise
+        ready = list(self._ready)
+        self._ready.clear()
+        return ready
+
+    def put_back(self, event: TokenEvent) -> None:
+        """Make `event` the next one again (after a look at the first)."""
+        self._ready.appendleft(event)
+
     async def aclose(self) -> None:
         """Stop: cancel the jobs still running (nothing if the stream has ended)."""
         self._abandon("client_gone")
@@ -298,25 +317,15 @@ class TokenStream:
                 self._jobs[n][1].cancel()
 
 
-async def started(stream: "TokenStream") -> AsyncIterator[TokenEvent]:
-    """`stream` with its first event already awaited, so a refusal or a failure before any
-    token (a full queue, ...) is raised here, while an HTTP status can still say it. The
-    iterator returned closes the stream when it ends or is closed."""
+async def started(stream: TokenStream) -> TokenStream:
+    """`stream` with its first event already awaited (and put back), so a refusal or a
+    failure before any token (a full queue, ...) is raised here, while an HTTP status can
+    still say it."""
     try:
-        first: TokenEvent | None = await stream.__anext__()
+        stream.put_back(await stream.__anext__())
     except StopAsyncIteration:
-        first = None
+        pass
     except BaseException:
         await stream.aclose()
         raise
-
-    async def events() -> AsyncIterator[TokenEvent]:
-        try:
-            if first is not None:
-                yield first
-                async for event in stream:
-                    yield event
-        finally:
-            await stream.aclose()
-
-    return events()
+    return stream

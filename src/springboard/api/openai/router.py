@@ -25,11 +25,11 @@ from springboard.api.openai.protocol import (ChatRequest, CompletionRequest, Mod
                                             ModelList, error_body, unknown_model)
 from springboard.api.openai.translation import (Plan, chunk, delta_choice, plan_chat,
                                                plan_completion, response, usage)
-from springboard.errors import (Issue, ServerError, SpringboardError, ValidationError,
-                                issues_from_pydantic)
+from springboard.errors import (ContextLengthError, Issue, ServerError, SpringboardError,
+                                ValidationError, issues_from_pydantic)
 from springboard.prompting.chat import ChatTemplate
 from springboard.serving.protocol import decode_json, wait_for_disconnect
-from springboard.serving.streams import started
+from springboard.serving.streams import TokenStream, started
 
 log = logging.getLogger("springboard.api.openai")
 
@@ -118,8 +118,12 @@ def create_router(service: Any) -> APIRouter:
             return error_response(exc, request.headers.get("x-request-id"))
 
     async def run(plan: Plan, request: Request) -> Response:
-        planned = await service.plan(plan.prompts, plan.params, input_field="messages"
-                                     if plan.kind == "chat" else "prompt")
+        try:
+            planned = await service.plan(plan.prompts, plan.params, input_field="messages"
+                                         if plan.kind == "chat" else "prompt")
+        except ContextLengthError as exc:  # the fix in OpenAI's words
+            exc.fix = (exc.fix or "").replace("max_new_tokens", "max_tokens")
+            raise
         if not plan.stream:
             results = await service.generate(
                 planned, until_gone=lambda: wait_for_disconnect(request.receive))
@@ -131,36 +135,42 @@ def create_router(service: Any) -> APIRouter:
     return router
 
 
-async def _stream(plan: Plan, events: AsyncIterator[Any],
-                  hidden: set[int]) -> AsyncIterator[bytes]:
-    """The chunks of one streamed answer; the service cancels the work if this stops early
-    (the client went away). Tokens in `hidden` (end of sequence) have no logprobs entry,
-    as OpenAI shows none for them."""
+async def _stream(plan: Plan, events: TokenStream, hidden: set[int]) -> AsyncIterator[bytes]:
+    """The chunks of one streamed answer, the events ready together written at once; the
+    service cancels the work if this stops early (the client went away). Tokens in
+    `hidden` (end of sequence) have no logprobs entry, as OpenAI shows none for them."""
     offsets = [0] * plan.choices
-    prompt_tokens = completion_tokens = 0
+    totals = [0, 0]  # prompt and completion tokens
+
+    def render(event: Any) -> bytes:
+        index = plan.choice(event.item, event.seq)
+        if event.finish_reason is not None:
+            totals[1] += event.output_tokens
+            if event.seq == 0 and plan.counted_prompt(event.item):
+                totals[0] += event.input_tokens
+        entries = [e for e in event.logprobs if e.token_id not in hidden] \
+            if event.logprobs is not None else None
+        if event.finish_reason is None and not event.text and not entries:
+            return b""
+        choice = delta_choice(plan, index, event.text, reason=event.finish_reason,
+                              entries=entries, offset=offsets[index])
+        offsets[index] += len(event.text)
+        return sse.event(chunk(plan, [choice]))
+
+    # the role comes first, once per choice, with the first text
+    head = sse.event(chunk(plan, [delta_choice(plan, i, None, role=True)
+                                  for i in range(plan.choices)])) if plan.kind == "chat" else b""
     try:
-        if plan.kind == "chat":  # the role comes first, once per choice
-            yield sse.event(chunk(plan, [delta_choice(plan, i, None, role=True)
-                                         for i in range(plan.choices)]))
         async for event in events:
-            index = plan.choice(event.item, event.seq)
-            if event.finish_reason is not None:
-                completion_tokens += event.output_tokens
-                if event.seq == 0 and plan.counted_prompt(event.item):
-                    prompt_tokens += event.input_tokens
-            entries = [e for e in event.logprobs if e.token_id not in hidden] \
-                if event.logprobs is not None else None
-            if event.finish_reason is None and not event.text and not entries:
-                continue
-            choice = delta_choice(plan, index, event.text, reason=event.finish_reason,
-                                  entries=entries, offset=offsets[index])
-            offsets[index] += len(event.text)
-            yield sse.event(chunk(plan, [choice]))
-        if plan.include_usage:
-            yield sse.event(chunk(plan, [], usage_totals=usage(prompt_tokens, completion_tokens)))
-        yield sse.DONE
+            out = head + b"".join(render(e) for e in [event, *events.ready_now()])
+            head = b""
+            if out:
+                yield out
+        tail = sse.event(chunk(plan, [], usage_totals=usage(*totals))) \
+            if plan.include_usage else b""
+        yield head + tail + sse.DONE
     except Exception as exc:  # after the headers: an error event, as OpenAI sends one
         yield sse.event(json.loads(error_response(
             exc if isinstance(exc, SpringboardError) else ServerError(str(exc))).body))
     finally:
-        await events.aclose()  # type: ignore[attr-defined]
+        await events.aclose()
