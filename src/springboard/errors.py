@@ -28,6 +28,13 @@ class Issue:
         text = f"`{self.field}`: {self.message}" if self.field else self.message
         return f"{text} ({self.fix})" if self.fix else text
 
+    def describe(self) -> str:
+        """`field: what is wrong; got VALUE (fix)` — one line, the value cut short."""
+        text = f"{self.field}: {self.message}" if self.field else self.message
+        if self.value is not None and shown(self.value) not in self.message:
+            text += f"; got {shown(self.value)}"
+        return f"{text} ({self.fix})" if self.fix else text
+
     def to_dict(self) -> dict[str, Any]:
         return {"field": self.field, "message": self.message, "value": _jsonable(self.value),
                 "fix": self.fix}

@@ -33,7 +33,6 @@ from springboard.errors import (
     QuotaExceededError,
     SpringboardError,
     ValidationError,
-    shown,
 )
 
 router = APIRouter(tags=["model invocation jobs"])
@@ -75,17 +74,9 @@ def error_kind(exc: BaseException) -> tuple[str, int]:
     return INTERNAL
 
 
-def render_issue(issue: Issue) -> str:
-    """`field`: what is wrong; got VALUE (fix)."""
-    text = f"{issue.field}: {issue.message}" if issue.field else issue.message
-    if issue.value is not None and shown(issue.value) not in issue.message:
-        text += f"; got {shown(issue.value)}"
-    return f"{text} ({issue.fix})" if issue.fix else text
-
-
 def error_message(exc: BaseException) -> str:
     if isinstance(exc, ValidationError):
-        issues = [render_issue(i) for i in exc.issues]
+        issues = [i.describe() for i in exc.issues]
         if len(issues) == 1:
             return issues[0]
         return f"{len(issues)} problems: " + "; ".join(

@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
+from starlette.background import BackgroundTask
 
 from springboard.api.openai.protocol import ModelCard, ModelList, unknown_model
 from springboard.api.openai.router import error_response
@@ -89,7 +90,7 @@ def create_gateway(api_key: str | None) -> APIRouter:
                 fix=f"see `springboard endpoints describe {target.name}`"))
         passed = {k: v for k, v in upstream.headers.items() if k.lower() in PASSED_HEADERS}
         return StreamingResponse(upstream.aiter_raw(), status_code=upstream.status_code,
-                                 headers=passed, background=_Close(upstream))
+                                 headers=passed, background=BackgroundTask(upstream.aclose))
 
     @router.post("/completions", summary="Completions, routed to the endpoint `model` names")
     async def completions(request: Request) -> Response:
@@ -106,14 +107,3 @@ def create_gateway(api_key: str | None) -> APIRouter:
 class EndpointUnavailableError(ServerError):
     code = "endpoint_unavailable"
     http_status = 503
-
-
-class _Close:
-    """A background task closing the upstream response once it has been passed on."""
-
-    def __init__(self, upstream: Any) -> None:
-        self.upstream = upstream
-
-    async def __call__(self) -> None:
-        await self.upstream.aclose()
-

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from springboard.errors import ContextLengthError, Issue, NotFoundError, SpringboardError, shown
+from springboard.errors import ContextLengthError, Issue, NotFoundError, SpringboardError
 
 Stop = str | list[str] | None
 
@@ -126,19 +126,12 @@ def error_body(exc: BaseException) -> tuple[int, dict[str, Any]]:
     param, message = exc.field, str(exc)
     if hasattr(exc, "issues") and exc.issues:  # one line per problem, the first one's param
         param = exc.issues[0].field
-        message = "; ".join(_issue_text(i) for i in exc.issues)
+        message = "; ".join(i.describe() for i in exc.issues)
     code = {401: "invalid_api_key", 404: "model_not_found" if param == "model" else "not_found"
             }.get(status, getattr(exc, "code", None))
     return status, {"error": {"message": message, "type": ERROR_TYPES.get(
         status, "invalid_request_error" if status < 500 else "server_error"),
         "param": param, "code": code}}
-
-
-def _issue_text(issue: Issue) -> str:
-    text = f"{issue.field}: {issue.message}" if issue.field else issue.message
-    if issue.value is not None and "got" not in issue.message:
-        text += f"; got {shown(issue.value)}"
-    return f"{text} ({issue.fix})" if issue.fix else text
 
 
 def unknown_model(model: str, known: list[str]) -> NotFoundError:

@@ -10,7 +10,6 @@ by the service. The gateway on `springboard serve` forwards to these routes.
 from __future__ import annotations
 
 import json
-import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -25,24 +24,15 @@ from springboard.api.openai.protocol import (ChatRequest, CompletionRequest, Mod
                                             ModelList, error_body, unknown_model)
 from springboard.api.openai.translation import (Plan, chunk, delta_choice, plan_chat,
                                                plan_completion, response, usage)
-from springboard.errors import (ContextLengthError, Issue, ServerError, SpringboardError,
-                                ValidationError, issues_from_pydantic)
+from springboard.errors import ContextLengthError, Issue, ValidationError, issues_from_pydantic
 from springboard.prompting.chat import ChatTemplate
 from springboard.serving.protocol import decode_json, wait_for_disconnect
+from springboard.serving.service import public_error
 from springboard.serving.streams import TokenStream, started
-
-log = logging.getLogger("springboard.api.openai")
-
 
 def error_response(exc: BaseException, request_id: str | None = None) -> JSONResponse:
     """An OpenAI error body; a server failure shows only a request id (the log has the rest)."""
-    status, body = error_body(exc)
-    if status >= 500 and status not in (503, 504):
-        request_id = request_id or uuid.uuid4().hex
-        log.error("request %s failed: %s: %s", request_id, type(exc).__name__, exc,
-                  exc_info=not isinstance(exc, SpringboardError))
-        body["error"]["message"] = f"internal error (request id {request_id}; the server's " \
-                                   "log has the detail)"
+    status, body = error_body(public_error(exc, request_id or uuid.uuid4().hex))
     return JSONResponse(body, status_code=status,
                         headers={"Retry-After": "1"} if status == 503 else None)
 
@@ -170,7 +160,6 @@ async def _stream(plan: Plan, events: TokenStream, hidden: set[int]) -> AsyncIte
             if plan.include_usage else b""
         yield head + tail + sse.DONE
     except Exception as exc:  # after the headers: an error event, as OpenAI sends one
-        yield sse.event(json.loads(error_response(
-            exc if isinstance(exc, SpringboardError) else ServerError(str(exc))).body))
+        yield sse.event(json.loads(error_response(exc).body))
     finally:
         await events.aclose()
