@@ -77,8 +77,10 @@ def test_invalid_hyper_params_fail_at_submission_naming_the_field(tmp_path):
     with pytest.raises(ValidationError, match="HYPER_PARAMS"):
         transform.submit("springboard-tiny-t5", input=str(source), output=str(tmp_path / "o"),
                          env={"HYPER_PARAMS": "__import__('os').system('true')"})
-    with pytest.raises(ValidationError, match="--input"):
+    with pytest.raises(ValidationError) as err:
         transform.submit("springboard-tiny-t5", input=str(tmp_path / "nope"), output=str(tmp_path))
+    assert [issue.field for issue in err.value.issues] == ["input"]
+    assert "does not exist" in str(err.value)
     assert service.list_jobs() == []
 
 

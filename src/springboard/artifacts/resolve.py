@@ -62,7 +62,7 @@ def _from_hf(spec: ModelSpec, settings: Settings) -> Path:
                 f"{cache}, and downloads are off", field="model_id",
                 value=spec.id,
                 fix=f"{how}; or set SPRINGBOARD_OFFLINE=0 to let Springboard download them; "
-                    "or pass --model-dir DIR with the files") from None
+                    "or pass `model_dir` (a folder with the files)") from None
     try:
         return Path(snapshot_download(repo, revision=revision, allow_patterns=HUB_PATTERNS,
                                       cache_dir=cache))
@@ -80,7 +80,7 @@ def resolve_model_dir(spec: ModelSpec, *, model_dir: str | Path | None = None,
     if model_dir is not None:
         path = Path(model_dir).expanduser()
         if not path.is_dir():
-            raise ArtifactNotAvailableError(f"--model-dir {path} is not a directory",
+            raise ArtifactNotAvailableError(f"`model_dir` {path} is not a directory",
                                             field="model_dir", value=str(path),
                                             fix="pass an existing directory")
         return _checked(path, spec, settings, "model directory")
@@ -91,11 +91,11 @@ def resolve_model_dir(spec: ModelSpec, *, model_dir: str | Path | None = None,
         if not source.path:
             raise ArtifactNotAvailableError(
                 f"{spec.id} loads from a local directory you supply", field="model_dir",
-                value=None, fix=source.download_hint or "pass --model-dir DIR")
+                value=None, fix=source.download_hint or "pass `model_dir` (a folder with the files)")
         path = Path(source.path).expanduser()
         if not path.is_dir():
             raise ArtifactNotAvailableError(
                 f"the directory {path} of {spec.id} does not exist", field="model_dir",
-                value=str(path), fix=source.download_hint or "pass --model-dir DIR")
+                value=str(path), fix=source.download_hint or "pass `model_dir` (a folder with the files)")
         return _checked(path, spec, settings, "model directory")
     return _checked(_from_hf(spec, settings), spec, settings, "cached snapshot")

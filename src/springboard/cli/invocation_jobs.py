@@ -35,7 +35,7 @@ def create(
     job_name: Annotated[str, typer.Option("--job-name", help="1-63 letters, digits and hyphens.")],
     model_id: Annotated[str, typer.Option("--model-id", help="Catalog model id (or alias).")],
     input: Annotated[str, typer.Option("--input", help="JSON Lines file or folder: a path, file:// or s3:// URI.")],
-    output: Annotated[str, typer.Option("--output", help="Folder for <job-id>/NAME.out and manifest.json.out.")],
+    output: Annotated[str, typer.Option("--output", help="Folder for <job-id>/NAME.out and manifest.json.out: a path, file:// or s3:// URI.")],
     timeout_hours: Annotated[int, typer.Option("--timeout-hours", help="Expire the job after this many hours (24-168).")] = 24,
     client_token: Annotated[str | None, typer.Option("--client-token", help="Idempotency token: repeating it returns the same job.")] = None,
     role_arn: Annotated[str | None, typer.Option("--role-arn", help="Accepted and recorded, for scripts written for the managed service.")] = None,

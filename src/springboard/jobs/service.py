@@ -1,9 +1,13 @@
 """Job lifecycle: create, get, list, stop, resume, wait.
 
-Reading a job reconciles it with its worker: a job whose worker died (its process is
-gone, or its heartbeat is stale) is shown `Failed` with the last lines of its log, or
-`Stopped` if a stop was under way — never a stale `InProgress`. Each kind's work lives
-in its own module; this one only moves jobs through the state machine.
+Reads (`get`, `list_jobs`, `wait`) report and never start anything: each record passes
+`scheduler.reconcile`, which may only correct its status (a job whose worker died shows
+`Failed` with the last lines of its log, or `Stopped` if a stop was under way; a job
+still waiting past its deadline shows `Expired`). Starting work is the scheduler's:
+`create` records a job under the kind's admission lock (its queue quota checked there,
+its name unique by the store's index), `resume` moves one back to `Submitted`, and both
+then run one scheduler pass. Each kind's work lives in its own module; this one only
+moves jobs through the state machine.
 """
 
 from __future__ import annotations
@@ -11,50 +15,70 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from springboard import processes
-from springboard.errors import NotFoundError
+from springboard.errors import ConflictError, Issue, NotFoundError, ValidationError
 from springboard.jobs import scheduler
 from springboard.jobs.executor import get_executor
-from springboard.jobs.models import Job
+from springboard.jobs.models import Job, JobKind, checked_counts
 from springboard.jobs.paths import log_path
-from springboard.jobs.states import ACTIVE, JobStatus, require, transition
+from springboard.jobs.states import JobStatus, require, transition
 from springboard.permissions import create_private
 from springboard.store import job_records
 
-HEARTBEAT_TIMEOUT = timedelta(seconds=60)
-PREFIX = {"transform": "tr", "training": "ft", "invocation": "inv"}
+PREFIX = {JobKind.TRANSFORM: "tr", JobKind.TRAINING: "ft", JobKind.INVOCATION: "inv"}
 
 
 def new_id(kind: str) -> str:
-    return f"{PREFIX.get(kind, 'job')}-{secrets.token_hex(6)}"
+    return f"{PREFIX.get(JobKind(kind), 'job')}-{secrets.token_hex(6)}"
+
+
+def job_kind(kind: str, field: str = "kind") -> JobKind:
+    """`kind` as a JobKind, or an error naming `field` and the kinds there are."""
+    try:
+        return JobKind(kind)
+    except ValueError:
+        raise ValidationError([Issue(field, f"unknown job kind {kind!r}", kind,
+                                     "one of " + ", ".join(k.value for k in JobKind))]) from None
+
+
+def job_status(status: str, field: str = "status") -> JobStatus:
+    """`status` as a JobStatus, or an error naming `field` and the statuses there are."""
+    try:
+        return JobStatus(status)
+    except ValueError:
+        raise ValidationError([Issue(field, f"unknown job status {status!r}", status,
+                                     "one of " + ", ".join(s.value for s in JobStatus))]) from None
 
 
 def create(*, kind: str, name: str | None, model_id: str, model_version: str,
            inputs: dict[str, Any], outputs: dict[str, Any], settings: dict[str, Any],
            counts: dict[str, Any] | None = None, client_token: str | None = None,
            job_id: str | None = None, launch: bool = True) -> Job:
-    """Record a job as Submitted and (by default) start its worker."""
+    """Record a job as Submitted and (by default) run a scheduler pass, which starts it
+    or leaves it waiting. A name taken by a job of the same kind, or a full queue, is
+    refused — checked under the admission lock, so two creates at once cannot both win."""
+    kind = job_kind(kind)
     job_id = job_id or new_id(kind)
-    job_records.insert({
-        "id": job_id, "kind": kind, "name": name or job_id, "model_id": model_id,
-        "model_version": model_version, "status": JobStatus.SUBMITTED.value,
-        "status_message": None, "inputs": inputs, "outputs": outputs, "settings": settings,
-        "counts": counts or {}, "client_token": client_token})
+    name = name or job_id
+    row = {"id": job_id, "kind": kind.value, "name": name, "model_id": model_id,
+           "model_version": model_version, "status": JobStatus.SUBMITTED.value,
+           "status_message": None, "inputs": inputs, "outputs": outputs, "settings": settings,
+           "counts": checked_counts(kind, counts or {}), "client_token": client_token}
+    with scheduler.admission(kind):
+        scheduler.check_quota(kind)
+        try:
+            job_records.insert(row)
+        except job_records.DuplicateNameError:
+            raise ConflictError(f"a {kind.value} job named {name!r} exists already",
+                                field="name", value=name,
+                                fix=f"pick another name, or look at the existing one with "
+                                f"`springboard jobs list --kind {kind.value}`") from None
     create_private(log_path(job_id))
     if launch:
-        _start(job_id, kind)
+        scheduler.schedule(kind)
     return get(job_id)
-
-
-def _start(job_id: str, kind: str) -> None:
-    """Launch the job's worker now, or leave it to the scheduler for limited kinds."""
-    if scheduler.limit_for(kind) is not None:
-        scheduler.admit(kind)
-    else:
-        get_executor().launch(job_id)
 
 
 def _row(job_id: str) -> dict[str, Any]:
@@ -65,47 +89,27 @@ def _row(job_id: str) -> dict[str, Any]:
     return row
 
 
-def _worker_lost(row: dict[str, Any]) -> bool:
-    """A local worker is lost when its process is gone; one we cannot see (no pid, e.g.
-    on another machine) when its heartbeat is stale."""
-    if row.get("pid") is not None:
-        return not get_executor().alive(row)
-    beat = row.get("heartbeat_at")
-    if beat is None:
-        return False  # no worker has started yet
-    beat = beat if beat.tzinfo else beat.replace(tzinfo=UTC)
-    return datetime.now(UTC) - beat > HEARTBEAT_TIMEOUT
-
-
-def reconcile(row: dict[str, Any]) -> dict[str, Any]:
-    """Make the record tell the truth about a worker that is gone."""
-    if row["status"] in {s.value for s in ACTIVE} and _worker_lost(row):
-        tail = processes.log_tail(log_path(row["id"]), 10)
-        now = datetime.now(UTC)
-        if row["status"] == JobStatus.STOPPING.value:
-            transition(row["id"], JobStatus.STOPPED, message="stopped (worker gone)", ended_at=now)
-        else:
-            transition(row["id"], JobStatus.FAILED, ended_at=now,
-                       message="worker lost" + (f"; last log lines:\n{tail}" if tail else ""))
-        scheduler.admit(row["kind"])  # its slot is free
-        row = _row(row["id"])
-    return row
+def _job(row: dict[str, Any]) -> Job:
+    return Job.from_row(row, str(log_path(row["id"])))
 
 
 def get(job_id: str) -> Job:
-    return Job.from_row(reconcile(_row(job_id)), str(log_path(job_id)))
+    """The job as it is now (reconciled: see the module docstring); never starts one."""
+    return _job(scheduler.reconcile(_row(job_id)))
 
 
 def list_jobs(*, kind: str | None = None, status: str | None = None) -> list[Job]:
-    rows = [reconcile(r) for r in job_records.find(kind=kind)]
-    return [Job.from_row(r, str(log_path(r["id"]))) for r in rows
-            if status is None or r["status"] == status]
+    """Jobs, oldest first, each reconciled like `get`; never starts one."""
+    kind = None if kind is None else job_kind(kind)
+    status = None if status is None else job_status(status)
+    rows = [scheduler.reconcile(r) for r in job_records.find(kind=kind)]
+    return [_job(r) for r in rows if status is None or r["status"] == status]
 
 
 def stop(job_id: str) -> Job:
     """Ask the worker to stop after its current batch; everything written is kept."""
-    row = reconcile(_row(job_id))
-    if row["status"] in (JobStatus.STOPPING.value, JobStatus.STOPPED.value):
+    row = scheduler.reconcile(_row(job_id))
+    if row["status"] in (JobStatus.STOPPING, JobStatus.STOPPED):
         return get(job_id)
     require(job_id, JobStatus.STOPPING, row["status"], message="stop requested")
     row = _row(job_id)
@@ -116,12 +120,19 @@ def stop(job_id: str) -> Job:
 
 
 def resume(job_id: str) -> Job:
-    """Start a stopped or crashed job again from its last checkpoint."""
-    row = reconcile(_row(job_id))
+    """Start a stopped or crashed job again from its last checkpoint (a scheduler pass
+    starts it, or leaves it waiting for a slot)."""
+    row = scheduler.reconcile(_row(job_id))
     require(job_id, JobStatus.SUBMITTED, row["status"], message="resumed", ended_at=None,
             pid=None, pid_started=None, heartbeat_at=None)
-    _start(job_id, row["kind"])
+    scheduler.schedule(row["kind"])
     return get(job_id)
+
+
+def schedule() -> dict[str, list[str]]:
+    """Run one scheduler pass over every kind now (what `springboard serve` does every
+    few seconds); the ids started, per kind."""
+    return scheduler.tick()
 
 
 def wait(job_id: str, *, timeout: float | None = None, poll: float = 0.5,

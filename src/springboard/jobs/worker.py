@@ -2,7 +2,8 @@
 
 Marks the job InProgress, beats a heartbeat, runs the kind's work with a `JobContext`
 (log, counts, metrics, stop requests), and records how it ended. A crash is recorded as
-Failed with its reason; `kill -9` leaves the record for `service.reconcile` to correct.
+Failed with its reason; `kill -9` leaves the record for `scheduler.reconcile` to correct.
+On the way out it runs a scheduler pass for its kind (its slot is free).
 """
 
 from __future__ import annotations
@@ -16,15 +17,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from springboard import processes
+from springboard import processes, thread_budget
+from springboard.jobs.models import JobKind, checked_counts
 from springboard.jobs.paths import job_dir, record_metric
 from springboard.jobs.states import JobStatus, transition
 from springboard.store import job_records
 
 log = logging.getLogger("springboard.jobs")
 
-RUNNERS = {"transform": "springboard.jobs.transform", "training": "springboard.training.trainer",
-           "invocation": "springboard.jobs.invocation"}
+RUNNERS = {JobKind.TRANSFORM: "springboard.jobs.transform",
+           JobKind.TRAINING: "springboard.training.trainer",
+           JobKind.INVOCATION: "springboard.jobs.invocation"}
 HEARTBEAT_SECONDS = 5.0
 
 
@@ -60,7 +63,8 @@ class JobContext:
         return self._stop
 
     def save_counts(self, counts: dict[str, Any]) -> None:
-        self.counts = dict(counts)
+        """Record the job's counts, checked against its kind's model (`jobs.models`)."""
+        self.counts = checked_counts(self.row["kind"], counts)
         job_records.update_row(self.job_id, counts=self.counts)
 
     def metric(self, name: str, value: float, **extra: Any) -> None:
@@ -74,10 +78,10 @@ def _heartbeat(job_id: str, stop: threading.Event) -> None:
 
 
 def _free_slot(kind: str) -> None:
-    """This job's slot is free: start the next waiting job of its kind, if any."""
+    """This job's slot is free: a scheduler pass starts the next waiting job, if any."""
     from springboard.jobs import scheduler
 
-    scheduler.admit(kind)
+    scheduler.schedule(kind)
 
 
 def run(job_id: str) -> int:
@@ -99,7 +103,8 @@ def run(job_id: str) -> int:
     threading.Thread(target=_heartbeat, args=(job_id, beat_stop), daemon=True).start()
     ctx = JobContext(job_id, row, counts=dict(row["counts"] or {}))
     try:
-        outcome: Outcome = importlib.import_module(RUNNERS[row["kind"]]).run(ctx)
+        thread_budget.apply()  # torch/OpenMP threads for this process's life
+        outcome: Outcome = importlib.import_module(RUNNERS[JobKind(row["kind"])]).run(ctx)
     except Exception as exc:  # any failure ends the job with its reason; details in the log
         log.exception("job %s failed", job_id)
         outcome = Outcome(JobStatus.FAILED, f"{type(exc).__name__}: {exc}")

@@ -8,19 +8,26 @@ Formats (DESIGN.md journey 6):
   (or `input`/`output`; causal: `instruction`/`context`/`response`, Alpaca-style prompt);
 - chat (`chat_dataset`): records `{"messages": [{"role", "content"}, ...]}`;
 - domain adaptation (causal): exactly one `.txt` file, or JSON Lines with a `text` field.
-A bad record is an error naming the file, the line and the field. Tokenizing and
-batching are the trainer's job.
+A channel is a local path, a `file://` URI or any fsspec URL (`s3://bucket/train/`): a
+remote one's data files (and its `template.json`) are downloaded into a temporary folder
+for the read (`local_channel`; credentials and endpoint are the backend's standard
+settings, see `artifacts.storage`). A bad record is an error naming the file, the line and
+the field; a bad channel names the parameter it came from (`train`, `validation`).
+Tokenizing and batching are the trainer's job.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import tempfile
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from springboard.artifacts import storage
 from springboard.errors import Issue, ValidationError
 from springboard.jsonlines import read_objects
 from springboard.prompting.template import fill_pattern, placeholder_problems
@@ -48,7 +55,7 @@ class Template:
     completion: str
 
     @classmethod
-    def load(cls, path: Path) -> "Template":
+    def load(cls, path: Path) -> Template:
         try:
             data = json.loads(path.read_text())
         except json.JSONDecodeError as exc:
@@ -83,17 +90,40 @@ class Template:
         return Example(prompt, completion)
 
 
-def data_files(path: str | Path, *, option: str = "--train") -> list[Path]:
-    """The data files of a channel: the file itself, or a directory's data files."""
+@contextmanager
+def local_channel(location: str | Path, *, field: str = "train") -> Iterator[Path]:
+    """A local path for a channel: a local one as it is; a remote one's data files and
+    `template.json` (beside a file channel: in its folder) downloaded into a temporary
+    folder that lives as long as the `with` block."""
+    uri = str(location)
+    if not storage.is_remote(uri):
+        yield storage.local_path(uri)
+        return
+    with tempfile.TemporaryDirectory(prefix="springboard-data-") as tmp:
+        root = Path(tmp)
+        files = storage.list_files(uri, field, suffixes=DATA_SUFFIXES,
+                                   skip=frozenset({TEMPLATE_FILE}))
+        single = len(files) == 1 and files[0] == uri
+        folder = uri.rstrip("/").rsplit("/", 1)[0] if single else uri
+        template = storage.join(folder, TEMPLATE_FILE)
+        if template not in files and storage.exists(template, field):
+            files.append(template)
+        for file in files:
+            storage.download(file, root / storage.basename(file), field)
+        yield root / storage.basename(uri) if single else root
+
+
+def data_files(path: str | Path, *, field: str = "train") -> list[Path]:
+    """The data files of a local channel: the file itself, or a directory's data files."""
     location = Path(path).expanduser()
     if location.is_file():
         return [location]
     if not location.is_dir():
-        raise ValidationError([Issue(option, f"{location} does not exist", str(path))])
+        raise ValidationError([Issue(field, f"{location} does not exist", str(path))])
     files = sorted(p for p in location.iterdir()
                    if p.is_file() and p.suffix in DATA_SUFFIXES and p.name != TEMPLATE_FILE)
     if not files:
-        raise ValidationError([Issue(option, f"{location} holds no data files "
+        raise ValidationError([Issue(field, f"{location} holds no data files "
                                      f"({', '.join(DATA_SUFFIXES)})", str(path))])
     return files
 
@@ -133,9 +163,8 @@ def alpaca(record: dict[str, Any], where: str) -> Example:
 def chat(record: dict[str, Any], where: str) -> Example:
     """A chat record: earlier turns are the prompt, the final assistant turn the target."""
     messages = record.get("messages")
-    valid = isinstance(messages, list) and messages and all(
-        isinstance(m, dict) and "role" in m and "content" in m for m in messages)
-    if not valid:
+    if not isinstance(messages, list) or not messages or not all(
+            isinstance(m, dict) and "role" in m and "content" in m for m in messages):
         raise ValidationError([Issue("messages", f"{where}: a chat record needs `messages`, a "
                                      "list of {role, content} objects", messages)])
     if messages[-1]["role"] != "assistant":
@@ -159,43 +188,48 @@ def find_template(*locations: str | Path | None) -> Template | None:
 
 
 def load_instruction(path: str | Path, *, causal: bool = False, chat_dataset: bool = False,
-                     option: str = "--train", template_from: str | Path | None = None) -> list[Example]:
+                     field: str = "train", template_from: str | Path | None = None) -> list[Example]:
     """Instruction-tuning (or chat) examples from JSON Lines (+ an optional template.json,
-    looked up in `path`, then in `template_from`)."""
-    files = data_files(path, option=option)
-    template = find_template(path, template_from)
-    examples = []
-    for file in files:
-        for where, record in read_records(file):
-            if chat_dataset:
-                examples.append(chat(record, where))
-            elif template is not None:
-                examples.append(template.apply(record, where))
-            elif causal and "instruction" in record:
-                examples.append(alpaca(record, where))
-            else:
-                examples.append(_pair(record, where, (("prompt", "completion"),
-                                                      ("input", "output"))))
+    looked up in `path`, then in `template_from`); either may be remote."""
+    with ExitStack() as stack:
+        local = stack.enter_context(local_channel(path, field=field))
+        other = None if template_from is None else \
+            stack.enter_context(local_channel(template_from, field="train"))
+        files = data_files(local, field=field)
+        template = find_template(local, other)
+        examples = []
+        for file in files:
+            for where, record in read_records(file):
+                if chat_dataset:
+                    examples.append(chat(record, where))
+                elif template is not None:
+                    examples.append(template.apply(record, where))
+                elif causal and "instruction" in record:
+                    examples.append(alpaca(record, where))
+                else:
+                    examples.append(_pair(record, where, (("prompt", "completion"),
+                                                          ("input", "output"))))
     return examples
 
 
-def load_domain_text(path: str | Path, *, option: str = "--train") -> list[str]:
+def load_domain_text(path: str | Path, *, field: str = "train") -> list[str]:
     """Raw text for domain adaptation: exactly one `.txt` file or JSON Lines with `text`."""
-    files = data_files(path, option=option)
-    if len(files) != 1:
-        raise ValidationError([Issue(option, f"domain adaptation reads exactly one file; "
-                                     f"{path} holds {len(files)}: "
-                                     f"{', '.join(f.name for f in files)}", str(path),
-                                     "keep one .txt or .jsonl file in the directory")])
-    file = files[0]
-    if file.suffix == ".txt":
-        return [file.read_text()]
-    texts = []
-    for where, record in read_records(file):
-        if "text" not in record:
-            raise ValidationError([Issue("text", f"{where}: domain adaptation needs `text`",
-                                         None, f"the record has: {', '.join(sorted(record))}")])
-        texts.append(str(record["text"]))
+    with local_channel(path, field=field) as local:
+        files = data_files(local, field=field)
+        if len(files) != 1:
+            raise ValidationError([Issue(field, f"domain adaptation reads exactly one file; "
+                                         f"{path} holds {len(files)}: "
+                                         f"{', '.join(f.name for f in files)}", str(path),
+                                         "keep one .txt or .jsonl file in the directory")])
+        file = files[0]
+        if file.suffix == ".txt":
+            return [file.read_text()]
+        texts = []
+        for where, record in read_records(file):
+            if "text" not in record:
+                raise ValidationError([Issue("text", f"{where}: domain adaptation needs `text`",
+                                             None, f"the record has: {', '.join(sorted(record))}")])
+            texts.append(str(record["text"]))
     return texts
 
 

@@ -1,6 +1,13 @@
 """Submitting a training job: everything is checked before the job exists — model,
-EULA, hyperparameters (every error at once), GPU-only options, the data's format —
-so a job that starts can train. The work itself is `trainer.run`."""
+EULA, hyperparameters (every error at once), GPU-only options, the data's format, where
+a copy of the result goes — so a job that starts can train. The work itself is
+`trainer.run`.
+
+Data channels (`train`, `validation`) and `output` are locations: local paths, `file://`
+URIs or any fsspec URL such as `s3://bucket/prefix/` (`artifacts.storage`). The
+fine-tuned model is always saved under `$SPRINGBOARD_HOME/models/` and registered; with
+`output`, its files are also uploaded to `<output>/<model-id>/` when training ends.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from springboard.artifacts import storage
 from springboard.catalog import Catalog, Task, require_eula
 from springboard.catalog.hyperparameters import validate
 from springboard.errors import Issue, ValidationError
@@ -21,7 +29,8 @@ NAME_PATTERN = re.compile(r"[a-z0-9](-*[a-z0-9]){0,40}")  # the whole name: full
 
 def submit(model_id: str, *, train: str, validation: str | None = None,
            hyperparameters: Mapping[str, Any] | None = None, version: str = "*",
-           name: str | None = None, accept_eula: bool = False, launch: bool = True) -> Job:
+           name: str | None = None, accept_eula: bool = False, output: str | None = None,
+           launch: bool = True) -> Job:
     spec = Catalog.load().get(model_id, version)
     require_eula(spec, accept_eula)
     hp = validate(spec, dict(hyperparameters or {}))
@@ -41,33 +50,41 @@ def submit(model_id: str, *, train: str, validation: str | None = None,
                                 "pip install bitsandbytes, or leave int8_quantization at false"))
         elif hp.get("peft_type") != "lora":
             issues.append(Issue("int8_quantization", "8-bit weights can only be trained through "
-                                "LoRA adapters", True, "add --hyperparameter peft_type=lora"))
+                                "LoRA adapters", True, "set the hyperparameter peft_type=lora"))
     job_id = service.new_id("training")
     name = name or job_id
     if not NAME_PATTERN.fullmatch(name):
-        issues.append(Issue("--name", f"{name!r} is not a valid job name", name,
+        issues.append(Issue("name", f"{name!r} is not a valid job name", name,
                             "use lowercase letters, digits and hyphens (it becomes part of the model id)"))
     elif fine_tuned_id(spec.id, name) in Catalog.load().ids():
-        issues.append(Issue("--name", f"model {fine_tuned_id(spec.id, name)} exists already", name,
-                            "pick another --name"))
+        issues.append(Issue("name", f"model {fine_tuned_id(spec.id, name)} exists already", name,
+                            "pick another name"))
+    if output is not None:
+        try:
+            storage.require_writable(output, "output")
+        except ValidationError as exc:
+            issues += exc.issues
     if issues:
         raise ValidationError(issues, context="cannot start training")
-    _check_data(spec.task, hp, train, "--train")
+    _check_data(spec.task, hp, train, "train")
     if validation:
-        _check_data(spec.task, hp, validation, "--validation", template_from=train)
+        _check_data(spec.task, hp, validation, "validation", template_from=train)
+    model_id = fine_tuned_id(spec.id, name)
     settings = {"train": train, "validation": validation, "hyperparameters": hp}
+    outputs = {"model_id": model_id}
+    if output is not None:
+        settings["output"] = outputs["uri"] = storage.join(output, model_id)
     return service.create(kind="training", name=name, model_id=spec.id,
                           model_version=spec.version, inputs={"train": train, "validation": validation},
-                          outputs={"model_id": fine_tuned_id(spec.id, name)}, settings=settings,
-                          job_id=job_id, launch=launch)
+                          outputs=outputs, settings=settings, job_id=job_id, launch=launch)
 
 
-def _check_data(task: Task, hp: dict[str, Any], path: str, option: str,
+def _check_data(task: Task, hp: dict[str, Any], path: str, field: str,
                 template_from: str | None = None) -> None:
     if task is Task.TEXT2TEXT:
-        data.load_instruction(path, option=option, template_from=template_from)
+        data.load_instruction(path, field=field, template_from=template_from)
     elif hp.get("instruction_tuned") or hp.get("chat_dataset"):
         data.load_instruction(path, causal=True, chat_dataset=bool(hp.get("chat_dataset")),
-                              option=option, template_from=template_from)
+                              field=field, template_from=template_from)
     else:
-        data.load_domain_text(path, option=option)
+        data.load_domain_text(path, field=field)
