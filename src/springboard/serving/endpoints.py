@@ -1,9 +1,10 @@
 """Endpoint lifecycle: deploy, list, describe, logs, delete.
 
 An endpoint is a server process of its own (`serving.server`) plus a row in the store.
-Statuses: `Creating` → `InService` | `Failed`, and `Deleting` while it drains. Reading an
-endpoint checks that its process is still alive, so one that died shows `Failed` with
-the last lines of its log — never a stale `InService`.
+Statuses: `Creating` → `InService` | `Failed`, and `Deleting` while it drains — the state
+machine in `store.endpoint_records` (`EndpointStatus`, `TRANSITIONS`), which refuses any
+other change. Reading an endpoint checks that its process is still alive, so one that
+died shows `Failed` with the last lines of its log — never a stale `InService`.
 
 `deploy --env` variables that are not deployment settings (HF_TOKEN, HF_HOME, ...) reach
 the server through its process environment only: the store, `describe` and the log keep
@@ -25,20 +26,21 @@ from springboard import permissions, processes
 from springboard.catalog import Catalog, require_eula
 from springboard.config import get_settings
 from springboard.errors import ClientError, Issue, NotFoundError, ServerError, ValidationError
-from springboard.http_guard import is_loopback
+from springboard.http_server import configured_api_key, exposure_issue
 from springboard.serving.settings import ENV_FIELDS, DeploymentSettings
 from springboard.store import endpoint_records
+from springboard.store.endpoint_records import EndpointStatus
 from springboard.store.schema import REDACTED
 
 NAME_PATTERN = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")  # the whole name: fullmatch
-LIVE_STATUSES = ("Creating", "InService", "Deleting")
+LIVE_STATUSES = tuple(s.value for s in endpoint_records.LIVE)
 
 class EndpointInfo(BaseModel):
     """What `endpoints describe` shows (and `deploy --json` prints)."""
 
     name: str
     url: str | None
-    status: str
+    status: EndpointStatus
     status_message: str | None
     model_id: str
     model_version: str
@@ -79,7 +81,7 @@ def _endpoint_dir(name: str) -> Path:
 
 def _alive(row: dict[str, Any]) -> bool:
     if not row.get("pid"):
-        return row["status"] == "Creating"  # not spawned yet
+        return row["status"] == EndpointStatus.CREATING  # not spawned yet
     return processes.alive(row["pid"], row.get("pid_started"))
 
 
@@ -88,8 +90,8 @@ def _reconcile(row: dict[str, Any]) -> dict[str, Any]:
     if row["status"] in LIVE_STATUSES and not _alive(row):
         tail = processes.log_tail(row["log_path"], 10)
         message = "the server process exited" + (f"; last log lines:\n{tail}" if tail else "")
-        endpoint_records.update_row(row["name"], status="Failed", status_message=message,
-                                    only_if_status=LIVE_STATUSES)
+        endpoint_records.transition(row["name"], EndpointStatus.FAILED, message=message,
+                                    expected=LIVE_STATUSES)
         row = endpoint_records.get(row["name"]) or row
     return row
 
@@ -127,11 +129,10 @@ def deploy(model_id: str, *, version: str = "*", name: str | None = None,
                             "with a letter or digit"))
     if not 0 <= port <= 65535:
         issues.append(Issue("port", f"must be in 0..65535 (0 picks a free port); got {port}", port))
-    api_key = env.pop("SPRINGBOARD_API_KEY", None) or os.environ.get("SPRINGBOARD_API_KEY")
-    if not is_loopback(host) and not api_key:
-        issues.append(Issue("host", f"binding {host} exposes the endpoint beyond this machine",
-                            host, "set SPRINGBOARD_API_KEY (clients send it as a bearer "
-                                  "token), or keep the default 127.0.0.1"))
+    api_key = env.pop("SPRINGBOARD_API_KEY", None) or configured_api_key()
+    exposed = exposure_issue(host, api_key, field="host", ways="set SPRINGBOARD_API_KEY")
+    if exposed:
+        issues.append(exposed)
     if issues:
         raise ValidationError(issues, context="cannot deploy")
     settings = DeploymentSettings.from_env(env, spec)
@@ -140,7 +141,7 @@ def deploy(model_id: str, *, version: str = "*", name: str | None = None,
     try:
         endpoint_records.insert({
             "name": name, "model_id": spec.id, "model_version": spec.version,
-            "status": "Creating", "status_message": "starting the server process",
+            "status": EndpointStatus.CREATING, "status_message": "starting the server process",
             "host": host, "port": port or None, "url": None, "pid": None,
             "pid_started": None, "env": {**settings.to_env(), **_redacted(_extra_env(env))},
             "model_dir": model_dir, "log_path": str(log_path)})
@@ -148,7 +149,7 @@ def deploy(model_id: str, *, version: str = "*", name: str | None = None,
         existing = endpoint_records.get(name) or {}
         raise NameInUseError(f"the endpoint name '{name}' is in use "
                              f"({existing.get('status', 'unknown')})", field="name", value=name,
-                             fix="pick another --name, or delete the existing endpoint first") from None
+                             fix="pick another `name`, or delete the existing endpoint first") from None
     # variables that are not deployment settings (OMP_NUM_THREADS, HF_HOME, ...) reach the server
     child_env = {**os.environ, **_extra_env(env), "SPRINGBOARD_HOME": str(get_settings().home)}
     if api_key:
@@ -177,9 +178,9 @@ def wait_until_in_service(name: str, timeout: float = 600.0, poll: float = 0.2) 
     deadline = time.monotonic() + timeout
     while True:
         row = _reconcile(_row(name))
-        if row["status"] == "InService":
+        if row["status"] == EndpointStatus.IN_SERVICE:
             return _info(row)
-        if row["status"] == "Failed":
+        if row["status"] == EndpointStatus.FAILED:
             raise EndpointFailedError(f"endpoint {name} failed to start: {row['status_message']}",
                                       field="name", value=name,
                                       fix=f"see its log: springboard endpoints logs {name}")
@@ -205,7 +206,8 @@ def log_path(name: str) -> Path:
 def delete(name: str, timeout: float = 60.0) -> None:
     """Drain in-flight requests, stop the process, and remove the record."""
     row = _reconcile(_row(name))
-    endpoint_records.update_row(name, status="Deleting", status_message="draining")
+    if row["status"] != EndpointStatus.DELETING:  # a delete that was cut short may run again
+        endpoint_records.require(name, EndpointStatus.DELETING, message="draining")
     if row.get("pid"):  # uvicorn finishes in-flight requests on SIGTERM, then exits
         processes.terminate(row["pid"], row.get("pid_started"), grace=timeout)
     endpoint_records.remove(name)
@@ -214,7 +216,7 @@ def delete(name: str, timeout: float = 60.0) -> None:
 def url_of(name: str) -> str:
     """The URL of an endpoint that is InService (raise otherwise)."""
     info = describe(name)
-    if info.status != "InService" or not info.url:
+    if info.status != EndpointStatus.IN_SERVICE or not info.url:
         raise ClientError(f"endpoint {name} is {info.status}, not InService"
                           + (f": {info.status_message}" if info.status_message else ""),
                           field="name", value=name,

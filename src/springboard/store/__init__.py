@@ -6,8 +6,8 @@ Tables belong to the features that use them (registered models, endpoints, jobs)
 package only creates them, in order, once.
 """
 
-from springboard.store.db import engine_for, session_scope
 from springboard.store import endpoint_records, job_records
+from springboard.store.db import engine_for, session_scope
 from springboard.store.schema import metadata
 
-__all__ = ["endpoint_records", "job_records", "engine_for", "metadata", "session_scope"]
+__all__ = ["endpoint_records", "engine_for", "job_records", "metadata", "session_scope"]

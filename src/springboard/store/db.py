@@ -2,14 +2,16 @@
 
 A SQLite database is a private file: the home folder 0700, `state.db` created 0600 before
 SQLite opens it (SQLite gives its `-wal` and `-shm` files the database's mode), and
-looser ones left by an older version tightened.
+looser ones left by an older version tightened. Migrations run once per database even
+when several processes or threads open a new one at the same moment: one engine per URL
+per process, and the first migrator holds the database's write lock while it works.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
@@ -28,15 +30,35 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cursor.close()
 
 
-@lru_cache(maxsize=8)
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+_MIGRATION_LOCK_ID = 0x5B_0001  # PostgreSQL advisory lock key held while migrating
+
+
 def _engine(url: str) -> Engine:
+    with _engines_lock:  # two threads opening the database first must not both migrate
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _create(url)
+            _engines[url] = engine
+    return engine
+
+
+def _create(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    with engine.begin() as conn:
+    with engine.connect() as conn:
+        # Another process may be migrating the same new database: take its write lock
+        # first, so this one waits, then finds every migration applied.
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif engine.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_ID})")
         migrate(conn)
+        conn.commit()
     return engine
 
 

@@ -1,6 +1,8 @@
 """Rows of the `jobs` table. Status changes go through `set_status`, a compare-and-set
 on the current status, so two processes (a worker and `jobs stop`) cannot both win a
-race. Which changes are legal is `jobs.states`' business, not this module's."""
+race. Which changes are legal is `jobs.states`' business, not this module's. A job's
+name is unique among its kind (a unique index): a second insert raises
+`DuplicateNameError`, however close together the two come."""
 
 from __future__ import annotations
 
@@ -8,16 +10,27 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from springboard.config import Settings
 from springboard.store.db import engine_for, session_scope
-from springboard.store.schema import jobs
+from springboard.store.schema import jobs, jobs_kind_name
+
+
+class DuplicateNameError(Exception):
+    """A job of that kind with that name exists already."""
 
 
 def insert(row: dict[str, Any], settings: Settings | None = None) -> None:
     now = datetime.now(UTC)
-    with session_scope(settings) as conn:
-        conn.execute(jobs.insert().values(**row, created_at=now, updated_at=now))
+    try:
+        with session_scope(settings) as conn:
+            conn.execute(jobs.insert().values(**row, created_at=now, updated_at=now))
+    except IntegrityError as exc:
+        detail = str(exc.orig)
+        if str(jobs_kind_name.name) in detail or "jobs.kind, jobs.name" in detail:
+            raise DuplicateNameError(row["name"]) from None
+        raise
 
 
 def get(job_id: str, settings: Settings | None = None) -> dict[str, Any] | None:
@@ -28,12 +41,16 @@ def get(job_id: str, settings: Settings | None = None) -> dict[str, Any] | None:
 
 def find(*, kind: str | None = None, status: str | None = None,
          client_token: str | None = None, name: str | None = None,
+         status_in: tuple[str, ...] | None = None,
          settings: Settings | None = None) -> list[dict[str, Any]]:
+    """Rows matching every filter given, oldest first."""
     stmt = select(jobs).order_by(jobs.c.created_at, jobs.c.id)
     for column, value in ((jobs.c.kind, kind), (jobs.c.status, status),
                           (jobs.c.client_token, client_token), (jobs.c.name, name)):
         if value is not None:
             stmt = stmt.where(column == value)
+    if status_in is not None:
+        stmt = stmt.where(jobs.c.status.in_(status_in))
     with engine_for(settings).connect() as conn:
         return [dict(r) for r in conn.execute(stmt).mappings().all()]
 

@@ -8,8 +8,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, select, update
 
-from springboard.store.schema import (REDACTED, endpoints, jobs, migrations_table,
-                                      registered_models)
+from springboard.store.schema import (
+    REDACTED,
+    endpoints,
+    jobs,
+    jobs_kind_name,
+    migrations_table,
+    registered_models,
+)
 
 Migration = Callable[[Connection], None]
 
@@ -44,11 +50,26 @@ def m004_redact_endpoint_env(conn: Connection) -> None:
             conn.execute(update(endpoints).where(endpoints.c.name == name).values(env=redacted))
 
 
+def m005_unique_job_names(conn: Connection) -> None:
+    """Job names become unique per kind. Earlier versions let transform and training jobs
+    share a name: the oldest keeps it, a later one becomes NAME-ID."""
+    seen: set[tuple[str, str]] = set()
+    rows = conn.execute(select(jobs.c.id, jobs.c.kind, jobs.c.name)
+                        .order_by(jobs.c.created_at, jobs.c.id)).all()
+    for job_id, kind, name in rows:
+        if (kind, name) in seen:
+            conn.execute(update(jobs).where(jobs.c.id == job_id)
+                         .values(name=f"{name[:99 - len(job_id)]}-{job_id}"))
+        seen.add((kind, name))
+    jobs_kind_name.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("m001_initial", m001_initial),
     ("m002_endpoints", m002_endpoints),
     ("m003_jobs", m003_jobs),
     ("m004_redact_endpoint_env", m004_redact_endpoint_env),
+    ("m005_unique_job_names", m005_unique_job_names),
 ]
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, Float, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -67,3 +67,6 @@ jobs = Table(
     Column("started_at", DateTime(timezone=True), nullable=True),
     Column("ended_at", DateTime(timezone=True), nullable=True),
 )
+
+# A job's name is unique among its kind (added by m005; a table m003 creates now has it).
+jobs_kind_name = Index("ux_jobs_kind_name", jobs.c.kind, jobs.c.name, unique=True)
