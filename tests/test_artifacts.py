@@ -64,7 +64,7 @@ def test_model_dir_that_does_not_exist_names_model_dir(tmp_path: Path) -> None:
     with pytest.raises(ArtifactNotAvailableError) as info:
         resolve_model_dir(spec(), model_dir=missing)
     assert info.value.field == "model_dir"
-    assert "--model-dir" in str(info.value) and str(missing) in str(info.value)
+    assert "`model_dir`" in str(info.value) and str(missing) in str(info.value)
 
 
 def test_model_dir_without_config_is_refused(tmp_path: Path) -> None:
@@ -82,7 +82,7 @@ def test_hf_spec_with_empty_cache_offline_names_repo_and_download(empty_hf_cache
     message = str(info.value)
     assert "google/flan-t5-small" in message
     assert "hf download google/flan-t5-small" in message
-    assert "--model-dir" in message and "SPRINGBOARD_OFFLINE=0" in message
+    assert "`model_dir`" in message and "SPRINGBOARD_OFFLINE=0" in message
     assert str(empty_hf_cache) in message
 
 

@@ -87,7 +87,7 @@ def test_domain_adaptation_needs_exactly_one_file(tmp_path):
 
 
 def test_missing_channel_and_empty_directory(tmp_path):
-    with pytest.raises(ValidationError, match="--train"):
+    with pytest.raises(ValidationError, match="`train`"):
         load_instruction(tmp_path / "nope")
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValidationError, match="no data files"):

@@ -11,7 +11,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -79,6 +79,14 @@ class Settings(BaseSettings):
     api_max_body_kb: int = Field(
         default=1024, ge=1, description="Largest request body the control plane reads, in KiB; "
         "beyond it 413 before the rest is read.",
+    )
+    api_key: SecretStr | None = Field(
+        default=None, description="The key the control plane and endpoints require (as "
+        "`Authorization: Bearer KEY` or `x-api-key: KEY`) on every route but /ping; unset: none.",
+    )
+    torch_threads: int | None = Field(
+        default=None, ge=1, le=1024, description="torch/OpenMP threads for every job worker and "
+        "endpoint server; unset: the thread budget, cores // heavy processes running.",
     )
     region: str = Field(default="us-east-1", description="Region written into job ARNs.")
     account_id: str = Field(default="000000000000", description="Account written into job ARNs.")

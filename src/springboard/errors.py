@@ -11,8 +11,18 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+_NAMED = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")
+
+
+def spelled(text: str, names: Mapping[str, str]) -> str:
+    """`text` with every backquoted name that `names` holds written its way: the library
+    writes parameters as `prompt_template`, the CLI shows them as `--prompt-template`."""
+    return _NAMED.sub(lambda m: f"`{names.get(m[1], m[1])}`", text)
 
 
 @dataclass
@@ -38,6 +48,12 @@ class Issue:
     def to_dict(self) -> dict[str, Any]:
         return {"field": self.field, "message": self.message, "value": _jsonable(self.value),
                 "fix": self.fix}
+
+    def renamed(self, names: Mapping[str, str]) -> Issue:
+        """This issue with its field and the parameters its text names spelled by `names`."""
+        return Issue(names.get(self.field, self.field) if self.field else self.field,
+                     spelled(self.message, names), self.value,
+                     spelled(self.fix, names) if self.fix else self.fix)
 
 
 def _jsonable(value: Any, limit: int = 200) -> Any:
@@ -81,6 +97,23 @@ class SpringboardError(Exception):
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": str(self), "field": self.field}
 
+    def _clone(self) -> Any:
+        """A copy with the same attributes (exceptions do not copy by their constructor's
+        arguments: subclasses take others)."""
+        clone = type(self).__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
+    def renamed(self, names: Mapping[str, str]) -> SpringboardError:
+        """A copy that names parameters as `names` spells them (the library names them as
+        its functions do: `input`, `prompt_template`; the CLI maps them to its flags)."""
+        clone = self._clone()
+        clone.field = names.get(self.field, self.field) if self.field else self.field
+        clone.message = spelled(self.message, names)
+        clone.fix = spelled(self.fix, names) if self.fix else self.fix
+        clone.args = (clone.message,)
+        return clone
+
 
 class ClientError(SpringboardError):
     """The request is wrong; repeating it unchanged will fail again (HTTP 4xx)."""
@@ -103,6 +136,7 @@ class ValidationError(ClientError):
 
     def __init__(self, issues: list[Issue], *, context: str = "") -> None:
         self.issues = issues
+        self.context = context
         head = f"{context}: " if context else ""
         if len(issues) == 1:
             message = head + issues[0].render()
@@ -119,6 +153,12 @@ class ValidationError(ClientError):
         data = super().to_dict()
         data["issues"] = [issue.to_dict() for issue in self.issues]
         return data
+
+    def renamed(self, names: Mapping[str, str]) -> ValidationError:
+        clone = self._clone()
+        ValidationError.__init__(clone, [issue.renamed(names) for issue in self.issues],
+                                 context=spelled(self.context, names))
+        return clone
 
 
 class UnauthorizedError(ClientError):
@@ -241,6 +281,9 @@ def issues_from_pydantic(exc: Any, *, prefix: str = "",
             issue = Issue(name, "unknown field", value, f"allowed: {names}" if names else None)
         elif err["type"] == "missing":
             issue = Issue(name, "is required", None)
+        elif err["type"] == "value_error" and "error" in err.get("ctx", {}):
+            # a validator's own words, without pydantic's "Value error, " in front
+            issue = Issue(name, f"{err['ctx']['error']}; got {shown(value)}", value)
         else:
             issue = Issue(name, f"{err['msg'][0].lower()}{err['msg'][1:]}; got {shown(value)}",
                           value)

@@ -19,4 +19,4 @@ def require_eula(spec: ModelSpec, accepted: bool) -> None:
         f"{spec.id} is gated: its end-user license agreement ({spec.license}) must be "
         f"accepted first. Read it at {url}",
         field="accept_eula", value=False,
-        fix="then pass --accept-eula (CLI) or accept_eula=True (SDK)")
+        fix="then pass `accept_eula` to accept it")

@@ -2,7 +2,9 @@
 
 Values arrive as strings from the CLI (`--hyperparameter epochs=3`) or typed from the SDK;
 both are coerced to the schema's type, bounds and choices are enforced, and every problem
-is reported at once. Whether the job can actually train is `training`'s business.
+is reported at once. The spec is the one place a model's defaults live: `validate`
+merges them in, and the trainer reads the result through `training.config.TrainingConfig`
+with no default of its own. Whether the job can actually train is `training`'s business.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`springboard transform` and `springboard jobs list|describe|logs|stop|resume|wait|metrics`."""
+"""`springboard transform` and `springboard jobs list|describe|logs|stop|resume|wait|metrics|schedule`."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ import typer
 from rich.table import Table
 
 from springboard.cli.endpoints import parse_env
+from springboard.cli.options import default_of, option_from
 from springboard.cli.output import console, emit_json, show
 from springboard.cli.prompts import (ExamplesOpt, KeepPromptOpt, ShotsOpt, TemplateOpt,
                                      prompter_from)
+from springboard.options import TransformOptions
 
-app = typer.Typer(help="Manage jobs: list, describe, logs, stop, resume, wait, metrics.",
+app = typer.Typer(help="Manage jobs: list, describe, logs, stop, resume, wait, metrics, schedule.",
                   no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
@@ -34,13 +36,13 @@ def _after_submit(job: Any, *, wait: bool, json_out: bool) -> None:
 
 def transform(
     model_id: Annotated[str, typer.Argument(help="Catalog model id (or alias).")],
-    input: Annotated[str, typer.Option("--input", "-i", help="A JSON Lines / text file, or a directory of them.")],
-    output: Annotated[str, typer.Option("--output", "-o", help="Directory for the NAME.out files.")],
+    input: Annotated[str, typer.Option("--input", "-i", help="A JSON Lines / text file, or a folder of them: a path, file:// or s3:// (any fsspec) URI.")],
+    output: Annotated[str, typer.Option("--output", "-o", help="Folder for the NAME.out files: a path, file:// or s3:// (any fsspec) URI.")],
     version: Annotated[str, typer.Option("--version", "-v", help="Model version (*, 1.*, 1.2.0).")] = "*",
     env: Annotated[list[str], typer.Option("--env", "-e", help="HYPER_PARAMS=... (JSON or a Python dict literal; overrides every record), OPTION_DTYPE, OPTION_N_POSITIONS.")] = [],  # noqa: B006
-    content_type: Annotated[str, typer.Option("--content-type", help="application/jsonlines or text/plain.")] = "application/jsonlines",
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Records per batch (and per checkpoint).")] = 64,
-    max_payload_mb: Annotated[float, typer.Option("--max-payload-mb", help="Largest record; bigger ones get an error line.")] = 6.0,
+    content_type: Annotated[str, option_from(TransformOptions, "content_type", "--content-type")] = default_of(TransformOptions, "content_type"),
+    batch_size: Annotated[int, option_from(TransformOptions, "batch_size", "--batch-size")] = default_of(TransformOptions, "batch_size"),
+    max_payload_mb: Annotated[float, option_from(TransformOptions, "max_payload_mb", "--max-payload-mb")] = default_of(TransformOptions, "max_payload_mb"),
     name: Annotated[str | None, typer.Option("--name", help="Job name.")] = None,
     accept_eula: Annotated[bool, typer.Option("--accept-eula", help="Accept the model's EULA.")] = False,
     model_dir: Annotated[str | None, typer.Option("--model-dir", help="Use the weights in this directory.")] = None,
@@ -71,6 +73,7 @@ def train(
     version: Annotated[str, typer.Option("--version", "-v", help="Model version (*, 1.*, 1.2.0).")] = "*",
     name: Annotated[str | None, typer.Option("--name", help="Job name; the result is registered as MODEL_ID-ft-NAME.")] = None,
     accept_eula: Annotated[bool, typer.Option("--accept-eula", help="Accept the model's EULA.")] = False,
+    output: Annotated[str | None, typer.Option("--output", help="Also copy the fine-tuned model to OUTPUT/<model id>/ (a directory, s3://bucket/prefix or another fsspec URL).")] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until the job ends.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -80,7 +83,7 @@ def train(
     values = parse_env(hyperparameter, option="--hyperparameter")
     job = training_jobs.submit(model_id, train=train, validation=validation,
                                hyperparameters=values, version=version, name=name,
-                               accept_eula=accept_eula)
+                               accept_eula=accept_eula, output=output)
     _after_submit(job, wait=wait, json_out=json_out)
 
 
@@ -155,6 +158,20 @@ def wait(job_id: str,
         emit_json(job.model_dump(mode="json"))
     if job.status == "Failed":
         raise typer.Exit(1)
+
+
+@app.command("schedule")
+def schedule(json_out: JsonOpt = False) -> None:
+    """Run the scheduler once: expire jobs that waited past their deadline and start waiting jobs while slots are free (`springboard serve` does this every few seconds; reading a job never does)."""
+    from springboard.jobs import service
+
+    started = service.schedule()
+    if json_out:
+        emit_json(started)
+        return
+    ids = [job_id for kind_ids in started.values() for job_id in kind_ids]
+    console.print(f"started {len(ids)} job(s)" + (": " + ", ".join(ids) if ids else ""),
+                  highlight=False)
 
 
 @app.command("metrics")

@@ -2,20 +2,28 @@
 
 Commands call `emit_json` or build a table; `run_cli` turns a library error into one
 clear message and a non-zero exit (2 for the caller's mistakes, 1 for failures), never a
-traceback.
+traceback. The library names parameters as its functions do (`input`, `prompt_template`,
+`from_job`); `flag_names` is the one place that spells them as the running command's
+flags (`--input`, ...) or arguments (`MODEL_ID`), read from the command's own options.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from springboard.errors import ClientError, Issue, SpringboardError, ValidationError
+from springboard.errors import (
+    ClientError,
+    Issue,
+    SpringboardError,
+    ValidationError,
+    spelled,
+)
 
 console = Console()
 err_console = Console(stderr=True)
@@ -54,7 +62,60 @@ def read_json_arg(value: str, *, option: str) -> Any:
                                      "quote it in single quotes, e.g. '{\"text_inputs\": \"hi\"}'")]) from None
 
 
-def report_error(exc: SpringboardError, as_json: bool) -> int:
+# Library parameter -> the command parameter it arrives as, where the two names differ.
+LIBRARY_NAMES: dict[str, str] = {
+    "job_ids": "from_job",          # self_consistency.from_jobs(job_ids) <- --from-job
+    "input_uri": "input",           # invocation.create(input_uri=) <- --input
+    "output_uri": "output",
+}
+
+
+def _spelling(param: Any) -> str:
+    if param.param_type_name == "option":
+        long = [opt for opt in param.opts if opt.startswith("--")]
+        return str((long or param.opts)[0])
+    return str(param.metavar or param.name.upper())  # an argument: MODEL_ID
+
+
+def flag_names(command: Any) -> dict[str, str]:
+    """{library parameter: how the (typer/click) `command` spells it}: `prompt_template`
+    -> `--prompt-template`, `model_id` -> `MODEL_ID`."""
+    names = {p.name: _spelling(p) for p in command.params if p.name}
+    for library, parameter in LIBRARY_NAMES.items():
+        if parameter in names:
+            names.setdefault(library, names[parameter])
+    return names
+
+
+def command_of(app: Any, argv: Sequence[str]) -> Any:
+    """The (sub)command `argv` runs, e.g. `jobs describe` for `["jobs", "describe", "x"]`."""
+    import typer.main
+
+    command = typer.main.get_command(app)
+    args = list(argv)
+    while hasattr(command, "commands"):  # a group
+        position = next((i for i, a in enumerate(args) if not a.startswith("-")), None)
+        sub = command.commands.get(args[position]) if position is not None else None
+        if sub is None:
+            break
+        args, command = args[position + 1:], sub
+    return command
+
+
+_running: dict[str, Any] = {}  # the app run_cli runs, for in_cli_terms
+
+
+def in_cli_terms(text: str) -> str:
+    """Library text (a note, a message) with the running command's parameters as flags."""
+    app = _running.get("app")
+    return spelled(text, flag_names(command_of(app, sys.argv[1:]))) if app else text
+
+
+def report_error(exc: SpringboardError, as_json: bool,
+                 names: dict[str, str] | None = None) -> int:
+    """Print `exc` (its parameters spelled by `names`, e.g. as flags); the exit code."""
+    if names:
+        exc = exc.renamed(names)
     if as_json:
         sys.stderr.write(json.dumps({"error": exc.to_dict()}, default=str) + "\n")
     else:
@@ -66,10 +127,11 @@ def report_error(exc: SpringboardError, as_json: bool) -> int:
 def run_cli(app: Callable[[], Any]) -> None:
     """Run the typer app, rendering Springboard errors as messages with exit codes."""
     as_json = "--json" in sys.argv
+    _running["app"] = app
     try:
         app()
     except SpringboardError as exc:
-        sys.exit(report_error(exc, as_json))
+        sys.exit(report_error(exc, as_json, flag_names(command_of(app, sys.argv[1:]))))
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)

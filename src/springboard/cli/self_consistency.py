@@ -7,16 +7,18 @@ from typing import Annotated, Any
 
 import typer
 
-from springboard.cli.output import console, emit_json, err_console
-from springboard.sdk.self_consistency import DEFAULT_TEMPERATURE
+from springboard.cli.options import default_of, option_from
+from springboard.cli.output import console, emit_json, err_console, in_cli_terms
+from springboard.evaluation.self_consistency import ScoreOptions
+from springboard.sdk.self_consistency import RunSettings
 
 app = typer.Typer(help="Self-consistency: sample reasoning paths, majority-vote, report accuracy vs N.",
                   no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
-FormatOpt = Annotated[str, typer.Option("--answer-format", help="number (The answer is N), choice (a letter A-E) or regex:PATTERN.")]
-ResamplesOpt = Annotated[int, typer.Option("--resamples", help="Random draws of N paths per point of the curve.")]
-PriceIn = Annotated[float | None, typer.Option("--price-in", help="Price per 1,000 input tokens, for the cost line.")]
-PriceOut = Annotated[float | None, typer.Option("--price-out", help="Price per 1,000 output tokens.")]
+FormatOpt = Annotated[str, option_from(ScoreOptions, "answer_format", "--answer-format")]
+ResamplesOpt = Annotated[int, option_from(ScoreOptions, "resamples", "--resamples")]
+PriceIn = Annotated[float | None, option_from(ScoreOptions, "price_in", "--price-in")]
+PriceOut = Annotated[float | None, option_from(ScoreOptions, "price_out", "--price-out")]
 
 
 def _show(report: Any, out: str, json_out: bool) -> None:
@@ -31,34 +33,37 @@ def _show(report: Any, out: str, json_out: bool) -> None:
 
 @app.command("run")
 def run(
-    model: Annotated[str, typer.Option("--model", help="Catalog model id.")],
-    questions: Annotated[str, typer.Option("--questions", help='JSON Lines: {"id", "question", "answer", "choices"?}.')],
-    exemplars: Annotated[str, typer.Option("--exemplars", help='JSON Lines of worked examples: {"question", "rationale", "answer"}.')],
+    model: Annotated[str, option_from(RunSettings, "model", "--model")],
+    questions: Annotated[str, option_from(RunSettings, "questions", "--questions")],
+    exemplars: Annotated[str, option_from(RunSettings, "exemplars", "--exemplars")],
     output: Annotated[str, typer.Option("--output", help="Folder for report.json, accuracy_vs_n.png and the jobs' files.")],
-    paths: Annotated[int, typer.Option("--paths", help="Sampled reasoning paths per question (per temperature).")] = 30,
-    temperature: Annotated[list[float], typer.Option("--temperature", help=f"Sampling temperature (repeatable); {DEFAULT_TEMPERATURE} with top-k 40 is Wang et al.'s setting for PaLM and GPT-3.")] = [DEFAULT_TEMPERATURE],  # noqa: B006
-    answer_format: FormatOpt = "number",
-    resamples: ResamplesOpt = 100,
-    max_tokens: Annotated[int, typer.Option("--max-tokens", help="Most new tokens per path.")] = 96,
-    top_k: Annotated[int, typer.Option("--top-k", help="Sample from the k most likely tokens (0: all).")] = 40,
-    shots: Annotated[int | None, typer.Option("--shots", help="Use the first k exemplars (default: as many as fit the model's context).")] = None,
-    price_in: PriceIn = None,
-    price_out: PriceOut = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seeds the paths, the resamplings and vote tie-breaks.")] = 0,
+    paths: Annotated[int, option_from(RunSettings, "paths", "--paths")] = default_of(RunSettings, "paths"),
+    temperatures: Annotated[list[float], option_from(RunSettings, "temperatures", "--temperature", also="Repeat the option for several.")] = default_of(RunSettings, "temperatures"),
+    answer_format: FormatOpt = default_of(RunSettings, "answer_format"),
+    resamples: ResamplesOpt = default_of(ScoreOptions, "resamples"),
+    max_tokens: Annotated[int, option_from(RunSettings, "max_tokens", "--max-tokens")] = default_of(RunSettings, "max_tokens"),
+    top_k: Annotated[int, option_from(RunSettings, "top_k", "--top-k")] = default_of(RunSettings, "top_k"),
+    shots: Annotated[int | None, option_from(RunSettings, "shots", "--shots")] = default_of(RunSettings, "shots"),
+    price_in: PriceIn = default_of(ScoreOptions, "price_in"),
+    price_out: PriceOut = default_of(ScoreOptions, "price_out"),
+    seed: Annotated[int, option_from(RunSettings, "seed", "--seed")] = default_of(RunSettings, "seed"),
     json_out: JsonOpt = False,
 ) -> None:
     """Run greedy decoding and sampled paths as invocation jobs, then score them.
 
     Running the same command again resumes the run in --output instead of starting over."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
-    from springboard.evaluation.answers import parse_answer_format
-    from springboard.sdk.self_consistency import RunSettings
     from springboard.sdk.self_consistency import run as run_experiment
 
-    parse_answer_format(answer_format)
     settings = RunSettings(model=model, questions=questions, exemplars=exemplars, paths=paths,
-                           temperatures=list(temperature), answer_format=answer_format,
+                           temperatures=list(temperatures), answer_format=answer_format,
                            max_tokens=max_tokens, top_k=top_k, shots=shots, seed=seed)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err_console, disable=json_out) as progress:
@@ -72,20 +77,20 @@ def run(
 
         report = run_experiment(settings, output, resamples=resamples, price_in=price_in,
                                 price_out=price_out, on_update=update,
-                                on_note=lambda note: err_console.print(f"note: {note}"))
+                                on_note=lambda note: err_console.print(f"note: {in_cli_terms(note)}"))
     _show(report, output, json_out)
 
 
 @app.command("report")
 def report(
     directory: Annotated[str, typer.Argument(help="A run's --output folder.")],
-    from_job: Annotated[list[str], typer.Option("--from-job", help="Score these invocation jobs' output instead (repeatable; greedy = temperature-0 records).")] = [],  # noqa: B006
+    from_job: Annotated[list[str], typer.Option("--from-job", help="Score these invocation jobs' output instead (repeatable; greedy = temperature-0 records).")] = [],
     questions: Annotated[str | None, typer.Option("--questions", help="The questions, with --from-job.")] = None,
-    answer_format: FormatOpt = "number",
-    resamples: ResamplesOpt = 100,
-    price_in: PriceIn = None,
-    price_out: PriceOut = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seeds the resamplings and tie-breaks (with --from-job).")] = 0,
+    answer_format: FormatOpt = default_of(ScoreOptions, "answer_format"),
+    resamples: ResamplesOpt = default_of(ScoreOptions, "resamples"),
+    price_in: PriceIn = default_of(ScoreOptions, "price_in"),
+    price_out: PriceOut = default_of(ScoreOptions, "price_out"),
+    seed: Annotated[int, option_from(ScoreOptions, "seed", "--seed", help="Seeds the resamplings and tie-breaks (with --from-job).")] = default_of(ScoreOptions, "seed"),
     json_out: JsonOpt = False,
 ) -> None:
     """Render a run's report again (table, JSON, PNG), or score existing jobs into DIRECTORY."""
@@ -96,7 +101,7 @@ def report(
         from springboard.sdk.self_consistency import from_jobs
 
         if questions is None:
-            raise ValidationError([Issue("--questions", "is needed with --from-job (the gold answers)")])
+            raise ValidationError([Issue("questions", "is needed with `from_job` (the gold answers)")])
         result = from_jobs(from_job, questions, directory, answer_format=answer_format,
                            resamples=resamples, seed=seed, price_in=price_in, price_out=price_out)
     else:

@@ -1,13 +1,12 @@
 """`springboard serve`: the control-plane HTTP API.
 
-The API key comes from the environment (`SPRINGBOARD_API_KEY`) or from a file only its
-owner can read (`--api-key-file`), never from the command line, where every user of the
-machine sees it in `ps`.
+The API key comes from the settings (`SPRINGBOARD_API_KEY`, as for every server and
+client) or from a file only its owner can read (`--api-key-file`), never from the command
+line, where every user of the machine sees it in `ps`.
 """
 
 from __future__ import annotations
 
-import os
 import stat
 from pathlib import Path
 from typing import Annotated
@@ -58,10 +57,11 @@ def serve(
     """Serve the control-plane HTTP API: invocation jobs in the managed service REST shapes
     (a boto3 `bedrock` client works with endpoint_url). API docs at /docs."""
     from springboard.api.server import serve as run
+    from springboard.http_server import configured_api_key
 
     if api_key is not None:  # the value is not repeated: it is a secret
         raise ValidationError([Issue("--api-key", "a key on the command line is visible to "
                                      "every user of this machine (ps, /proc)", None, SAFE_WAYS)],
                               context="cannot serve")
-    key = read_key_file(api_key_file) if api_key_file else os.environ.get("SPRINGBOARD_API_KEY")
-    run(host=host, port=port, api_key=key or None)
+    key = read_key_file(api_key_file) if api_key_file else configured_api_key()
+    run(host=host, port=port, api_key=key)

@@ -59,7 +59,7 @@ def exact_match(prediction: str, reference: str | Sequence[str], *,
     return prediction in references
 
 
-def accuracy(predictions_path: str | Path, references_path: str | Path, *,
+def accuracy(predictions: str | Path, references: str | Path, *,
              id_field: str = ID_FIELD, prediction_field: str = PREDICTION_FIELD,
              reference_field: str = REFERENCE_FIELD, normalize: bool = True,
              extract: Callable[[str], str | None] | None = None,
@@ -73,7 +73,7 @@ def accuracy(predictions_path: str | Path, references_path: str | Path, *,
     """
     from springboard.evaluation.report import AccuracyReport
 
-    joined = join(predictions_path, references_path, id_field=id_field,
+    joined = join(predictions, references, id_field=id_field,
                   prediction_field=prediction_field, reference_field=reference_field)
     rows = []
     for pair in joined.pairs:

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from springboard.errors import Issue, ValidationError
 
 FORMATS = ("number", "choice", "regex:PATTERN")
+DEFAULT_FORMAT = "number"  # the default everywhere (`ScoreOptions.answer_format` reads it)
 _FIELD = "answer_format"
 _FORMATS_FIX = "use one of: number, choice, regex:PATTERN (e.g. regex:Answer: (\\w+))"
 
@@ -107,7 +108,7 @@ def _choice_after(text: str, start: int) -> str | None:
     return letter.upper()
 
 
-def extract_answer(text: str, answer_format: str | AnswerFormat = "number") -> str | None:
+def extract_answer(text: str, answer_format: str | AnswerFormat = DEFAULT_FORMAT) -> str | None:
     """The answer a reasoning path gives, or None when it gives none in this format.
 
     `number` and `choice` read what follows the last "answer is" (any case); the text before
@@ -132,7 +133,7 @@ def extract_answer(text: str, answer_format: str | AnswerFormat = "number") -> s
     return _number_after(text, end) if fmt.kind == "number" else _choice_after(text, end)
 
 
-def canonical_answer(value: Any, answer_format: str | AnswerFormat = "number") -> str:
+def canonical_answer(value: Any, answer_format: str | AnswerFormat = DEFAULT_FORMAT) -> str:
     """A gold answer in the form `extract_answer` returns: 26 → "26", "$1,000" → "1000",
     "(c)" → "C". A value that does not parse in the format is kept as stripped text."""
     fmt = _as_format(answer_format)

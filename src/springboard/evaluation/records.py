@@ -57,7 +57,7 @@ def read_jsonl(path: str | Path, *, option: str | None = None
                ) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield `(line_number, record)` for each non-blank line; raise on the first bad one.
 
-    `option` names the file in errors as the user gave it (e.g. `--input`).
+    `option` names the file in errors as the caller passed it (e.g. `input`).
     """
     problems = _Problems()
     target = _existing_file(path, option, problems)
@@ -78,31 +78,32 @@ def write_jsonl(path: str | Path, rows: Iterable[Mapping[str, Any]]) -> Path:
     return target
 
 
-def join(predictions_path: str | Path, references_path: str | Path, *, id_field: str,
+def join(predictions: str | Path, references: str | Path, *, id_field: str,
          prediction_field: str, reference_field: str) -> Joined:
     """Read both files and match them on `str(record[id_field])`.
 
     Raises `ValidationError` listing every unreadable file, non-JSON line, missing field,
-    bad value and duplicate id, and `ClientError` when no id has a usable pair.
+    bad value and duplicate id, and `ClientError` when no id has a usable pair. Problems
+    with a file name it as the parameter it came in (`predictions`, `references`).
     """
     problems = _Problems()
-    pred_path = _existing_file(predictions_path, "--predictions", problems)
-    ref_path = _existing_file(references_path, "--references", problems)
+    pred_path = _existing_file(predictions, "predictions", problems)
+    ref_path = _existing_file(references, "references", problems)
     problems.raise_if_any()
-    predictions = _read_predictions(pred_path, id_field, prediction_field, problems)
-    references = _read_references(ref_path, id_field, reference_field, problems)
+    predicted = _read_predictions(pred_path, id_field, prediction_field, problems)
+    referenced = _read_references(ref_path, id_field, reference_field, problems)
     problems.raise_if_any()
 
     joined = Joined(pairs=[], missing_predictions=[], missing_references=[],
-                    errored=[Errored(i, e) for i, _, e in predictions.values() if e is not None])
-    for key, (ref_id, reference) in references.items():
-        if key not in predictions:
+                    errored=[Errored(i, e) for i, _, e in predicted.values() if e is not None])
+    for key, (ref_id, reference) in referenced.items():
+        if key not in predicted:
             joined.missing_predictions.append(ref_id)
-        elif (text := predictions[key][1]) is not None:
+        elif (text := predicted[key][1]) is not None:
             joined.pairs.append(Pair(ref_id, text, reference))
-    joined.missing_references = [i for k, (i, _, _) in predictions.items() if k not in references]
+    joined.missing_references = [i for k, (i, _, _) in predicted.items() if k not in referenced]
     if not joined.pairs:
-        raise _nothing_to_score(predictions, references, id_field)
+        raise _nothing_to_score(predicted, referenced, id_field)
     return joined
 
 
@@ -111,15 +112,15 @@ def _read_predictions(path: Path, id_field: str, prediction_field: str, problems
     """`str(id)` -> (id as given, prediction text or None, error or None)."""
     predictions: dict[str, tuple[Id, str | None, Any]] = {}
     first_lines: dict[str, int] = {}
-    for number, record in _records(path, "--predictions", problems):
+    for number, record in _records(path, "predictions", problems):
         where = _Where(path, number, record)
         key_id = _record_id(record, id_field, where, problems)
         error, text = record.get("error"), None
         if error is None and prediction_field not in record:
             problems.add(prediction_field, where, "is missing (and there is no `error` object)",
                          detail=where.fields(),
-                         fix="pass --prediction-field (prediction_field=) naming the field "
-                             "that holds the prediction")
+                         fix="pass `prediction_field` naming the field that holds the "
+                             "prediction")
         elif error is None:
             text = _prediction_text(record[prediction_field], prediction_field, where, problems)
         if key_id is not None and _unique(key_id, first_lines, where, id_field, problems):
@@ -132,14 +133,14 @@ def _read_references(path: Path, id_field: str, reference_field: str, problems: 
     """`str(id)` -> (id as given, reference text or list of acceptable texts)."""
     references: dict[str, tuple[Id, str | list[str]]] = {}
     first_lines: dict[str, int] = {}
-    for number, record in _records(path, "--references", problems):
+    for number, record in _records(path, "references", problems):
         where = _Where(path, number, record)
         key_id = _record_id(record, id_field, where, problems)
         reference = None
         if reference_field not in record:
             problems.add(reference_field, where, "is missing", detail=where.fields(),
-                         fix="pass --reference-field (reference_field=) naming the field "
-                             "that holds the reference")
+                         fix="pass `reference_field` naming the field that holds the "
+                             "reference")
         else:
             reference = _reference_value(record[reference_field], reference_field, where,
                                          problems)
@@ -156,16 +157,16 @@ def _nothing_to_score(predictions: dict[str, Any], references: dict[str, Any],
         return ClientError(f"every prediction that has a reference ({len(matched)}) carries "
                            f"an `error` instead of a prediction (e.g. ids "
                            f"{_sample([references[k][0] for k in matched])}); nothing to score",
-                           field="--predictions",
+                           field="predictions",
                            fix="rerun the failed predictions, then evaluate again")
     pred_ids = [v[0] for v in predictions.values()]
     ref_ids = [v[0] for v in references.values()]
     return ClientError(
         f"no ids matched between predictions and references on `{id_field}` (compared as "
         f"text): predictions have {_sample(pred_ids) or 'no records'}; references have "
-        f"{_sample(ref_ids) or 'no records'}", field="--id-field", value=id_field,
-        fix="check that both files come from the same data set and that --id-field "
-            "(id_field=) names the same field in both")
+        f"{_sample(ref_ids) or 'no records'}", field="id_field", value=id_field,
+        fix="check that both files come from the same data set and that `id_field` "
+            "names the same field in both")
 
 
 # --- reading one file --------------------------------------------------------------------
@@ -223,7 +224,7 @@ def _record_id(record: Mapping[str, Any], id_field: str, where: _Where,
                problems: _Problems) -> Id | None:
     if id_field not in record:
         problems.add(id_field, where, "is missing", detail=where.fields(),
-                     fix="pass --id-field (id_field=) naming the field both files use as id")
+                     fix="pass `id_field` naming the field both files use as id")
         return None
     value = record[id_field]
     if isinstance(value, bool) or not isinstance(value, (str, int)):

@@ -60,7 +60,7 @@ def mean_scores(scores: Sequence[RougeScores]) -> RougeScores:
         for name in ROUGE_TYPES})
 
 
-def rouge(predictions_path: str | Path, references_path: str | Path, *,
+def rouge(predictions: str | Path, references: str | Path, *,
           id_field: str = ID_FIELD, prediction_field: str = PREDICTION_FIELD,
           reference_field: str = REFERENCE_FIELD,
           per_record: str | Path | None = None) -> RougeReport:
@@ -71,7 +71,7 @@ def rouge(predictions_path: str | Path, references_path: str | Path, *,
     """
     from springboard.evaluation.report import RougeReport
 
-    joined = join(predictions_path, references_path, id_field=id_field,
+    joined = join(predictions, references, id_field=id_field,
                   prediction_field=prediction_field, reference_field=reference_field)
     scores = rouge_scores((p.prediction, p.reference) for p in joined.pairs)
     if per_record is not None:

@@ -4,9 +4,10 @@ reasoning paths, with accuracy against the number of paths N, tokens, time and c
 `score(...)` turns generated texts (already produced by the job runner) into a
 `SelfConsistencyReport`; `write_report` saves it as `report.json` plus an
 `accuracy_vs_n.png` plot, `load_report` reads it back and `render_table` draws it for the
-terminal. Nothing here calls a model; extraction and voting are `answers.py` and
-`voting.py`. pydantic loads with this module; matplotlib and rich only inside the functions
-that draw.
+terminal; `ScoreOptions` describes scoring's options once (format, resamples, seed,
+prices: the SDK's and the CLI's defaults and help). Nothing here calls a model; extraction
+and voting are `answers.py` and `voting.py`. pydantic loads with this module; matplotlib
+and rich only inside the functions that draw.
 """
 
 from __future__ import annotations
@@ -27,16 +28,19 @@ from springboard.errors import (
     issues_from_pydantic,
 )
 from springboard.evaluation.answers import (
+    DEFAULT_FORMAT,
     canonical_answer,
     extract_answer,
     parse_answer_format,
 )
 from springboard.evaluation.voting import (
+    DEFAULT_RESAMPLES,
     CurvePoint,
     accuracy_curve,
     majority_vote,
     same_answer,
 )
+from springboard.options import Options, default_of
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -46,6 +50,19 @@ GREEDY = "greedy"  # the key of greedy decoding in `tokens` and `seconds`
 REPORT_FILE = "report.json"
 PLOT_FILE = "accuracy_vs_n.png"
 _TABLE_NS = (1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000)
+
+
+class ScoreOptions(Options):
+    """How a self-consistency run is scored: the SDK's and the CLI's defaults and help."""
+
+    answer_format: str = Field(DEFAULT_FORMAT, description="number (The answer is N), "
+                               "choice (a letter A-E) or regex:PATTERN.")
+    resamples: int = Field(DEFAULT_RESAMPLES, ge=1, description="Random draws of N paths "
+                           "per point of the curve.")
+    seed: int = Field(0, description="Seeds the resamplings and vote tie-breaks.")
+    price_in: float | None = Field(None, ge=0, description="Price per 1,000 input tokens, "
+                                   "for the cost line.")
+    price_out: float | None = Field(None, ge=0, description="Price per 1,000 output tokens.")
 
 
 class _Model(BaseModel):
@@ -189,7 +206,9 @@ def _cost(usage: dict[str, Any], price_in: float, price_out: float) -> float:
 
 def score(model: str, questions: Sequence[Mapping[str, Any]], greedy_texts: Mapping[Id, str],
           sampled_texts: Mapping[float, Mapping[Id, Sequence[str]]], *,
-          answer_format: str = "number", resamples: int = 100, seed: int = 0,
+          answer_format: str = default_of(ScoreOptions, "answer_format"),
+          resamples: int = default_of(ScoreOptions, "resamples"),
+          seed: int = default_of(ScoreOptions, "seed"),
           tokens: Mapping[str | float, Sequence[int]], seconds: Mapping[str | float, float],
           price_in: float | None = None, price_out: float | None = None
           ) -> SelfConsistencyReport:

@@ -18,6 +18,8 @@ from typing import ClassVar
 
 from springboard.errors import Issue, ValidationError
 
+DEFAULT_RESAMPLES = 100  # draws per point of the curve (`ScoreOptions.resamples` reads it)
+
 
 @dataclass(frozen=True)
 class CurvePoint:
@@ -86,7 +88,7 @@ def _check(paths: Sequence[Sequence[str | None]], gold: Sequence[str], max_n: in
 
 
 def accuracy_curve(paths: Sequence[Sequence[str | None]], gold: Sequence[str], *,
-                   max_n: int | None = None, resamples: int = 100,
+                   max_n: int | None = None, resamples: int = DEFAULT_RESAMPLES,
                    seed: int = 0) -> list[CurvePoint]:
     """Voted accuracy for n = 1..max_n paths per question (default: the fewest paths any
     question has), each the mean and population std over `resamples` draws.

@@ -30,7 +30,7 @@ from springboard.inference.observers import (LogprobRecorder, Relay, RowObserver
                                              TokenCallback, fan_out)
 from springboard.inference.params import DecodingParams, beam_conflicts
 from springboard.inference.payloads import (GenerationResult, ParsedRequest, TokenLogprob,
-                                            parse_request, render_response)
+                                            parse_request, prompt_key, render_response)
 from springboard.inference.planned import CANCELLED, Planned, require_streamable
 from springboard.inference.rows import CancelStopper, RowSampler, RowSpec, RowStopper
 
@@ -81,7 +81,7 @@ class Generator:
 
     @property
     def input_field(self) -> str:
-        return "text_inputs" if self.task is Task.TEXT2TEXT else "inputs"
+        return prompt_key(self.task)
 
     @property
     def limits(self) -> RequestLimits:

@@ -5,11 +5,14 @@ text-generation (`{"inputs": ..., "parameters": {...}}` → `[{"generated_text":
 Unknown keys are refused with the list of allowed ones; every problem is reported at once.
 Sizes are checked first (`limits`): a payload nested too deep, a list with too many
 inputs or a prompt too long is refused before anything else looks at it.
+`prompt_key`, `payload_for` and `task_of_payload` are the one statement of which key holds
+the prompt for which task (`text_inputs` for text2text, `inputs` for text-generation).
 Turning prompts into text is the Generator's job; this module only parses and renders.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +21,39 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from springboard.catalog.spec import Task
 from springboard.errors import Issue, ValidationError, issues_from_pydantic
-from springboard.inference.limits import (MAX_NESTING, RequestLimits, decoding_issues,
-                                         input_issues, nesting_issue, over_limit,
-                                         stop_issues)
+from springboard.inference.limits import (
+    MAX_NESTING,
+    RequestLimits,
+    decoding_issues,
+    input_issues,
+    nesting_issue,
+    over_limit,
+    stop_issues,
+)
 from springboard.inference.params import DecodingParams, resolve_decoding
+
+# task -> the payload key that holds the prompt(s)
+PROMPT_KEYS: dict[Task, str] = {Task.TEXT2TEXT: "text_inputs", Task.TEXT_GENERATION: "inputs"}
+
+
+def prompt_key(task: Task | str) -> str:
+    """Where a payload for a model of `task` (a `Task` or its value) holds its prompt(s)."""
+    return PROMPT_KEYS[Task(task)]
+
+
+def payload_for(task: Task | str, prompts: str | list[str],
+                parameters: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A payload for a model of `task`: text2text takes its parameters beside the prompt,
+    text-generation under `parameters`."""
+    task = Task(task)
+    if task is Task.TEXT2TEXT:
+        return {**(parameters or {}), prompt_key(task): prompts}
+    return {prompt_key(task): prompts, "parameters": dict(parameters or {})}
+
+
+def task_of_payload(payload: Mapping[str, Any]) -> Task | None:
+    """The task whose shape `payload` has, told by its prompt key (None: neither's)."""
+    return next((task for task, key in PROMPT_KEYS.items() if key in payload), None)
 
 
 class _Payload(BaseModel):
@@ -123,7 +155,7 @@ def _size_issues(payload: dict[str, Any], limits: RequestLimits) -> list[Issue]:
     """Limits checked on the payload as sent, before validation does work in proportion
     to its size: the number of inputs and stop strings, nesting depth, prompt lengths."""
     issues = []
-    for name in ("text_inputs", "inputs"):
+    for name in PROMPT_KEYS.values():
         if name in payload:
             issues += input_issues(name, payload[name], limits)
     parameters = payload.get("parameters")
@@ -151,17 +183,18 @@ def parse_request(payload: Any, task: Task, defaults: dict[str, Any] | None = No
         raise ValidationError(too_big, context="invalid request")
     defaults = dict(defaults or {})
     if task is Task.TEXT2TEXT:
-        request = _validate(Text2TextRequest, payload, task, wrong="inputs", right="text_inputs",
-                            limits=limits)
+        request = _validate(Text2TextRequest, payload, task, wrong=prompt_key(Task.TEXT_GENERATION),
+                            right=prompt_key(task), limits=limits)
         fields = request.model_dump(exclude={"text_inputs"}, exclude_none=True)
         inputs, prefix, extras = request.text_inputs, "", {}
-        name = "text_inputs"
     else:
-        request_tg = _validate(TextGenerationRequest, payload, task, wrong="text_inputs",
-                               right="inputs", limits=limits)
+        request_tg = _validate(TextGenerationRequest, payload, task,
+                               wrong=prompt_key(Task.TEXT2TEXT), right=prompt_key(task),
+                               limits=limits)
         fields = request_tg.parameters.model_dump(exclude_none=True)
         extras = {k: fields.pop(k) for k in ("return_full_text", "details") if k in fields}
-        inputs, prefix, name = request_tg.inputs, "parameters.", "inputs"
+        inputs, prefix = request_tg.inputs, "parameters."
+    name = prompt_key(task)
     # A length the user gave replaces the default length of the other kind.
     if "max_length" in fields or "max_new_tokens" in fields:
         defaults.pop("max_length", None)

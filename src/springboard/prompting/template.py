@@ -31,7 +31,13 @@ from typing import Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
-from springboard.errors import Issue, NotFoundError, ValidationError, issues_from_pydantic
+from springboard.errors import (
+    Issue,
+    NotFoundError,
+    ValidationError,
+    issues_from_pydantic,
+)
+from springboard.inference.payloads import prompt_key
 from springboard.jsonlines import read_objects
 
 PATTERNS = ("prefix", "instruction", "example", "query")
@@ -109,7 +115,7 @@ class Template(BaseModel):
                 "shots", f"template {self.name!r} shows {self.shots} example"
                 f"{'s' if self.shots != 1 else ''} but {len(pool) or 'none'} "
                 f"{'is' if len(pool) == 1 else 'are'} available", self.shots,
-                "pass more examples, or fewer shots (--shots)")])
+                "pass more `examples`, or fewer `shots`")])
         if self.selection == "random":
             order = list(range(len(examples)))
             random.Random(self.seed).shuffle(order)
@@ -201,11 +207,6 @@ def fill_pattern(pattern: str, values: Mapping[str, Any]) -> tuple[str, list[str
     return "".join(out), missing
 
 
-def prompt_key(task: Any) -> str:
-    """Where a model payload of `task` ("text2text" or "text-generation") holds its prompt."""
-    return "text_inputs" if str(getattr(task, "value", task)) == "text2text" else "inputs"
-
-
 def _plain(name: str) -> bool:
     return bool(name) and all(c.isalnum() or c in "_-" for c in name)
 
@@ -276,7 +277,7 @@ def load_template(spec: str | Path | Mapping[str, Any] | Template) -> Template:
         try:
             return parse_template(json.loads(text), "(inline)")
         except json.JSONDecodeError as exc:
-            raise ValidationError([Issue("--prompt-template", f"inline template is not valid "
+            raise ValidationError([Issue("prompt_template", f"inline template is not valid "
                                          f"JSON: {exc.msg}", text[:200])]) from None
     builtins = builtin_templates()
     if text in builtins:
@@ -285,7 +286,7 @@ def load_template(spec: str | Path | Mapping[str, Any] | Template) -> Template:
     if path.is_file():
         return parse_template(_read_file(path), str(path))
     raise NotFoundError(f"no prompt template {text!r}: not a built-in name and not a file",
-                        field="--prompt-template", value=text,
+                        field="prompt_template", value=text,
                         fix="built-ins: " + ", ".join(builtins) +
                         "; or a .json/.yaml file, or inline JSON")
 
@@ -298,12 +299,12 @@ def _read_file(path: Path) -> Any:
         try:
             return yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise ValidationError([Issue("--prompt-template", f"{path} is not valid YAML: {exc}",
+            raise ValidationError([Issue("prompt_template", f"{path} is not valid YAML: {exc}",
                                          str(path))]) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValidationError([Issue("--prompt-template", f"{path} is not valid JSON: {exc}",
+        raise ValidationError([Issue("prompt_template", f"{path} is not valid JSON: {exc}",
                                      str(path), "write JSON, or YAML in a .yaml file")]) from None
 
 
@@ -311,7 +312,7 @@ def load_examples(path: str | Path) -> list[tuple[str, dict[str, Any]]]:
     """`(where, example)` per line of a JSON Lines file; every bad line reported at once."""
     file = Path(path).expanduser()
     if not file.is_file():
-        raise ValidationError([Issue("--examples", f"{file} does not exist", str(path),
+        raise ValidationError([Issue("examples", f"{file} does not exist", str(path),
                                      "pass a JSON Lines file, one example object per line")])
     records, issues = read_objects(file, label=file.name, fix="one example object per line")
     if issues:
@@ -340,7 +341,7 @@ class Prompter:
                 tmpl = Template.model_validate({**tmpl.model_dump(), "shots": shots})
             except pydantic.ValidationError as exc:
                 raise ValidationError(issues_from_pydantic(exc, prefix=""),
-                                      context="invalid --shots") from None
+                                      context="invalid `shots`") from None
         if examples is None:
             located: list[tuple[str, dict[str, Any]]] = []
         elif isinstance(examples, (str, Path)):

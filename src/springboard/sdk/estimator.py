@@ -1,5 +1,7 @@
 """`Estimator` (alias `JumpStartEstimator`): fine-tuning from Python, as the managed hub's
-SDK does it — `fit` a training job, read its metrics, `deploy` the result."""
+SDK does it — `fit` a training job, read its metrics, `deploy` the result. Unknown
+keyword arguments are refused with a did-you-mean; the managed hub's own arguments with
+no local meaning are accepted and ignored (`sdk.arguments`)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from springboard.jobs.models import Job
+from springboard.sdk.arguments import managed_hub_arguments
+from springboard.sdk.model import Model
 from springboard.sdk.predictor import Predictor
 
 
@@ -32,20 +36,26 @@ class TrainingJobAnalytics:
 class Estimator:
     """`Estimator("springboard-tiny-t5", hyperparameters={"epochs": 2}).fit({"train": "data/"})`."""
 
+    @managed_hub_arguments("Estimator")
     def __init__(self, model_id: str, model_version: str = "*", *,
                  hyperparameters: Mapping[str, Any] | None = None,
-                 environment: Mapping[str, str] | None = None, accept_eula: bool = False,
-                 **_ignored: Any) -> None:
+                 environment: Mapping[str, str] | None = None,
+                 accept_eula: bool = False, output_path: str | None = None) -> None:
+        """`output_path` (a local path, `s3://...` or another fsspec URL), as the managed
+        hub's: the fine-tuned model is also copied to `<output_path>/<model id>/`."""
         self.model_id = model_id
         self.model_version = model_version
         self.hyperparameters = dict(hyperparameters or {})
         self.environment = dict(environment or {})
         self.accept_eula = accept_eula
+        self.output_path = output_path
         self.latest_training_job: Job | None = None
 
+    @managed_hub_arguments("Estimator.fit")
     def fit(self, inputs: str | Mapping[str, str], *, job_name: str | None = None,
-            wait: bool = True, **_ignored: Any) -> Job:
-        """Start a training job on `inputs` (a path, or {"train": ..., "validation": ...})."""
+            wait: bool = True, accept_eula: bool | None = None) -> Job:
+        """Start a training job on `inputs` (a path, or {"train": ..., "validation": ...}).
+        `accept_eula`, as the managed hub's `fit` takes it, overrides the constructor's."""
         from springboard.jobs import service
         from springboard.training import jobs
 
@@ -53,7 +63,8 @@ class Estimator:
         job = jobs.submit(self.model_id, train=channels["train"],
                           validation=channels.get("validation"),
                           hyperparameters=self.hyperparameters, version=self.model_version,
-                          name=job_name, accept_eula=self.accept_eula)
+                          name=job_name, output=self.output_path,
+                          accept_eula=self.accept_eula if accept_eula is None else accept_eula)
         self.latest_training_job = service.wait(job.id) if wait else job
         return self.latest_training_job
 
@@ -66,10 +77,11 @@ class Estimator:
             raise RuntimeError("no training job yet; call fit() first")
         return self.latest_training_job
 
+    @managed_hub_arguments("Estimator.deploy", forwards_to=Model.deploy)
     def deploy(self, *, endpoint_name: str | None = None, **kwargs: Any) -> Predictor:
-        """Deploy the fine-tuned model (waits for the training job if it still runs)."""
+        """Deploy the fine-tuned model (waits for the training job if it still runs);
+        `kwargs` are `Model.deploy`'s (an unknown one is refused before anything waits)."""
         from springboard.jobs import service
-        from springboard.sdk.model import Model
 
         job = service.wait(self._job().id)
         if job.status != "Completed":

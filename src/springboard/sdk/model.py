@@ -1,10 +1,14 @@
-"""`Model` (alias `JumpStartModel`): a catalog model you can deploy or run in-process."""
+"""`Model` (alias `JumpStartModel`): a catalog model you can deploy or run in-process.
+
+Unknown keyword arguments are refused with a did-you-mean; the managed hub's own
+arguments with no local meaning are accepted and ignored (`sdk.arguments`)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from springboard.jobs.transform import DEFAULT_BATCH_SIZE
+from springboard.options import TransformOptions, default_of
+from springboard.sdk.arguments import managed_hub_arguments
 from springboard.sdk.predictor import Predictor
 
 if TYPE_CHECKING:
@@ -18,6 +22,7 @@ class Model:
     returns its `Predictor`.
     """
 
+    @managed_hub_arguments("Model")
     def __init__(self, model_id: str, model_version: str = "*", *,
                  env: dict[str, str] | None = None, model_dir: str | None = None) -> None:
         from springboard.catalog import get_model
@@ -29,13 +34,16 @@ class Model:
         self.model_dir = model_dir
         self._generator: Any = None
 
+    @managed_hub_arguments("Model.deploy")
     def deploy(self, *, endpoint_name: str | None = None, accept_eula: bool = False,
                host: str = "127.0.0.1", port: int = 0, wait: bool = True,
-               env: dict[str, str] | None = None, **_ignored: Any) -> Predictor:
+               env: dict[str, str] | None = None) -> Predictor:
         """Start an endpoint serving this model; return its `Predictor`.
 
-        Managed-hub arguments with no local meaning (instance_type, initial_instance_count,
-        ...) are accepted and ignored so that existing code runs unchanged.
+        `env` holds deployment settings (`OPTION_MAX_ROLLING_BATCH_SIZE`, ...; an unknown
+        one is refused) and variables for the server's environment. Managed-hub arguments
+        with no local meaning (instance_type, initial_instance_count, ...) are accepted and
+        ignored so that existing code runs unchanged.
         """
         from springboard.serving import endpoints
 
@@ -44,10 +52,13 @@ class Model:
                                 accept_eula=accept_eula, model_dir=self.model_dir, wait=wait)
         return Predictor(info.name)
 
+    @managed_hub_arguments("Model.transformer")
     def transformer(self, *, output_path: str, env: dict[str, str] | None = None,
-                    batch_size: int = DEFAULT_BATCH_SIZE, max_payload: float = 6.0, accept_eula: bool = False,
-                    prompt_template: Any = None, examples: Any = None, shots: int | None = None,
-                    keep_prompt: bool = False, **_ignored: Any) -> "Transformer":
+                    batch_size: int = default_of(TransformOptions, "batch_size"),
+                    max_payload: float = default_of(TransformOptions, "max_payload_mb"),
+                    accept_eula: bool = False, prompt_template: Any = None,
+                    examples: Any = None, shots: int | None = None,
+                    keep_prompt: bool = False) -> Transformer:
         """A `Transformer` that runs this model over datasets as batch jobs (records of
         template fields with `prompt_template=`)."""
         from springboard.sdk.transformer import Transformer

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from springboard.sdk.arguments import managed_hub_arguments
 from springboard.serving import client, endpoints
 
 
@@ -20,10 +21,12 @@ def endpoint_request(endpoint_name: str, prompter: Any, data: Any) -> tuple[dict
 class Predictor:
     """Invoke a deployed endpoint by name, as `sagemaker.predictor.Predictor` does."""
 
+    @managed_hub_arguments("Predictor")
     def __init__(self, endpoint_name: str, *, content_type: str = "application/json") -> None:
         self.endpoint_name = endpoint_name
         self.content_type = content_type
 
+    @managed_hub_arguments("Predictor.predict")
     def predict(self, data: Any, *, content_type: str | None = None,
                 prompt_template: Any = None, examples: Any = None,
                 shots: int | None = None) -> Any:

@@ -23,55 +23,67 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+
+from pydantic import Field, field_validator
 
 from springboard.errors import Issue, ValidationError
+from springboard.evaluation.answers import parse_answer_format
+from springboard.evaluation.self_consistency import ScoreOptions
 from springboard.jsonlines import read_objects
-
-DEFAULT_TEMPERATURE = 0.7  # with top_k 40: Wang et al.'s PaLM/GPT-3 setting (the CLI's default too)
+from springboard.options import Options, default_of, field_of
 
 MAX_GENERATIONS = 5          # per record, as the completion shape allows
 STOP = ["\nQ:", "\n\n"]      # a path ends where the model starts the next question
 RUN_FILE = "run.json"
 
 
-@dataclass
-class RunSettings:
-    """What defines a run; a rerun with other settings must use another output folder."""
+class RunSettings(Options):
+    """What defines a run; a rerun with other settings must use another output folder.
+    The CLI's `self-consistency run` options read their defaults and help from here."""
 
-    model: str
-    questions: str
-    exemplars: str
-    paths: int = 30
-    temperatures: list[float] = field(default_factory=lambda: [DEFAULT_TEMPERATURE])
-    answer_format: str = "number"
-    max_tokens: int = 96
-    top_k: int = 40
-    shots: int | None = None   # the first k exemplars; None: as many as fit the context
-    seed: int = 0
+    problem: ClassVar[str] = "cannot run self-consistency"
 
-    def check(self) -> None:
-        issues = []
-        if not 1 <= self.paths <= 1000:
-            issues.append(Issue("--paths", "must be from 1 to 1000", self.paths))
-        if not self.temperatures or any(not 0 < t <= 5 for t in self.temperatures):
-            issues.append(Issue("--temperature", "each must be above 0 and at most 5 (greedy "
-                                "decoding always runs too)", self.temperatures))
-        if len(set(self.temperatures)) != len(self.temperatures):
-            issues.append(Issue("--temperature", "is repeated", self.temperatures))
-        if self.shots is not None and self.shots < 0:
-            issues.append(Issue("--shots", "must be 0 or more", self.shots))
-        if not 1 <= self.max_tokens <= 4096:
-            issues.append(Issue("--max-tokens", "must be from 1 to 4096", self.max_tokens))
-        if issues:
-            raise ValidationError(issues, context="cannot run self-consistency")
+    model: str = Field(description="Catalog model id.")
+    questions: str = Field(description='JSON Lines: {"id", "question", "answer", "choices"?}.')
+    exemplars: str = Field(description='JSON Lines of worked examples: {"question", '
+                           '"rationale", "answer"}.')
+    paths: int = Field(30, ge=1, le=1000, description="Sampled reasoning paths per question "
+                       "(per temperature).")
+    temperatures: list[float] = Field(
+        [0.7], min_length=1, description="Sampling temperatures, each above 0 and at most 5 "
+        "(greedy decoding always runs too); 0.7 with top-k 40 is Wang et al.'s setting for "
+        "PaLM and GPT-3.")
+    answer_format: str = field_of(ScoreOptions, "answer_format")
+    max_tokens: int = Field(96, ge=1, le=4096, description="Most new tokens per path.")
+    top_k: int = Field(40, ge=0, description="Sample from the k most likely tokens (0: all).")
+    shots: int | None = Field(None, ge=0, description="Use the first k exemplars (default: as "
+                              "many as fit the model's context).")
+    seed: int = field_of(ScoreOptions, "seed",
+                         description="Seeds the paths, the resamplings and vote tie-breaks.")
+
+    @field_validator("temperatures")
+    @classmethod
+    def _temperatures(cls, values: list[float]) -> list[float]:
+        if any(not 0 < t <= 5 for t in values):
+            raise ValueError("each must be above 0 and at most 5 (greedy decoding always "
+                             "runs too)")
+        if len(set(values)) != len(values):
+            raise ValueError("a temperature is repeated")
+        return values
+
+    @field_validator("answer_format")
+    @classmethod
+    def _answer_format(cls, value: str) -> str:
+        parse_answer_format(value)  # its own ValidationError, naming answer_format
+        return value
 
 
 def load_questions(path: str | Path) -> list[dict[str, Any]]:
     """Questions `{"id", "question", "answer", "choices"?}`; every bad line is reported."""
     path = Path(path)
     if not path.is_file():
-        raise ValidationError([Issue("--questions", f"{path} does not exist", str(path))])
+        raise ValidationError([Issue("questions", f"{path} does not exist", str(path))])
     records, issues = read_objects(path)
     questions = []
     for where, record in records:
@@ -86,7 +98,7 @@ def load_questions(path: str | Path) -> list[dict[str, Any]]:
     if len(set(ids)) != len(ids):
         issues.append(Issue("id", f"{path.name}: question ids repeat", None, "give each question its own id"))
     if not questions and not issues:
-        issues.append(Issue("--questions", f"{path} holds no questions", str(path)))
+        issues.append(Issue("questions", f"{path} holds no questions", str(path)))
     if issues:
         raise ValidationError(issues, context=f"invalid questions in {path}")
     return questions
@@ -134,17 +146,18 @@ def fitting_shots(model_id: str, exemplars: Sequence[Any], questions: Sequence[d
         prompt = few_shot_prompt(exemplars[:shots], longest["question"], choices=longest.get("choices"))
         if len(tokenizer(prompt)["input_ids"]) + max_tokens <= spec.context_length:
             return shots
-    raise ValidationError([Issue("--max-tokens", f"even without exemplars, question "
+    raise ValidationError([Issue("max_tokens", f"even without exemplars, question "
                                  f"{longest['id']} and {max_tokens} new tokens exceed "
                                  f"{model_id}'s {spec.context_length}-token context", max_tokens,
-                                 "lower --max-tokens or shorten the questions")])
+                                 "lower `max_tokens` or shorten the questions")])
 
 
 def _key(temperature: float | None) -> str:
     return "greedy" if temperature is None else f"t{temperature:g}"
 
 
-def run(settings: RunSettings, output: str | Path, *, resamples: int = 100,
+def run(settings: RunSettings, output: str | Path, *,
+        resamples: int = default_of(ScoreOptions, "resamples"),
         price_in: float | None = None, price_out: float | None = None,
         on_update: Callable[[list[Any]], None] | None = None,
         on_note: Callable[[str], None] | None = None, poll: float = 0.5) -> Any:
@@ -152,7 +165,6 @@ def run(settings: RunSettings, output: str | Path, *, resamples: int = 100,
     from springboard.jobs import invocation, service
     from springboard.prompting import few_shot_prompt, load_exemplars
 
-    settings.check()
     out = Path(output).expanduser().resolve()
     questions = load_questions(settings.questions)
     exemplars = load_exemplars(settings.exemplars)
@@ -162,7 +174,7 @@ def run(settings: RunSettings, output: str | Path, *, resamples: int = 100,
                for q in questions}
     if on_note and shots < len(exemplars) and settings.shots is None:
         on_note(f"using {shots} of {len(exemplars)} exemplars: more would not fit "
-                f"{settings.model}'s context with --max-tokens {settings.max_tokens}")
+                f"{settings.model}'s context with `max_tokens` {settings.max_tokens}")
     state = _load_state(out, settings)
     temperatures: list[float | None] = [None, *settings.temperatures]
     for temperature in temperatures:
@@ -201,7 +213,7 @@ def run(settings: RunSettings, output: str | Path, *, resamples: int = 100,
 
 
 def _load_state(out: Path, settings: RunSettings) -> dict[str, Any]:
-    wanted = {k: v for k, v in settings.__dict__.items()}
+    wanted = settings.model_dump()
     wanted["questions"] = str(Path(settings.questions).resolve())
     wanted["exemplars"] = str(Path(settings.exemplars).resolve())
     path = out / RUN_FILE
@@ -209,9 +221,9 @@ def _load_state(out: Path, settings: RunSettings) -> dict[str, Any]:
         state = json.loads(path.read_text())
         if state["settings"] != wanted:
             changed = sorted(k for k in wanted if state["settings"].get(k) != wanted[k])
-            raise ValidationError([Issue("--output", f"{out} holds a run with other settings "
+            raise ValidationError([Issue("output", f"{out} holds a run with other settings "
                                          f"({', '.join(changed)})", str(out),
-                                         "use another --output, or the same settings to resume")])
+                                         "use another `output`, or the same settings to resume")])
         return state
     out.mkdir(parents=True, exist_ok=True)
     return {"run": secrets.token_hex(3), "settings": wanted, "jobs": {}}
@@ -263,7 +275,7 @@ def _score(model: str, questions: list[dict[str, Any]], jobs: Sequence[Any], ans
 
     got = _collect(jobs)
     if not got.greedy:
-        raise ValidationError([Issue("--from-job", "none of the jobs has greedy records "
+        raise ValidationError([Issue("job_ids", "none of the jobs has greedy records "
                                      "(temperature 0)", None,
                                      "add the job that ran greedy decoding")])
     report = score(model, questions, got.greedy, {t: dict(v) for t, v in got.sampled.items()},
@@ -273,15 +285,19 @@ def _score(model: str, questions: list[dict[str, Any]], jobs: Sequence[Any], ans
     return report
 
 
-def from_jobs(job_ids: Sequence[str], questions_path: str | Path, output: str | Path, *,
-              answer_format: str = "number", resamples: int = 100, seed: int = 0,
+def from_jobs(job_ids: Sequence[str], questions: str | Path, output: str | Path, *,
+              answer_format: str = default_of(ScoreOptions, "answer_format"),
+              resamples: int = default_of(ScoreOptions, "resamples"),
+              seed: int = default_of(ScoreOptions, "seed"),
               price_in: float | None = None, price_out: float | None = None) -> Any:
     """Score finished invocation jobs' output (greedy = the temperature-0 records)."""
     from springboard.jobs import invocation
 
+    if not job_ids:
+        raise ValidationError([Issue("job_ids", "name at least one invocation job", [])])
     jobs = [invocation.get(i) for i in job_ids]
-    questions = load_questions(questions_path)
+    records = load_questions(questions)
     out = Path(output).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
-    return _score(jobs[0].model_id, questions, jobs, answer_format, out, resamples=resamples,
+    return _score(jobs[0].model_id, records, jobs, answer_format, out, resamples=resamples,
                   seed=seed, price_in=price_in, price_out=price_out)

@@ -1,11 +1,15 @@
-"""`Transformer`: batch transform jobs from Python, as `sagemaker.transformer.Transformer`."""
+"""`Transformer`: batch transform jobs from Python, as `sagemaker.transformer.Transformer`.
+
+Defaults come from `options.TransformOptions` (as the CLI's do); unknown keyword arguments
+are refused with a did-you-mean, the managed hub's own ones ignored (`sdk.arguments`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from springboard.jobs.models import Job
-from springboard.jobs.transform import DEFAULT_BATCH_SIZE
+from springboard.options import TransformOptions, default_of
+from springboard.sdk.arguments import managed_hub_arguments
 
 
 class Transformer:
@@ -15,12 +19,14 @@ class Transformer:
     with `prompt_template=` (and `examples=`) each record holds the template's fields.
     """
 
+    @managed_hub_arguments("Transformer")
     def __init__(self, model_id: str, model_version: str = "*", *, output_path: str,
-                 env: dict[str, str] | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
-                 max_payload: float = 6.0, accept_eula: bool = False,
-                 model_dir: str | None = None, prompt_template: Any = None,
-                 examples: Any = None, shots: int | None = None, keep_prompt: bool = False,
-                 **_ignored: Any) -> None:
+                 env: dict[str, str] | None = None,
+                 batch_size: int = default_of(TransformOptions, "batch_size"),
+                 max_payload: float = default_of(TransformOptions, "max_payload_mb"),
+                 accept_eula: bool = False, model_dir: str | None = None,
+                 prompt_template: Any = None, examples: Any = None, shots: int | None = None,
+                 keep_prompt: bool = False) -> None:
         self.model_id = model_id
         self.model_version = model_version
         self.output_path = output_path
@@ -37,9 +43,12 @@ class Transformer:
         self.keep_prompt = keep_prompt
         self.latest_transform_job: Job | None = None
 
-    def transform(self, data: str, *, content_type: str = "application/jsonlines",
-                  job_name: str | None = None, wait: bool = True, **_ignored: Any) -> Job:
-        """Start a job over `data` (a file or directory); by default wait for it to end."""
+    @managed_hub_arguments("Transformer.transform")
+    def transform(self, data: str, *,
+                  content_type: str = default_of(TransformOptions, "content_type"),
+                  job_name: str | None = None, wait: bool = True) -> Job:
+        """Start a job over `data` (a file or folder: a path, `file://` or `s3://` URI, as
+        `output_path` may be); by default wait for it to end."""
         from springboard.jobs import service, transform
 
         job = transform.submit(self.model_id, input=data, output=self.output_path,

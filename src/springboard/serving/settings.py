@@ -5,11 +5,20 @@
 `SAGEMAKER_MODEL_SERVER_WORKERS`, plus Springboard's own queue and payload limits and
 the request limits (`SPRINGBOARD_MAX_TOP_K`, ...: what one request may ask for, described
 in `inference.limits`). Validated once, at deploy time and again when the server starts,
-with every bad value reported together. This module does not start anything.
+with every bad value reported together.
+
+`env_key_issues` refuses a variable in the managed hubs' or Springboard's namespaces
+(`OPTION_*`, `SAGEMAKER_*`, `SPRINGBOARD_*`) that nothing reads, naming the nearest one
+that is read: a typo such as `OPTION_MAX_ROLING_BATCH_SIZE` would otherwise reach the
+server's environment and be ignored in silence. Springboard's process settings
+(`config.Settings`) and the managed hub's container variables with no meaning here
+(`PORTED_ENV`) pass. Other variables (`HF_TOKEN`, user variables) are not checked. This
+module does not start anything.
 """
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from copy import deepcopy
 from pathlib import Path
@@ -19,8 +28,10 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from springboard.catalog import DeploymentPreset, ModelSpec
+from springboard.config import Settings
 from springboard.errors import Issue, ValidationError, issues_from_pydantic
 from springboard.inference.limits import LIMIT_ENV, RequestLimits
+from springboard.options import payload_limit_mb
 
 # environment variable -> field
 ENV_FIELDS: dict[str, str] = {
@@ -38,6 +49,63 @@ ENV_FIELDS: dict[str, str] = {
     **{var: name for name, var in LIMIT_ENV.items()},
 }
 FIELD_ENV = {v: k for k, v in ENV_FIELDS.items()}
+
+# Namespaces where an unknown variable is a mistake: the managed hubs' and ours.
+RESERVED_PREFIXES = ("OPTION_", "SAGEMAKER_", "SPRINGBOARD_")
+# The managed hub's container variables that mean nothing here: accepted, so that an
+# environment copied from a managed deployment ports, and passed along unread.
+PORTED_ENV = frozenset({
+    "SAGEMAKER_PROGRAM", "SAGEMAKER_SUBMIT_DIRECTORY", "SAGEMAKER_CONTAINER_LOG_LEVEL",
+    "SAGEMAKER_ENV", "SAGEMAKER_REGION", "SAGEMAKER_MODEL_SERVER_VMARGS",
+})
+
+
+def _process_env_keys() -> frozenset[str]:
+    """Springboard's process settings (`SPRINGBOARD_HOME`, ...), read in any case."""
+    prefix = str(Settings.model_config.get("env_prefix") or "")
+    return frozenset(f"{prefix}{name}".upper() for name in Settings.model_fields)
+
+
+def known_env_keys() -> frozenset[str]:
+    """The reserved-namespace variables something reads: the deployment settings above,
+    Springboard's process settings and `PORTED_ENV`."""
+    return frozenset(ENV_FIELDS) | _process_env_keys() | PORTED_ENV
+
+
+def env_key_issues(env: Mapping[str, str]) -> list[Issue]:
+    """One issue per `OPTION_*`/`SAGEMAKER_*`/`SPRINGBOARD_*` key (in any case) that
+    nothing reads, naming the nearest known one. Deployment settings are read as
+    spelled here (upper case); process settings in any case, as pydantic reads them."""
+    known = known_env_keys()
+    process = _process_env_keys()
+    issues = []
+    for key in env:
+        upper = key.upper()
+        if not upper.startswith(RESERVED_PREFIXES) or key in known or upper in process:
+            continue
+        prefix = next(p for p in RESERVED_PREFIXES if upper.startswith(p))
+        same = sorted(k for k in known if k.startswith(prefix))
+        nearest = _nearest(upper, prefix, same, known)
+        fix = f"did you mean {nearest}?" if nearest else "known: " + ", ".join(same)
+        issues.append(Issue(key, "is not a setting Springboard knows", key, fix))
+    return issues
+
+
+def _tail(key: str) -> str:
+    prefix = next((p for p in RESERVED_PREFIXES if key.startswith(p)), "")
+    return key[len(prefix):]
+
+
+def _nearest(key: str, prefix: str, same: list[str], known: frozenset[str]) -> str | None:
+    """The known key `key` most likely meant, compared after the namespace (which would
+    make every OPTION_ key look alike): in its own namespace, else the same name in
+    another one (SPRINGBOARD_MAX_ROLLING_BATCH_SIZE -> OPTION_MAX_ROLLING_BATCH_SIZE)."""
+    for candidates, cutoff in ((same, 0.6), (sorted(known - set(same)), 0.8)):
+        tails = {_tail(k): k for k in candidates}
+        close = difflib.get_close_matches(key[len(prefix):], list(tails), n=1, cutoff=cutoff)
+        if close:
+            return tails[close[0]]
+    return None
 
 
 def _limit(name: str) -> Any:
@@ -57,7 +125,7 @@ class DeploymentSettings(BaseModel):
     model_server_timeout: float = Field(60.0, gt=0, description="Seconds a request may take before 504.")
     model_server_workers: int = Field(1, ge=1, le=64, description="Threads running batches on the shared model.")
     max_queue_size: int = Field(256, ge=1, description="Requests waiting at most; beyond it 503 + Retry-After.")
-    max_payload_mb: float = Field(6.0, gt=0, description="Largest request body; beyond it 413.")
+    max_payload_mb: float = payload_limit_mb("Largest request body, in MB; beyond it 413.")
     batch_wait_ms: float = Field(2.0, ge=0, le=1000, description="How long a batch waits for more requests.")
     rolling_batch: Literal["auto", "continuous", "dynamic"] = Field(
         "auto", description="continuous: requests join and leave the running batch between "
@@ -83,8 +151,10 @@ class DeploymentSettings(BaseModel):
         return str(path.resolve())
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str], spec: ModelSpec | None = None) -> "DeploymentSettings":
-        """Read the settings from `env` (only the variables above), over the spec's preset."""
+    def from_env(cls, env: Mapping[str, str], spec: ModelSpec | None = None) -> DeploymentSettings:
+        """Read the settings from `env` (only the variables above), over the spec's preset.
+        An unknown variable in a reserved namespace is refused with the rest."""
+        unknown = env_key_issues(env)
         values: dict[str, Any] = {}
         preset = spec.deployment_presets[0] if spec and spec.deployment_presets else None
         if preset:
@@ -99,7 +169,9 @@ class DeploymentSettings(BaseModel):
             issues = issues_from_pydantic(exc)
             for issue in issues:
                 issue.field = FIELD_ENV.get(issue.field or "", issue.field)
-            raise ValidationError(issues, context="invalid deployment settings") from None
+            raise ValidationError(unknown + issues, context="invalid deployment settings") from None
+        if unknown:
+            raise ValidationError(unknown, context="invalid deployment settings")
         settings.check_devices()
         return settings
 

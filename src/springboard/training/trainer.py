@@ -1,8 +1,9 @@
 """The training job's worker side: fine-tune, stream metrics, save, register.
 
 One trainer for every recipe (text2text instruction tuning, causal domain adaptation,
-causal instruction/chat tuning), full or LoRA, configured by the validated
-hyperparameters. Metrics go to the job's stream and log as `train_loss=0.123` lines, and
+causal instruction/chat tuning), full or LoRA, configured by one `TrainingConfig` built
+from the validated hyperparameters (the catalog's defaults merged in; no default is
+repeated here). Metrics go to the job's stream and log as `train_loss=0.123` lines, and
 the job's counts carry the step, total steps and latest losses (what `train --wait`
 shows). Checkpoints are written every epoch and every `save_steps` steps; a stop request
 ends training after the current step with a checkpoint, and `resume` continues from it. The result is saved as safetensors (LoRA merged into the base, the
@@ -23,21 +24,9 @@ from springboard.config import get_settings
 from springboard.jobs.states import JobStatus
 from springboard.jobs.worker import JobContext, Outcome
 from springboard.training import data
+from springboard.training.config import TrainingConfig
 
 log = logging.getLogger("springboard.training")
-
-EPOCH_NAMES = ("epochs", "epoch")
-BATCH_NAMES = ("batch_size", "per_device_train_batch_size")
-
-
-def _first(hp: dict[str, Any], names: tuple[str, ...], default: Any) -> Any:
-    return next((hp[n] for n in names if n in hp), default)
-
-
-def _max_length(hp: dict[str, Any], key: str, spec: ModelSpec, fallback: int) -> int:
-    value = hp.get(key, -1)
-    return min(spec.context_length, fallback) if value in (None, -1) else int(value)
-
 
 class _Examples:
     """Tokenized examples as a torch-style dataset of dicts."""
@@ -52,11 +41,11 @@ class _Examples:
         return self.rows[i]
 
 
-def _tokenize(tokenizer: Any, spec: ModelSpec, hp: dict[str, Any], train_dir: str,
+def _tokenize(tokenizer: Any, spec: ModelSpec, config: TrainingConfig, train_dir: str,
               validation: str | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    max_in = _max_length(hp, "max_input_length", spec, 512)
+    max_in = config.input_length(spec.context_length)
     if spec.task is Task.TEXT2TEXT:
-        max_out = int(hp.get("max_output_length", 128))
+        max_out = config.output_length(spec.context_length)
 
         def encode(ex: data.Example) -> dict[str, Any]:
             ids = tokenizer(ex.prompt, truncation=True, max_length=max_in)["input_ids"]
@@ -65,7 +54,7 @@ def _tokenize(tokenizer: Any, spec: ModelSpec, hp: dict[str, Any], train_dir: st
 
         load = lambda path: [encode(e) for e in data.load_instruction(  # noqa: E731
             path, template_from=train_dir)]
-    elif hp.get("instruction_tuned") or hp.get("chat_dataset"):
+    elif config.causal_instructions:
         eos = tokenizer.eos_token or ""
 
         def encode(ex: data.Example) -> dict[str, Any]:
@@ -76,7 +65,7 @@ def _tokenize(tokenizer: Any, spec: ModelSpec, hp: dict[str, Any], train_dir: st
             return {"input_ids": ids, "labels": labels}
 
         load = lambda path: [encode(e) for e in data.load_instruction(  # noqa: E731
-            path, causal=True, chat_dataset=bool(hp.get("chat_dataset")), template_from=train_dir)]
+            path, causal=True, chat_dataset=config.chat_dataset, template_from=train_dir)]
     else:
         def load(path: str) -> list[dict[str, Any]]:
             ids = [t for text in data.load_domain_text(path)
@@ -85,9 +74,15 @@ def _tokenize(tokenizer: Any, spec: ModelSpec, hp: dict[str, Any], train_dir: st
             return [{"input_ids": b, "labels": list(b)} for b in blocks if len(b) > 1]
     train = load(train_dir)
     if validation:
-        return train, load(validation)
-    return data.split(train, float(hp.get("validation_split_ratio", 0.0)),
-                      int(hp.get("train_data_split_seed", 0)))
+        val = load(validation)
+    else:
+        train, val = data.split(train, config.validation_split_ratio,
+                                config.train_data_split_seed)
+    return _at_most(train, config.max_train_samples), _at_most(val, config.max_val_samples)
+
+
+def _at_most(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    return rows if limit < 0 else rows[:limit]
 
 
 def run(ctx: JobContext) -> Outcome:
@@ -100,14 +95,15 @@ def run(ctx: JobContext) -> Outcome:
 
     settings = ctx.row["settings"]
     hp: dict[str, Any] = settings["hyperparameters"]
+    config = TrainingConfig.from_hyperparameters(hp)
     spec = Catalog.load().get(ctx.row["model_id"], ctx.row["model_version"])
     base_dir = resolve_model_dir(spec)
-    torch.manual_seed(int(hp.get("seed", 0)))
+    torch.manual_seed(config.seed)
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     auto = AutoModelForSeq2SeqLM if spec.task is Task.TEXT2TEXT else AutoModelForCausalLM
-    quantize = bool(hp.get("int8_quantization")) and torch.cuda.is_available()  # refused on CPU at submit
+    quantize = config.int8_quantization and torch.cuda.is_available()  # refused on CPU at submit
     if quantize:
         from transformers import BitsAndBytesConfig
 
@@ -115,7 +111,7 @@ def run(ctx: JobContext) -> Outcome:
                                      quantization_config=BitsAndBytesConfig(load_in_8bit=True))
     else:
         model = auto.from_pretrained(base_dir, dtype=torch.float32)
-    lora = hp.get("peft_type") == "lora"
+    lora = config.lora
     if lora:
         from peft import LoraConfig, TaskType, get_peft_model, prepare_model_for_kbit_training
 
@@ -123,30 +119,31 @@ def run(ctx: JobContext) -> Outcome:
             model = prepare_model_for_kbit_training(model)
 
         model = get_peft_model(model, LoraConfig(
-            r=int(hp.get("lora_r", 8)), lora_alpha=int(hp.get("lora_alpha", 32)),
-            lora_dropout=float(hp.get("lora_dropout", 0.05)), target_modules="all-linear",
+            r=config.lora_r, lora_alpha=config.lora_alpha,
+            lora_dropout=config.lora_dropout, target_modules="all-linear",
             task_type=TaskType.SEQ_2_SEQ_LM if spec.task is Task.TEXT2TEXT else TaskType.CAUSAL_LM))
-    train_rows, val_rows = _tokenize(tokenizer, spec, hp, settings["train"], settings.get("validation"))
+    train_rows, val_rows = _tokenize(tokenizer, spec, config, settings["train"],
+                                     settings.get("validation"))
     log.info("train examples %d, validation examples %d", len(train_rows), len(val_rows))
     ctx.save_counts({**ctx.counts, "train_examples": len(train_rows),
                      "validation_examples": len(val_rows)})
     out_dir = ctx.dir / "checkpoints"
     has_val = bool(val_rows)
-    patience = int(hp.get("early_stopping_patience", 0))
+    patience = config.early_stopping_patience
     args = TrainingArguments(
-        output_dir=str(out_dir), num_train_epochs=float(_first(hp, EPOCH_NAMES, 1)),
-        max_steps=int(hp.get("max_steps", -1)), learning_rate=float(hp.get("learning_rate", 1e-4)),
-        per_device_train_batch_size=int(_first(hp, BATCH_NAMES, 8)),
-        per_device_eval_batch_size=int(_first(hp, BATCH_NAMES, 8)),
-        gradient_accumulation_steps=int(hp.get("gradient_accumulation_steps", 1)),
-        warmup_steps=float(hp.get("warmup_ratio", 0.0)),  # transformers 5: a float < 1 is a ratio
-        weight_decay=float(hp.get("weight_decay", 0.0)), seed=int(hp.get("seed", 0)),
+        output_dir=str(out_dir), num_train_epochs=config.epochs, max_steps=config.max_steps,
+        learning_rate=config.learning_rate, per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size or config.batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        warmup_steps=config.warmup_ratio,  # transformers 5: a float < 1 is a ratio
+        weight_decay=config.weight_decay, label_smoothing_factor=config.label_smoothing_factor,
+        seed=config.seed,
         eval_strategy="epoch" if has_val else "no", save_strategy="epoch", save_total_limit=2,
         load_best_model_at_end=has_val and patience > 0, metric_for_best_model="eval_loss",
         greater_is_better=False, logging_strategy="steps", logging_steps=1, report_to=[],
         use_cpu=not torch.cuda.is_available(), disable_tqdm=True, dataloader_num_workers=0,
         include_num_input_tokens_seen="non_padding")
-    save_steps = int(hp.get("save_steps", 0))
+    save_steps = config.save_steps
 
     class Stream(TrainerCallback):
         """Job metrics and progress from the trainer's logs; checkpoints every `save_steps`;
@@ -189,7 +186,7 @@ def run(ctx: JobContext) -> Outcome:
     stream = Stream()
     callbacks: list[Any] = [stream]
     if has_val and patience > 0:
-        callbacks.append(EarlyStoppingCallback(patience, float(hp.get("early_stopping_threshold", 0.0))))
+        callbacks.append(EarlyStoppingCallback(patience, config.early_stopping_threshold))
     trainer = Trainer(model=model, args=args, train_dataset=_Examples(train_rows),
                       eval_dataset=_Examples(val_rows) if has_val else None,
                       data_collator=DataCollatorForSeq2Seq(tokenizer, model=None, padding=True),
@@ -213,9 +210,13 @@ def run(ctx: JobContext) -> Outcome:
         final["val_loss"] = round(float(evals[-1]), 6)
     if spec.task is Task.TEXT2TEXT and val_rows:
         final["val_rougeL"] = _validation_rouge_l(trainer.model, tokenizer, val_rows,
-                                                  int(hp.get("generation_max_length", 64)))
+                                                  config.generation_length(spec.context_length))
         ctx.metric("val_rougeL", final["val_rougeL"], step=trainer.state.global_step)
     model_id = _save_and_register(ctx, spec, trainer.model, tokenizer, lora, hp, final)
+    if settings.get("output"):  # a copy where the user asked (training.jobs.submit's `output`)
+        from springboard.artifacts import storage
+
+        storage.upload_tree(get_settings().home / "models" / model_id, settings["output"], "output")
     return Outcome(JobStatus.COMPLETED, f"registered {model_id}")
 
 

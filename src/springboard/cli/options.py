@@ -1,0 +1,29 @@
+"""CLI options read from the typed option models, so a flag's help and default are the
+field's own and cannot drift from the SDK's or the docs' (docs/cli.md is generated from
+`--help`).
+
+    batch_size: Annotated[int, option_from(TransformOptions, "batch_size", "--batch-size")] \\
+        = default_of(TransformOptions, "batch_size")
+
+typer wants the default as the parameter's own (with `Annotated`), so `default_of` gives
+it; `option_from` gives the flag names and the help. Validation stays the library's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from pydantic import BaseModel
+
+from springboard.options import default_of
+
+__all__ = ["default_of", "option_from"]
+
+
+def option_from(model: type[BaseModel], name: str, *flags: str, help: str | None = None,
+                also: str = "", **extra: Any) -> Any:
+    """A `typer.Option` for `model`'s field `name` under `flags`, its help the field's
+    description (or `help`), followed by `also` (what only the CLI needs said)."""
+    text = help if help is not None else model.model_fields[name].description or ""
+    return typer.Option(*flags, help=f"{text} {also}".strip(), **extra)
