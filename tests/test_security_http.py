@@ -18,7 +18,7 @@ from springboard.artifacts.locations import LocationPolicy
 from springboard.errors import PayloadTooLargeError, ValidationError
 from springboard.http_guard import (ForbiddenError, GuardPolicy, UnauthorizedError,
                                     UnsupportedMediaTypeError, allowed_hosts, key_matches)
-from springboard.jobs.records import Oversized, count_records, read_lines
+from springboard.jobs.lines import Oversized, count_records, read_lines
 from tests.test_control_plane_api import bedrock, start_server, wait_for  # noqa: F401 (fixture)
 
 MODEL = "springboard-tiny-llama"

@@ -1,8 +1,9 @@
 """Detached worker processes: start one that outlives its parent, and tell whether one
 is still alive (by pid and start time, so a reused pid is not mistaken for it).
 
-Endpoint servers and job workers both run this way. Each child started by this process
-has a daemon thread waiting for it, so one that exits is reaped at once (a long-lived
+Endpoint servers and job workers both run this way, each with its torch/OpenMP thread
+budget in its environment (`thread_budget`). Each child started by this process has a
+daemon thread waiting for it, so one that exits is reaped at once (a long-lived
 `springboard serve` never collects zombies), whether or not anyone asks about it. Logs
 are created private to the user (`permissions`).
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import psutil
 
-from springboard import permissions
+from springboard import permissions, thread_budget
 
 # children still running; each one's reaper thread removes it once it has exited
 _children: dict[int, subprocess.Popen[bytes]] = {}
@@ -28,15 +29,16 @@ _children: dict[int, subprocess.Popen[bytes]] = {}
 
 def spawn(module: str, args: list[str], *, log_path: Path,
           env: Mapping[str, str] | None = None) -> tuple[int, float]:
-    """Run `python -m module args...` detached, output appended to `log_path`.
+    """Run `python -m module args...` detached, output appended to `log_path`, in `env`
+    (default: this process's) with the child's thread budget set.
 
     Returns the pid and its start time (for `alive`).
     """
+    child_env = thread_budget.child_env(os.environ if env is None else env)
     with open(log_path, "ab", opener=permissions.opener) as log:
         process = subprocess.Popen([sys.executable, "-m", module, *args], stdout=log,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   env=dict(env) if env is not None else None,
-                                   start_new_session=True)
+                                   env=child_env, start_new_session=True)
     _children[process.pid] = process
     started = psutil.Process(process.pid).create_time()
     threading.Thread(target=_reap_when_done, args=(process,), daemon=True,

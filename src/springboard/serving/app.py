@@ -3,9 +3,12 @@
 `GET /ping` (200 only once the model is loaded), `POST /invocations`,
 `POST /endpoints/{name}/invocations` (the managed runtime's path; a JSON payload with
 `"stream": true` is answered as JSON Lines while it is generated), `GET /metrics`
-(Prometheus), `GET /info`, and the OpenAPI spec at `/openapi.json`. Every request passes
-`springboard.http_guard` first (Host names, cross-site writes, the API key on every route
-but `/ping`, the body limit `SPRINGBOARD_MAX_PAYLOAD_MB` enforced while reading).
+(Prometheus), `GET /info`, and the OpenAPI spec at `/openapi.json`. Built on
+`springboard.http_server`, as the control plane is: every request passes the guard first
+(Host names, cross-site writes, the API key on every route but `/ping` — `Authorization:
+Bearer KEY`, or `x-api-key: KEY`, also beside boto3's SigV4 `Authorization` — and the body
+limit `SPRINGBOARD_MAX_PAYLOAD_MB` enforced while reading), and every error is rendered in
+the endpoint's shape (`{"error": {...}}`), or in the mounted protocol's under its prefix.
 """
 
 from __future__ import annotations
@@ -18,12 +21,12 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from springboard.errors import SpringboardError
-from springboard.http_guard import GuardPolicy, HttpGuard, allowed_hosts
+from springboard.http_server import ErrorShapes, install
 from springboard.serving.native_stream import MEDIA_TYPE as STREAM_MEDIA_TYPE
 from springboard.serving.native_stream import open_stream, wants_stream
 from springboard.serving.protocol import (JSON, Reply, decode_json, error_reply, media_type,
                                           unknown_endpoint_reply, wait_for_disconnect)
-from springboard.serving.service import InvocationService, public_error
+from springboard.serving.service import EndpointService, public_error
 
 INVOCATION_BODY = {
     "requestBody": {"required": True, "content": {
@@ -46,26 +49,22 @@ def media_type_of(request: Request) -> str | None:
         return None  # the service refuses it in its own words
 
 
-def create_app(service: InvocationService, *, api_key: str | None = None,
+def create_app(service: EndpointService, *, api_key: str | None = None,
                host: str = "127.0.0.1", routers: Sequence[APIRouter] = (),
                render_error: Callable[[SpringboardError], Response] | None = None) -> FastAPI:
     """The endpoint's app, for a server bound to `host` (its Host names come from it).
 
     `routers` add other protocols' routes (the OpenAI API, mounted by `serving.server`);
-    `render_error` shapes a refusal on their paths (`/v1/...`)."""
-    from springboard.config import get_settings
-
+    `render_error` shapes an error on their paths (`/v1/...`)."""
     app = FastAPI(title=f"Springboard endpoint {service.name}",
                   description=f"Serves {service.spec.id} {service.spec.version}.",
                   version=service.spec.version)
-    app.add_middleware(
-        HttpGuard, render=lambda exc, path: render_error(exc) if render_error and
-        path.startswith("/v1/") else _send(error_reply(exc, runtime_shape=False)),
-        policy=GuardPolicy(
-            api_key=api_key, hosts=allowed_hosts(host, get_settings().allowed_host_names),
+    shapes = ErrorShapes(default=lambda exc: _send(error_reply(exc, runtime_shape=False)),
+                         by_prefix=(("/v1/", render_error),) if render_error else ())
+    install(app, shapes=shapes, api_key=api_key, host=host,
             max_body_bytes=int(service.settings.max_payload_mb * 1024 * 1024),
             limit_hint="split the inputs over several requests, or deploy with a larger "
-                       "SPRINGBOARD_MAX_PAYLOAD_MB"))
+                       "SPRINGBOARD_MAX_PAYLOAD_MB")
 
     @app.get("/ping", summary="Health: 200 once the model is loaded, 503 before")
     async def ping() -> Response:

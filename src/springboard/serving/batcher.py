@@ -5,8 +5,8 @@ a batch. A worker thread takes the oldest request, gathers whatever else is wait
 `max_rolling_batch_size` rows, waiting at most `batch_wait_ms` for more), and runs them
 through `Generator.execute_each`, which keeps incompatible settings in separate passes
 and, when a pass fails, runs each request alone so only the one that breaks it fails.
-A request whose caller has gone (`Job.cancel`: the 504, a disconnect) is dropped from the
-queue, or its rows stop at the next token. A job with `on_token` hears of each token as
+A request whose caller has gone (`BatchRequest.cancel`: the 504, a disconnect) is dropped from the
+queue, or its rows stop at the next token. A request with `on_token` hears of each token as
 it is generated (streaming); beam search cannot stream and is refused at `submit`. The queue is bounded: when full, `submit`
 raises `OverloadedError` (HTTP 503) instead of building an unbounded backlog. Several
 workers may share the one model (`SAGEMAKER_MODEL_SERVER_WORKERS`).
@@ -47,7 +47,7 @@ class RequestCancelledError(ClientError):
 
 
 @dataclass
-class Job:
+class BatchRequest:
     """Checked prompts waiting for (or in) a batch, and the future of their results.
 
     `on_token(item, seq, token_id, logprob)` (`TokenCallback`; item = position in
@@ -67,7 +67,7 @@ class Job:
         return sum(p.rows for p in self.planned)
 
     def cancel(self) -> None:
-        """The caller has gone: drop the job if it is still queued, else stop its rows."""
+        """The caller has gone: drop the request if it is still queued, else stop its rows."""
         self.cancelled = True
         self.future.cancel()
 
@@ -83,14 +83,14 @@ class Job:
 
 
 class Batcher:
-    """Merges queued jobs into batched `Generator.execute` calls on worker threads."""
+    """Merges queued requests into batched `Generator.execute` calls on worker threads."""
 
     def __init__(self, generator: Generator, settings: DeploymentSettings,
                  metrics: ServerMetrics | None = None) -> None:
         self.generator = generator
         self.settings = settings
         self.metrics = metrics or ServerMetrics()
-        self._queue: queue.Queue[Job] = queue.Queue(maxsize=settings.max_queue_size)
+        self._queue: queue.Queue[BatchRequest] = queue.Queue(maxsize=settings.max_queue_size)
         self._stopping = threading.Event()
         self._last_rows, self._last_secs, self._last_end = 0, 0.0, 0.0  # the last batch
         self._threads = [threading.Thread(target=self._loop, name=f"batcher-{i}", daemon=True)
@@ -105,21 +105,21 @@ class Batcher:
         return self._queue.qsize()
 
     def submit(self, planned: list[Planned], *,
-               on_token: TokenCallback | None = None) -> Job:
-        """Queue checked prompts; `job.future` resolves to one result per prompt, and
+               on_token: TokenCallback | None = None) -> BatchRequest:
+        """Queue checked prompts; `request.future` resolves to one result per prompt, and
         `on_token` (if given) hears each token as it comes. Raises `ClientError` naming
         `num_beams` when tokens of beam search are asked for."""
         if on_token is not None:
             require_streamable(planned)
-        job = Job(planned, on_token=on_token)
+        request = BatchRequest(planned, on_token=on_token)
         try:
-            self._queue.put_nowait(job)
+            self._queue.put_nowait(request)
         except queue.Full:
             raise OverloadedError(
                 f"the endpoint is at capacity ({self.settings.max_queue_size} requests queued)",
                 fix="retry after a short wait, or raise SPRINGBOARD_MAX_QUEUE_SIZE") from None
         self.metrics.queue_depth.set(self._queue.qsize())
-        return job
+        return request
 
     def stop(self, timeout: float = 30.0) -> None:
         """Finish what is queued, then stop the workers."""
@@ -130,8 +130,8 @@ class Batcher:
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
 
-    def _gather(self, first: Job) -> list[Job]:
-        """The first job plus what else arrives in time to share its batch.
+    def _gather(self, first: BatchRequest) -> list[BatchRequest]:
+        """The first request plus what else arrives in time to share its batch.
 
         Clients served by the last batch usually come straight back, spread over some
         milliseconds; starting without them splits them into a small batch and a big
@@ -139,7 +139,7 @@ class Batcher:
         back, wait a little for them (at most 15% of that batch's time), then at most
         `batch_wait_ms` for stragglers.
         """
-        jobs, rows = [first], first.rows
+        requests, rows = [first], first.rows
         limit = self.settings.max_rolling_batch_size
         now = time.monotonic()
         returning = now - self._last_end < max(0.25, self._last_secs)
@@ -149,16 +149,16 @@ class Batcher:
         while rows < limit:
             deadline = fill if rows < target else straggle
             try:
-                job = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                request = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 if rows < target and time.monotonic() < straggle:
                     continue
                 break
-            if job.future.cancelled():
+            if request.future.cancelled():
                 continue  # its caller has gone; it takes no room
-            jobs.append(job)
-            rows += job.rows
-        return jobs
+            requests.append(request)
+            rows += request.rows
+        return requests
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
@@ -166,44 +166,44 @@ class Batcher:
                 first = self._queue.get(timeout=0.1)
             except queue.Empty:
                 continue
-            jobs = [j for j in self._gather(first) if j.future.set_running_or_notify_cancel()]
+            requests = [j for j in self._gather(first) if j.future.set_running_or_notify_cancel()]
             self.metrics.queue_depth.set(self._queue.qsize())
-            if jobs:
-                self._run(jobs)
+            if requests:
+                self._run(requests)
 
-    def _run(self, jobs: list[Job]) -> None:
-        rows = sum(j.rows for j in jobs)
+    def _run(self, requests: list[BatchRequest]) -> None:
+        rows = sum(j.rows for j in requests)
         started = time.monotonic()
         self.metrics.active_rows.inc(rows)
         try:
             outcomes: list[list[GenerationResult] | BaseException] = list(
                 self.generator.execute_each(
-                    [job.planned for job in jobs],
+                    [request.planned for request in requests],
                     batch_size=self.settings.max_rolling_batch_size,
-                    cancelled=lambda n: jobs[n].cancelled,
-                    on_token=[job.report if job.on_token else None for job in jobs]))
-        except Exception as exc:  # a bug, not a failed pass: fail these jobs, keep the worker
+                    cancelled=lambda n: requests[n].cancelled,
+                    on_token=[request.report if request.on_token else None for request in requests]))
+        except Exception as exc:  # a bug, not a failed pass: fail these requests, keep the worker
             log.exception("batch of %d rows failed", rows)
-            outcomes = [exc] * len(jobs)
+            outcomes = [exc] * len(requests)
         finally:
             self.metrics.active_rows.dec(rows)
         finished = time.monotonic()
         self._last_rows = rows
         self._last_secs, self._last_end = finished - started, finished
         self.metrics.batch_rows.observe(rows)
-        for job, outcome in zip(jobs, outcomes, strict=True):
-            job.started, job.finished = started, finished
-            self.settle(job, outcome)
+        for request, outcome in zip(requests, outcomes, strict=True):
+            request.started, request.finished = started, finished
+            self.settle(request, outcome)
 
-    def settle(self, job: Job, outcome: list[GenerationResult] | BaseException) -> None:
-        """Answer a job: its results, its own error, or (caller gone) a cancellation."""
+    def settle(self, request: BatchRequest, outcome: list[GenerationResult] | BaseException) -> None:
+        """Answer a request: its results, its own error, or (caller gone) a cancellation."""
         if isinstance(outcome, BaseException):
             if isinstance(outcome, GenerationError):
                 log.error("a request failed on its own: %s", outcome)
-            job.future.set_exception(outcome)
-        elif job.cancelled:
+            request.future.set_exception(outcome)
+        elif request.cancelled:
             self.metrics.cancelled_rows.inc(sum(r.finish_reasons.count(CANCELLED)
                                                 for r in outcome))
-            job.future.set_exception(RequestCancelledError("the caller gave up on the request"))
+            request.future.set_exception(RequestCancelledError("the caller gave up on the request"))
         else:
-            job.future.set_result(outcome)
+            request.future.set_result(outcome)

@@ -3,13 +3,13 @@
 (the endpoint's OpenAI route, server-sent events).
 
 Error responses come back as typed errors (`EndpointClientError` for 4xx,
-`EndpointServerError` for 5xx) carrying the server's message and field.
+`EndpointServerError` for 5xx) carrying the server's message and field. The API key, when
+one is set, is the servers' own setting (`SPRINGBOARD_API_KEY`), sent as a bearer token.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from springboard.errors import ClientError, ServerError, SpringboardError
+from springboard.http_server import configured_api_key
 from springboard.serving.endpoints import url_of
 
 
@@ -45,8 +46,9 @@ def _raise_for(response: httpx.Response) -> None:
 
 def _headers(content_type: str) -> dict[str, str]:
     headers = {"Content-Type": content_type}
-    if os.environ.get("SPRINGBOARD_API_KEY"):
-        headers["Authorization"] = f"Bearer {os.environ['SPRINGBOARD_API_KEY']}"
+    key = configured_api_key()
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
     return headers
 
 

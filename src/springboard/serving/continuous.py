@@ -6,9 +6,9 @@ own, its key/value cache is left-padded to the batch's length and appended; fini
 rows are dropped from the cache, and columns that only padding still uses are trimmed.
 Each row keeps its own sampling settings, penalties, budget, stop strings and seeded RNG,
 so a seeded request answers the same as in `Generator.generate`. Each new token is handed
-to its job's `on_token` (streaming) and, when asked for, its logprobs are recorded.
+to its request's `on_token` (streaming) and, when asked for, its logprobs are recorded.
 
-A request whose caller has gone (`Job.cancel`) leaves at the next step, its cache rows
+A request whose caller has gone (`BatchRequest.cancel`) leaves at the next step, its cache rows
 freed. When a prefill or a step fails, each request is prefilled again alone (from its
 prompt and the tokens it has so far), so only the request that breaks the batch fails.
 
@@ -31,7 +31,7 @@ from springboard.inference.generator import Generator, Planned
 from springboard.inference.observers import LogprobRecorder, StepLogprob
 from springboard.inference.payloads import TokenLogprob
 from springboard.inference.rows import RowSampler, RowSpec, row_generator
-from springboard.serving.batcher import Batcher, Job, RequestCancelledError
+from springboard.serving.batcher import Batcher, BatchRequest, RequestCancelledError
 
 log = logging.getLogger("springboard.serving")
 
@@ -52,7 +52,7 @@ def _continuous(item: Planned) -> bool:
 
 @dataclass
 class _Row:
-    job: Job
+    request: BatchRequest
     item_index: int
     seq_index: int
     spec: RowSpec
@@ -63,7 +63,7 @@ class _Row:
 
 
 @dataclass
-class _JobState:
+class _RequestState:
     outputs: list[list[Any]]
     logprobs: list[list[list[TokenLogprob]] | None]
     pending: int
@@ -89,8 +89,8 @@ class ContinuousBatcher(Batcher):
 
     def _reset(self) -> None:
         self._clear_batch()
-        self._jobs: dict[int, tuple[Job, _JobState]] = {}
-        self._held: Job | None = None
+        self._requests: dict[int, tuple[BatchRequest, _RequestState]] = {}
+        self._held: BatchRequest | None = None
 
     def _clear_batch(self) -> None:
         self._rows: list[_Row] = []
@@ -109,15 +109,15 @@ class ContinuousBatcher(Batcher):
                     self._step()
             except Exception as exc:  # a bug: fail the requests in the batch, keep serving
                 log.exception("continuous batch failed")
-                for job, _ in list(self._jobs.values()):
-                    self._fail(job, exc)
-                self._jobs.clear()
+                for request, _ in list(self._requests.values()):
+                    self._fail(request, exc)
+                self._requests.clear()
                 self._clear_batch()
 
-    def _next_job(self, block: bool) -> Job | None:
+    def _next_request(self, block: bool) -> BatchRequest | None:
         if self._held is not None:
-            job, self._held = self._held, None
-            return job
+            request, self._held = self._held, None
+            return request
         try:
             return self._queue.get(timeout=0.1) if block else self._queue.get_nowait()
         except queue.Empty:
@@ -129,53 +129,53 @@ class ContinuousBatcher(Batcher):
         while len(self._rows) + len(new_rows) < limit:
             # Never wait for more arrivals here: measured, holding an idle batch back to
             # gather a wave cost more (fewer rows decoding) than the extra prefills save.
-            job = self._next_job(block and not new_rows)
-            if job is None:
+            request = self._next_request(block and not new_rows)
+            if request is None:
                 break
-            if job.future.cancelled():
+            if request.future.cancelled():
                 continue  # its caller has gone
-            if (self._rows or new_rows) and len(self._rows) + len(new_rows) + job.rows > limit:
-                self._held = job  # wait for room rather than overfill the batch
+            if (self._rows or new_rows) and len(self._rows) + len(new_rows) + request.rows > limit:
+                self._held = request  # wait for room rather than overfill the batch
                 break
-            if job.future.set_running_or_notify_cancel():
-                new_rows.extend(self._rows_of(job))
+            if request.future.set_running_or_notify_cancel():
+                new_rows.extend(self._rows_of(request))
         self.metrics.queue_depth.set(self._queue.qsize())
         if new_rows:
             self._start(new_rows, together=True)
 
-    def _rows_of(self, job: Job) -> list[_Row]:
+    def _rows_of(self, request: BatchRequest) -> list[_Row]:
         """Rows to decode step by step; items the static path must run are run now."""
-        job.started = time.monotonic()
-        state = _JobState(outputs=[[None] * item.rows for item in job.planned],
+        request.started = time.monotonic()
+        state = _RequestState(outputs=[[None] * item.rows for item in request.planned],
                           logprobs=[None if item.params.logprobs is None else
-                                    [[] for _ in range(item.rows)] for item in job.planned],
+                                    [[] for _ in range(item.rows)] for item in request.planned],
                           pending=0)
-        self._jobs[id(job)] = (job, state)
-        static = [i for i, item in enumerate(job.planned) if not _continuous(item)]
+        self._requests[id(request)] = (request, state)
+        static = [i for i, item in enumerate(request.planned) if not _continuous(item)]
         if static:
-            report = None if job.on_token is None else (
-                lambda k, j, t, lp: job.report(static[k], j, t, lp))
+            report = None if request.on_token is None else (
+                lambda k, j, t, lp: request.report(static[k], j, t, lp))
             try:
-                results = self.generator.execute([job.planned[i] for i in static],
-                                                 cancelled=lambda _n: job.cancelled,
+                results = self.generator.execute([request.planned[i] for i in static],
+                                                 cancelled=lambda _n: request.cancelled,
                                                  on_token=report)
             except (GenerationError, ClientError) as exc:  # this request's own failure
-                self._fail(job, exc)
+                self._fail(request, exc)
                 return []
             for i, result in zip(static, results, strict=True):
                 state.outputs[i] = list(zip(result.texts, result.output_tokens,
                                             result.finish_reasons, strict=True))
                 state.logprobs[i] = result.logprobs
         rows = []
-        for i, item in enumerate(job.planned):
+        for i, item in enumerate(request.planned):
             if i in static:
                 continue
             for j, spec in enumerate(item.row_specs()):
                 rng = row_generator(spec.seed) if spec.do_sample and spec.seed is not None else None
-                rows.append(_Row(job, i, j, spec, list(item.prompt_ids), rng))
+                rows.append(_Row(request, i, j, spec, list(item.prompt_ids), rng))
         state.pending = len(rows)
         if not rows:
-            self._complete(job)
+            self._complete(request)
         return rows
 
     def _start(self, rows: list[_Row], *, together: bool) -> None:
@@ -186,33 +186,33 @@ class ContinuousBatcher(Batcher):
                 self._prefill(rows)
                 return
             except Exception as exc:
-                if len({id(r.job) for r in rows}) == 1:
-                    self._fail(rows[0].job, _failure(exc))
+                if len({id(r.request) for r in rows}) == 1:
+                    self._fail(rows[0].request, _failure(exc))
                     return
                 log.warning("prefill of %d rows failed (%s); prefilling each request alone",
                             len(rows), exc)
-        by_job: dict[int, list[_Row]] = {}
+        by_request: dict[int, list[_Row]] = {}
         for row in rows:
-            by_job.setdefault(id(row.job), []).append(row)
+            by_request.setdefault(id(row.request), []).append(row)
             if not row.tokens and row.rng is not None and row.spec.seed is not None:
                 row.rng = row_generator(row.spec.seed)  # as if the failed try never drew
-        for job_rows in by_job.values():
+        for request_rows in by_request.values():
             try:
-                self._prefill(job_rows)
+                self._prefill(request_rows)
             except Exception as exc:
                 log.error("a request failed on its own: %s", exc)
-                self._fail(job_rows[0].job, _failure(exc))
+                self._fail(request_rows[0].request, _failure(exc))
 
     def _drop_cancelled(self) -> None:
         """Free the rows of requests whose caller has gone."""
-        gone = [i for i, row in enumerate(self._rows) if row.job.cancelled]
+        gone = [i for i, row in enumerate(self._rows) if row.request.cancelled]
         if not gone:
             return
-        jobs = {id(self._rows[i].job): self._rows[i].job for i in gone}
+        requests = {id(self._rows[i].request): self._rows[i].request for i in gone}
         self._remove(gone)
         self.metrics.cancelled_rows.inc(len(gone))
-        for job in jobs.values():
-            self._fail(job, RequestCancelledError("the caller gave up on the request"))
+        for request in requests.values():
+            self._fail(request, RequestCancelledError("the caller gave up on the request"))
 
     # -- model steps ---------------------------------------------------------------------
 
@@ -288,7 +288,7 @@ class ContinuousBatcher(Batcher):
 
     def _record(self, rows: list[_Row], tokens: list[int], steps: list[StepLogprob | None],
                 offset: int) -> None:
-        """Append each row's next token (and hand it to its job's listener), then retire
+        """Append each row's next token (and hand it to its request's listener), then retire
         the rows that are done."""
         self.metrics.batch_rows.observe(len(self._rows))
         finished = []
@@ -296,8 +296,8 @@ class ContinuousBatcher(Batcher):
             row.tokens.append(token)
             if step is not None:
                 row.logprobs.append(step)
-            if row.job.on_token is not None:
-                row.job.report(row.item_index, row.seq_index, token, step)
+            if row.request.on_token is not None:
+                row.request.report(row.item_index, row.seq_index, token, step)
             if self._done(row, token):
                 finished.append(offset + n)
         if finished:
@@ -315,7 +315,7 @@ class ContinuousBatcher(Batcher):
     def _retire(self, indices: list[int]) -> None:
         for index in indices:
             row = self._rows[index]
-            _, state = self._jobs[id(row.job)]
+            _, state = self._requests[id(row.request)]
             sequence = self.generator.finish_sequence(row.tokens, row.spec.max_new_tokens,
                                                       row.spec.stop)
             state.outputs[row.item_index][row.seq_index] = sequence
@@ -324,7 +324,7 @@ class ContinuousBatcher(Batcher):
                 kept[row.seq_index] = self.generator.token_logprobs(row.logprobs[:sequence[1]])
             state.pending -= 1
             if state.pending == 0:
-                self._complete(row.job)
+                self._complete(row.request)
         self._remove(indices)
 
     def _remove(self, indices: list[int]) -> None:
@@ -347,17 +347,17 @@ class ContinuousBatcher(Batcher):
                 layer.values = layer.values[:, :, first:, :]
         self.metrics.active_rows.set(len(self._rows))
 
-    def _complete(self, job: Job) -> None:
-        _, state = self._jobs.pop(id(job))
-        job.finished = time.monotonic()
-        self.settle(job, [item.result(outputs, logprobs) for item, outputs, logprobs
-                          in zip(job.planned, state.outputs, state.logprobs, strict=True)])
+    def _complete(self, request: BatchRequest) -> None:
+        _, state = self._requests.pop(id(request))
+        request.finished = time.monotonic()
+        self.settle(request, [item.result(outputs, logprobs) for item, outputs, logprobs
+                          in zip(request.planned, state.outputs, state.logprobs, strict=True)])
 
-    def _fail(self, job: Job, exc: BaseException) -> None:
-        self._jobs.pop(id(job), None)
-        job.finished = time.monotonic()
-        if not job.future.done():
-            job.future.set_exception(exc)
+    def _fail(self, request: BatchRequest, exc: BaseException) -> None:
+        self._requests.pop(id(request), None)
+        request.finished = time.monotonic()
+        if not request.future.done():
+            request.future.set_exception(exc)
 
 
 def _left_pad(tensor: torch.Tensor, width: int, dim: int = 2) -> torch.Tensor:

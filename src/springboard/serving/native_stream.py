@@ -6,7 +6,7 @@ Each line is `{"index": i, "token": {"text": "..."}}` — `i` numbers the return
 carries `"generated_text"` (the whole text, equal to the unstreamed answer) and
 `"details": {"finish_reason", "generated_tokens", "input_tokens"}`. A failure after the
 first line is a last line `{"error": {...}}`. This module only shapes lines; the tokens come
-from `InvocationService.stream`.
+from `EndpointService.stream`.
 """
 
 from __future__ import annotations

@@ -25,13 +25,14 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from springboard.catalog import ModelSpec
+from springboard.http_server import internal_error
 from springboard.errors import (ClientError, Issue, PayloadTooLargeError, ServerError,
                                SpringboardError, ValidationError)
 from springboard.inference.generator import Generator, Planned
 from springboard.inference.params import DecodingParams
 from springboard.inference.payloads import GenerationResult, ParsedRequest, render_response
 from springboard.inference.planned import require_streamable
-from springboard.serving.batcher import Batcher, Job, RequestCancelledError
+from springboard.serving.batcher import Batcher, BatchRequest, RequestCancelledError
 from springboard.serving.metrics import ServerMetrics
 from springboard.serving.protocol import (JSONLINES, TEXT, Reply,
                                           TimeoutError_, decode_json, dumps, error_reply,
@@ -58,7 +59,7 @@ class _Outcome:
     queue_ms: float
 
 
-class InvocationService:
+class EndpointService:
     """One endpoint's model, batcher and metrics, and the invocation logic over them."""
 
     def __init__(self, name: str, spec: ModelSpec, settings: DeploymentSettings,
@@ -142,7 +143,7 @@ class InvocationService:
         raised; when `until_gone()` returns first (the client left), the work is
         cancelled and `RequestCancelledError` raised. Counts the tokens in the metrics."""
         self._serving()
-        results, _ = await _unless_gone(self._run(planned, self._job_size(planned)),
+        results, _ = await _unless_gone(self._run(planned, self._split_size(planned)),
                                         until_gone)
         self._count_tokens(sum(r.input_tokens for r in results),
                            sum(sum(r.output_tokens) for r in results))
@@ -156,18 +157,18 @@ class InvocationService:
         generator, batcher = self._serving()
         require_streamable(planned)
         feed = TokenFeed(self._waker())
-        size = self._job_size(planned)
-        jobs: list[tuple[int, Job]] = []
+        size = self._split_size(planned)
+        batch_requests: list[tuple[int, BatchRequest]] = []
         try:
             for n, start in enumerate(range(0, len(planned), size)):
-                job = batcher.submit(planned[start:start + size], on_token=feed.listener(start))
-                job.future.add_done_callback(feed.ender(n))
-                jobs.append((start, job))
+                batch_request = batcher.submit(planned[start:start + size], on_token=feed.listener(start))
+                batch_request.future.add_done_callback(feed.ender(n))
+                batch_requests.append((start, batch_request))
         except SpringboardError:
-            for _, job in jobs:
-                job.cancel()
+            for _, batch_request in batch_requests:
+                batch_request.cancel()
             raise
-        return TokenStream(jobs, feed, EventBuilder(generator, planned),
+        return TokenStream(batch_requests, feed, EventBuilder(generator, planned),
                            timeout=self.settings.model_server_timeout, metrics=self.metrics)
 
     def _waker(self) -> LoopWaker:
@@ -245,8 +246,8 @@ class InvocationService:
                               fix='send a flat payload, e.g. {"inputs": "hello"}') from None
         return request, self.generator.plan(request.prompts, request.params, limits=limits)
 
-    def _job_size(self, planned: Sequence[Planned], batch_size: int | None = None) -> int:
-        """Prompts per job: `batch_size`, and no more rows than one batch holds, so a
+    def _split_size(self, planned: Sequence[Planned], batch_size: int | None = None) -> int:
+        """Prompts per batch request: `batch_size`, and no more rows than one batch holds, so a
         list input cannot take over a continuous batch in one prefill."""
         rows = max(planned[0].rows, 1) if planned else 1
         return max(1, min(batch_size or len(planned),
@@ -258,45 +259,45 @@ class InvocationService:
         except asyncio.CancelledError:  # the client has gone
             self._cancel([], "client_gone")
             raise
-        results, jobs = await self._run(planned, self._job_size(planned, request.batch_size))
+        results, batch_requests = await self._run(planned, self._split_size(planned, request.batch_size))
         return _Outcome(
             body=render_response(request, results),
             input_tokens=sum(r.input_tokens for r in results),
             output_tokens=sum(sum(r.output_tokens) for r in results),
-            # the span the model worked on it (its jobs may share passes)
-            model_ms=(max(j.finished for j in jobs) - min(j.started for j in jobs)) * 1000,
-            queue_ms=max((j.started - j.enqueued) for j in jobs) * 1000)
+            # the span the model worked on it (its batch requests may share passes)
+            model_ms=(max(j.finished for j in batch_requests) - min(j.started for j in batch_requests)) * 1000,
+            queue_ms=max((j.started - j.enqueued) for j in batch_requests) * 1000)
 
     async def _run(self, planned: list[Planned],
-                   size: int) -> tuple[list[GenerationResult], list[Job]]:
-        """Queue `planned` in jobs of `size` prompts and await their results, in order."""
+                   size: int) -> tuple[list[GenerationResult], list[BatchRequest]]:
+        """Queue `planned` in batch requests of `size` prompts and await their results, in order."""
         batcher = self._serving()[1]
-        jobs: list[Job] = []
+        batch_requests: list[BatchRequest] = []
         try:
-            jobs = [batcher.submit(planned[i:i + size]) for i in range(0, len(planned), size)]
-            waiting = [asyncio.wrap_future(job.future) for job in jobs]
+            batch_requests = [batcher.submit(planned[i:i + size]) for i in range(0, len(planned), size)]
+            waiting = [asyncio.wrap_future(batch_request.future) for batch_request in batch_requests]
             try:
                 parts = await asyncio.wait_for(asyncio.gather(*waiting),
                                                timeout=self.settings.model_server_timeout)
             except TimeoutError:
-                self._cancel(jobs, "timeout")
+                self._cancel(batch_requests, "timeout")
                 raise TimeoutError_(
                     f"the request took longer than {self.settings.model_server_timeout:g} s",
                     field="SAGEMAKER_MODEL_SERVER_TIMEOUT",
                     fix="ask for fewer tokens, or deploy with a larger SAGEMAKER_MODEL_SERVER_TIMEOUT") from None
         except asyncio.CancelledError:  # the client has gone
-            self._cancel(jobs, "client_gone")
+            self._cancel(batch_requests, "client_gone")
             raise
         except SpringboardError:
-            for job in jobs:  # e.g. the queue filled up after the first micro-batch
-                job.cancel()
+            for batch_request in batch_requests:  # e.g. the queue filled up after the first micro-batch
+                batch_request.cancel()
             raise
-        return [r for part in parts for r in part], jobs
+        return [r for part in parts for r in part], batch_requests
 
-    def _cancel(self, jobs: list[Job], reason: str) -> None:
-        """Nobody waits for these jobs any more: drop them from the queue or stop their rows."""
-        for job in jobs:
-            job.cancel()
+    def _cancel(self, batch_requests: list[BatchRequest], reason: str) -> None:
+        """Nobody waits for these batch requests any more: drop them from the queue or stop their rows."""
+        for batch_request in batch_requests:
+            batch_request.cancel()
         self.metrics.cancelled_requests.labels(reason=reason).inc()
 
     def _count_tokens(self, tokens_in: int, tokens_out: int) -> None:
@@ -318,7 +319,7 @@ class InvocationService:
 async def _unless_gone(work: Awaitable[T],
                        until_gone: Callable[[], Awaitable[Any]] | None) -> T:
     """`work`'s answer, or `RequestCancelledError` once `until_gone()` returns first (the
-    work is then cancelled, which cancels its jobs)."""
+    work is then cancelled, which cancels its batch requests)."""
     if until_gone is None:
         return await work
     task = asyncio.ensure_future(work)
@@ -333,7 +334,7 @@ async def _unless_gone(work: Awaitable[T],
     if task in done:
         return task.result()
     task.cancel()
-    await asyncio.gather(task, return_exceptions=True)  # let it cancel its jobs
+    await asyncio.gather(task, return_exceptions=True)  # let it cancel its batch requests
     raise RequestCancelledError("the client disconnected before the answer was ready",
                                 field="connection")
 
@@ -347,8 +348,7 @@ def public_error(exc: BaseException, request_id: str) -> SpringboardError:
         return exc
     log.error("request %s failed: %s: %s", request_id, type(exc).__name__, exc,
               exc_info=not isinstance(exc, SpringboardError))
-    return ServerError(f"internal error (request id {request_id}; the endpoint's log has "
-                       "the detail)")
+    return internal_error(request_id)
 
 
 def _first_text(body: Any) -> str:

@@ -5,7 +5,7 @@ wake-up of the event loop per burst of tokens for all the streams on it, not one
 or per stream); the consumer's task turns them into text (`EventBuilder`, an
 `IncrementalDecoder` per sequence), so a streaming client costs the model thread a list
 append per token. `TokenStream` is the async iterator of `TokenEvent`s that
-`InvocationService.stream` returns; it owns the request's jobs.
+`EndpointService.stream` returns; it owns the batch requests it was split into.
 
 Rules of the events, per sequence (item, seq):
 - one event per token when the request asked for logprobs (its `text` is what that token
@@ -16,10 +16,10 @@ Rules of the events, per sequence (item, seq):
   and the token counts. The texts of a sequence's events join into the text the same
   request gets without streaming; its logprobs into its `GenerationResult.logprobs`.
 Timeout: `timeout` seconds may pass between two deliveries of the worker (tokens or a
-job's end; the first wait includes the queue), not over the whole stream, so a long
+request's end; the first wait includes the queue), not over the whole stream, so a long
 answer that keeps coming is never cut. A stream stopped early — `aclose()`, leaving
 `async with`, or the task awaiting it being cancelled (the client disconnected) —
-cancels its jobs: queued work is dropped and running rows stop at the next step.
+cancels its requests: queued work is dropped and running rows stop at the next step.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from springboard.inference.detokenize import IncrementalDecoder
 from springboard.inference.generator import CANCELLED, Generator, Planned, TokenCallback
 from springboard.inference.observers import StepLogprob
 from springboard.inference.payloads import GenerationResult, TokenLogprob
-from springboard.serving.batcher import Job
+from springboard.serving.batcher import BatchRequest
 from springboard.serving.metrics import ServerMetrics
 from springboard.serving.protocol import TimeoutError_
 
@@ -45,7 +45,7 @@ FINISH_REASONS = {"eos_token": "stop", "stop_sequence": "stop", "length": "lengt
                   CANCELLED: "cancelled"}
 
 _Token = tuple[int, int, int, StepLogprob | None]  # item, seq, token id, logprob
-_End = int  # the number of a job that has ended
+_End = int  # the number of a request that has ended
 
 
 @dataclass
@@ -93,7 +93,7 @@ class LoopWaker:
 
 
 class TokenFeed:
-    """Carries tokens and job ends from the worker thread to one stream's task."""
+    """Carries tokens and request ends from the worker thread to one stream's task."""
 
     def __init__(self, waker: LoopWaker) -> None:
         self._waker = waker
@@ -103,13 +103,13 @@ class TokenFeed:
         self._ready = asyncio.Event()
 
     def listener(self, offset: int) -> TokenCallback:
-        """The `on_token` of a job whose first item is item `offset` of the stream."""
+        """The `on_token` of a request whose first item is item `offset` of the stream."""
         def on_token(item: int, seq: int, token: int, step: StepLogprob | None) -> None:
             self._put((offset + item, seq, token, step))
         return on_token
 
     def ender(self, number: int) -> Callable[[Future[Any]], None]:
-        """A done-callback for the future of job `number`."""
+        """A done-callback for the future of request `number`."""
         return lambda _future: self._put(number)
 
     def _put(self, entry: _Token | _End) -> None:
@@ -189,7 +189,7 @@ class EventBuilder:
         return events
 
     def finish(self, offset: int, results: Sequence[GenerationResult]) -> list[TokenEvent]:
-        """The final event of every sequence of a job whose first item is `offset`."""
+        """The final event of every sequence of a request whose first item is `offset`."""
         events = []
         for n, result in enumerate(results):
             for seq, final in enumerate(result.texts):
@@ -207,21 +207,21 @@ class EventBuilder:
 class TokenStream:
     """The events of one streamed request: `async for event in stream`.
 
-    Stop early with `aclose()` or by leaving `async with stream:`; its jobs are then
+    Stop early with `aclose()` or by leaving `async with stream:`; its requests are then
     cancelled. A cancelled `__anext__` is taken as the client leaving too, so do not wrap
     it in `asyncio.wait_for` (shield a task instead, e.g. for keep-alives). Raises what a
-    job raises (`GenerationError`, ...) and `TimeoutError_` after `timeout` seconds
+    request raises (`GenerationError`, ...) and `TimeoutError_` after `timeout` seconds
     without news from the worker."""
 
-    def __init__(self, jobs: list[tuple[int, Job]], feed: TokenFeed, builder: EventBuilder,
+    def __init__(self, requests: list[tuple[int, BatchRequest]], feed: TokenFeed, builder: EventBuilder,
                  *, timeout: float, metrics: ServerMetrics) -> None:
-        self._jobs = jobs
+        self._requests = requests
         self._feed = feed
         self._builder = builder
         self._timeout = timeout
         self._metrics = metrics
         self._ready: collections.deque[TokenEvent] = collections.deque()
-        self._running = set(range(len(jobs)))
+        self._running = set(range(len(requests)))
         self._closed = False
 
     def __aiter__(self) -> "TokenStream":
@@ -280,7 +280,7 @@ class TokenStream:
         self._ready.appendleft(event)
 
     async def aclose(self) -> None:
-        """Stop: cancel the jobs still running (nothing if the stream has ended)."""
+        """Stop: cancel the requests still running (nothing if the stream has ended)."""
         self._abandon("client_gone")
 
     def _absorb(self, entries: list[_Token | _End]) -> None:
@@ -291,9 +291,9 @@ class TokenStream:
                 continue
             self._ready.extend(self._builder.tokens(tokens))
             tokens = []
-            offset, job = self._jobs[entry]
+            offset, request = self._requests[entry]
             self._running.discard(entry)
-            results = job.future.result()  # raises the job's own error
+            results = request.future.result()  # raises the request's own error
             self._metrics.tokens.labels(direction="in").inc(sum(r.input_tokens for r in results))
             self._metrics.tokens.labels(direction="out").inc(
                 sum(sum(r.output_tokens) for r in results))
@@ -301,20 +301,20 @@ class TokenStream:
         self._ready.extend(self._builder.tokens(tokens))
 
     def _abandon(self, reason: str | None) -> None:
-        """Cancel the jobs still running; count the request as given up for `reason`."""
+        """Cancel the requests still running; count the request as given up for `reason`."""
         if self._closed:
             return
         self._closed = True
-        running = [self._jobs[n][1] for n in self._running]
-        for job in running:
-            job.cancel()
+        running = [self._requests[n][1] for n in self._running]
+        for request in running:
+            request.cancel()
         if running and reason is not None:
             self._metrics.cancelled_requests.labels(reason=reason).inc()
 
     def __del__(self) -> None:  # a stream dropped without aclose() must not keep decoding
         if not getattr(self, "_closed", True) and self._running:
             for n in self._running:
-                self._jobs[n][1].cancel()
+                self._requests[n][1].cancel()
 
 
 async def started(stream: TokenStream) -> TokenStream:

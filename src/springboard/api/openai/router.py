@@ -2,7 +2,7 @@
 `POST /v1/chat/completions` — plain JSON, or server-sent events with `stream: true`.
 
 Each route parses (protocol), translates (translation), calls the endpoint's
-`InvocationService` (plan → generate | stream) and renders. A request for another model is
+`EndpointService` (plan → generate | stream) and renders. A request for another model is
 a 404 naming the models served here; a client that goes away mid-stream has its rows freed
 by the service. The gateway on `springboard serve` forwards to these routes.
 """
@@ -49,7 +49,7 @@ def parse_body(raw: bytes, model: type[pydantic.BaseModel]) -> Any:
 
 
 def create_router(service: Any) -> APIRouter:
-    """The routes for an endpoint's `InvocationService` (named after the endpoint)."""
+    """The routes for an endpoint's `EndpointService` (named after the endpoint)."""
     router = APIRouter(prefix="/v1", tags=["OpenAI"])
     created = int(time.time())
     names = {service.name, service.spec.id, *service.spec.aliases}
