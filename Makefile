@@ -5,8 +5,10 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 TORCH  := torch==2.13.0
 PYTEST_ARGS ?=
+# make test: parallel test processes, each running one file at a time (sized for 2 cores)
+TEST_WORKERS ?= 2
 
-.PHONY: install demo test bench docs models clean
+.PHONY: install demo test test-fast bench docs models clean
 
 install: $(STAMP)
 
@@ -22,8 +24,14 @@ $(STAMP): pyproject.toml
 demo: install
 	bash scripts/demo.sh
 
+# Everything (what .ci/run calls): unit, integration and slow tests, on TEST_WORKERS
+# processes; each runs whole files (a file's servers start once) with one torch thread.
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
+
+# The inner loop, under a minute: no servers, no job workers, no training.
+test-fast: install
+	$(PY) -m pytest -m "not integration and not slow" $(PYTEST_ARGS)
 
 bench: install
 	$(PY) benchmarks/endpoint_throughput.py --clients 16

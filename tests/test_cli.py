@@ -60,6 +60,7 @@ def test_predict_t5_json(isolated_env):
     assert len(json.loads(result.stdout)["generated_texts"]) == 1
 
 
+@pytest.mark.slow
 def test_predict_llama_seeded_twice_is_identical(isolated_env, tmp_path):
     payload = tmp_path / "p.json"
     payload.write_text(json.dumps({"inputs": "Once", "parameters": {
@@ -114,6 +115,7 @@ def test_help_is_fast_and_does_not_import_torch(isolated_env):
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.slow
 def test_endpoint_journey_from_the_command_line(isolated_env):
     import httpx
 
@@ -150,6 +152,7 @@ def psutil_alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_transform_and_rouge_from_the_command_line(isolated_env, tmp_path):
     records = tmp_path / "in.jsonl"
     refs = tmp_path / "refs.jsonl"

@@ -9,13 +9,13 @@ import json
 import pytest
 
 from springboard.serving.continuous import ContinuousBatcher
-from springboard.serving.service import InvocationService
+from springboard.serving.service import EndpointService
 from springboard.serving.settings import DeploymentSettings
 
 
 @pytest.fixture
 def service(llama_generator):
-    service = InvocationService("cb", llama_generator.spec,
+    service = EndpointService("cb", llama_generator.spec,
                                 DeploymentSettings(max_rolling_batch_size=4, batch_wait_ms=0))
     service.attach(llama_generator)
     assert isinstance(service.batcher, ContinuousBatcher)

@@ -267,7 +267,6 @@ def test_api_key_is_required_when_set(start_server, tmp_path):
 
 
 def test_public_host_without_api_key_is_refused_before_binding(isolated_env):
-    started = time.monotonic()
     result = subprocess.run([str(VENV_BIN / "springboard"), "serve", "--host", "0.0.0.0",
                              "--port", str(free_port())],
                             env=server_env(isolated_env), capture_output=True, text=True, timeout=60,
@@ -275,4 +274,3 @@ def test_public_host_without_api_key_is_refused_before_binding(isolated_env):
     assert result.returncode == 2, result.stdout + result.stderr
     assert "--host" in result.stderr and "API key" in result.stderr
     assert "control plane on" not in result.stdout + result.stderr  # it never started
-    assert time.monotonic() - started < 30

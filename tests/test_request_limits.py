@@ -25,7 +25,7 @@ from springboard.inference.limits import RequestLimits
 from springboard.serving.app import create_app
 from springboard.serving.batcher import Batcher
 from springboard.serving.continuous import ContinuousBatcher
-from springboard.serving.service import InvocationService
+from springboard.serving.service import EndpointService
 from springboard.serving.settings import DeploymentSettings
 
 HANG_GUARD = 60.0  # seconds; only ever a guard against a hang, never a measurement
@@ -33,13 +33,13 @@ HANG_GUARD = 60.0  # seconds; only ever a guard against a hang, never a measurem
 
 # -- helpers ------------------------------------------------------------------------------
 
-def service_for(generator, **settings) -> InvocationService:
-    service = InvocationService("limits", generator.spec, DeploymentSettings(**settings))
+def service_for(generator, **settings) -> EndpointService:
+    service = EndpointService("limits", generator.spec, DeploymentSettings(**settings))
     service.attach(generator)
     return service
 
 
-def invoke(service: InvocationService, payload: Any, content_type: str = "application/json",
+def invoke(service: EndpointService, payload: Any, content_type: str = "application/json",
            *, runtime_shape: bool = False):
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     return asyncio.run(service.invoke(body, content_type, runtime_shape=runtime_shape))
@@ -52,7 +52,7 @@ def strict(body: bytes) -> Any:
     return json.loads(body, parse_constant=refuse)
 
 
-def metric(service: InvocationService, series: str) -> float:
+def metric(service: EndpointService, series: str) -> float:
     """A series' value as `/metrics` shows it (0 when absent)."""
     for line in service.metrics.render().decode().splitlines():
         if line.startswith(series + " "):

@@ -8,18 +8,18 @@ import asyncio
 
 import pytest
 
-from springboard.serving.service import InvocationService
+from springboard.serving.service import EndpointService
 from springboard.serving.settings import DeploymentSettings
 
 
-def service_for(generator, **settings) -> InvocationService:
-    service = InvocationService("limits", generator.spec,
+def service_for(generator, **settings) -> EndpointService:
+    service = EndpointService("limits", generator.spec,
                                 DeploymentSettings(**settings))
     service.attach(generator)
     return service
 
 
-async def burst(service: InvocationService, bodies: list[bytes]):
+async def burst(service: EndpointService, bodies: list[bytes]):
     return await asyncio.gather(*(service.invoke(b, "application/json", runtime_shape=False)
                                   for b in bodies))
 
@@ -54,7 +54,7 @@ def test_slow_request_is_504_and_the_next_one_still_works(llama_generator):
 
 
 def test_not_ready_is_503(llama_generator):
-    service = InvocationService("cold", llama_generator.spec, DeploymentSettings())
+    service = EndpointService("cold", llama_generator.spec, DeploymentSettings())
     reply = asyncio.run(service.invoke(b"{}", "application/json", runtime_shape=False))
     assert reply.status == 503
 

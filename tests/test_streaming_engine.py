@@ -26,7 +26,7 @@ from springboard.inference.params import DecodingParams, resolve_decoding
 from springboard.inference.rows import RowSampler, RowSpec
 from springboard.serving.batcher import Batcher
 from springboard.serving.protocol import TimeoutError_
-from springboard.serving.service import InvocationService
+from springboard.serving.service import EndpointService
 from springboard.serving.settings import DeploymentSettings
 
 HANG_GUARD = 60.0  # seconds; only ever a guard against a hang, never a measurement
@@ -47,8 +47,8 @@ def generator(request):
 
 
 @contextmanager
-def serving(generator, mode: str, **settings) -> Iterator[InvocationService]:
-    service = InvocationService("stream", generator.spec, DeploymentSettings(
+def serving(generator, mode: str, **settings) -> Iterator[EndpointService]:
+    service = EndpointService("stream", generator.spec, DeploymentSettings(
         rolling_batch=mode, batch_wait_ms=0, **settings))
     service.attach(generator)
     assert service.scheduler == mode
@@ -58,7 +58,7 @@ def serving(generator, mode: str, **settings) -> Iterator[InvocationService]:
         service.shutdown()
 
 
-def sample(service: InvocationService, series: str) -> float:
+def sample(service: EndpointService, series: str) -> float:
     return service.metrics.registry.get_sample_value(series) or 0.0
 
 
@@ -145,7 +145,7 @@ def test_bytes_that_never_form_a_character_are_not_held_forever(llama_generator)
 
 # -- streamed == not streamed ----------------------------------------------------------------
 
-async def streamed(service: InvocationService, planned) -> dict:
+async def streamed(service: EndpointService, planned) -> dict:
     """Per (item, seq): accumulated text after each event, logprobs, final event."""
     out: dict = {}
     async with service.stream(planned) as stream:
@@ -396,7 +396,7 @@ def held(model, from_call: int) -> Iterator[threading.Event]:
         handle.remove()
 
 
-def gone(service: InvocationService, reason: str) -> float:
+def gone(service: EndpointService, reason: str) -> float:
     return service.metrics.registry.get_sample_value(
         "springboard_cancelled_requests_total", {"reason": reason}) or 0.0
 

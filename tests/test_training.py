@@ -66,23 +66,24 @@ def val_losses(job_id: str) -> list[float]:
     return [p["value"] for p in paths.read_metrics(job_id) if p["metric_name"] == "val_loss"]
 
 
-def test_full_fine_tune_learns_a_task_the_base_model_cannot_do(base_qg_rouge):
-    base = base_qg_rouge
-    job = training_jobs.submit("springboard-tiny-t5", train=str(QG / "train"),
-                               validation=str(QG / "validation.jsonl"), name="qg-full",
-                               hyperparameters={"epochs": "3", "learning_rate": "0.003",
-                                                "batch_size": "16"})
-    job = service.wait(job.id, timeout=300)
-    assert job.status == "Completed", job.status_message
+@pytest.mark.slow
+def test_full_fine_tune_learns_a_task_the_base_model_cannot_do(qg_fine_tuned, base_qg_rouge,
+                                                              monkeypatch):
+    """The session's fine-tuned model (tests/conftest.py trains it once per run)."""
+    qg_fine_tuned.use(monkeypatch)
+    job = qg_fine_tuned.job
     val = val_losses(job.id)
     assert len(val) == 3 and val[-1] < val[0]
     assert job.counts["validation_examples"] == 40  # the validation file used train's template
     assert job.counts["tokens_per_second"] > 0 and job.counts["step"] == job.counts["total_steps"]
     assert job.counts["val_rougeL"] > 0.3  # the job's own task metric on the validation file
-    tuned = qg_rouge_l("springboard-tiny-t5-ft-qg-full")
-    assert tuned > base + 0.3, (base, tuned)
+    spec = Catalog.load().get(qg_fine_tuned.model_id)
+    assert spec.lineage["base_model"] == "springboard-tiny-t5" and spec.lineage["job_id"] == job.id
+    tuned = qg_rouge_l(qg_fine_tuned.model_id)
+    assert tuned > base_qg_rouge + 0.3, (base_qg_rouge, tuned)
 
 
+@pytest.mark.slow
 def test_lora_fine_tune_from_the_cli(isolated_env, base_qg_rouge):
     """The acceptance journey: train with LoRA, read the metrics, find and use the model."""
     from tests.conftest import VENV_BIN, cli_env
@@ -142,6 +143,7 @@ def test_bad_hyperparameters_and_data_are_refused_before_the_job(qg_data, tmp_pa
     assert service.list_jobs(kind="training") == []
 
 
+@pytest.mark.slow
 def test_domain_adaptation_of_the_causal_model(llama_generator):
     heldout = HARBOUR / "heldout.txt"
     base = held_out_loss(llama_generator, heldout)
@@ -156,6 +158,7 @@ def test_domain_adaptation_of_the_causal_model(llama_generator):
     assert tuned < base - 1.0, (base, tuned)  # nats per token on text it never saw
 
 
+@pytest.mark.slow
 def test_stop_keeps_a_checkpoint_and_resume_continues_from_it(qg_data):
     # The stop lands near step 20 (progress reaches the database about once a second, at
     # ~15 steps a second here); 100 steps leave room for a machine several times faster.
@@ -182,17 +185,24 @@ def test_stop_keeps_a_checkpoint_and_resume_continues_from_it(qg_data):
     assert "resuming from checkpoint-" in Path(done.log_path).read_text()
 
 
+@pytest.mark.slow
 def test_estimator_fit_analytics_plot_and_deploy(qg_data, tmp_path, isolated_env):
+    import shutil
     import subprocess
 
     from springboard import JumpStartEstimator, hyperparameters
     from tests.conftest import VENV_BIN, cli_env
 
+    small = tmp_path / "train"  # the SDK's journey, not learning: 40 records are enough
+    small.mkdir()
+    shutil.copy(qg_data / "template.json", small)
+    (small / "train.jsonl").write_text(
+        "".join((qg_data / "train.jsonl").read_text().splitlines(True)[:40]))
     assert hyperparameters.retrieve_default("springboard-tiny-t5")["epochs"] == 1
     estimator = JumpStartEstimator("springboard-tiny-t5",
                                    hyperparameters={"epochs": 1, "validation_split_ratio": 0.2},
                                    instance_type="ml.g5.2xlarge")
-    job = estimator.fit({"train": str(qg_data)}, job_name="est")
+    job = estimator.fit({"train": str(small)}, job_name="est")
     assert job.status == "Completed"
     frame = estimator.training_job_analytics.dataframe()
     assert {"timestamp", "metric_name", "value"} <= set(frame.columns)
