@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # make test: parallel test processes, each running one file at a time (sized for 2 cores)
 TEST_WORKERS ?= 2
 
-.PHONY: install demo test test-fast bench docs models clean
+.PHONY: install demo test test-fast lint bench docs models clean
 
 install: $(STAMP)
 
@@ -32,6 +32,12 @@ test: install
 # The inner loop, under a minute: no servers, no job workers, no training.
 test-fast: install
 	$(PY) -m pytest -m "not integration and not slow" $(PYTEST_ARGS)
+
+# Style, import order and common bugs (ruff), formatting, and types (mypy, on src/).
+lint: install
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff format --check src tests
+	$(PY) -m mypy
 
 bench: install
 	$(PY) benchmarks/endpoint_throughput.py --clients 16

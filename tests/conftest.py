@@ -40,8 +40,10 @@ ROOT = Path(__file__).resolve().parents[1]
 QG = ROOT / "examples" / "question-generation"
 
 # what only an integration test may start: each costs a python with torch (seconds)
-HEAVY_PROCESSES = {"springboard.serving.server": "an endpoint server",
-                   "springboard.jobs.worker": "a job worker"}
+HEAVY_PROCESSES = {
+    "springboard.serving.server": "an endpoint server",
+    "springboard.jobs.worker": "a job worker",
+}
 
 
 def isolate(patch: pytest.MonkeyPatch, home: Path, hf: Path) -> None:
@@ -58,7 +60,9 @@ def isolate(patch: pytest.MonkeyPatch, home: Path, hf: Path) -> None:
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def isolated_env(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     home = tmp_path_factory.mktemp("sbhome")
     isolate(monkeypatch, home, tmp_path_factory.mktemp("hf"))
     yield home
@@ -66,8 +70,9 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
 
 
 @pytest.fixture(autouse=True)
-def heavy_processes_need_the_integration_mark(request: pytest.FixtureRequest,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def heavy_processes_need_the_integration_mark(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Refuse to start a server or worker from a test not marked `integration`."""
     if request.node.get_closest_marker("integration"):
         return
@@ -77,9 +82,11 @@ def heavy_processes_need_the_integration_mark(request: pytest.FixtureRequest,
 
     def guarded(module: str, *args: Any, **kwargs: Any) -> Any:
         if module in HEAVY_PROCESSES:
-            raise RuntimeError(f"{request.node.nodeid} starts {HEAVY_PROCESSES[module]}: mark it "
-                               "@pytest.mark.integration (the fast tier starts no servers and "
-                               "no jobs; see tests/conftest.py)")
+            raise RuntimeError(
+                f"{request.node.nodeid} starts {HEAVY_PROCESSES[module]}: mark it "
+                "@pytest.mark.integration (the fast tier starts no servers and "
+                "no jobs; see tests/conftest.py)"
+            )
         return spawn(module, *args, **kwargs)
 
     monkeypatch.setattr(processes, "spawn", guarded)
@@ -90,13 +97,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     slow tests first within a file; a file's tests stay together (its module fixtures are
     made once). So a parallel run (`make test`: one file per worker at a time) never ends
     on a long test running alone."""
+
     def has(mark: str) -> set[Path]:
         return {item.path for item in items if item.get_closest_marker(mark)}
 
     slow, integration = has("slow"), has("integration")
     order = {path: i for i, path in enumerate(dict.fromkeys(item.path for item in items))}
-    items.sort(key=lambda item: (item.path not in slow, item.path not in integration,
-                                 order[item.path], item.get_closest_marker("slow") is None))
+    items.sort(
+        key=lambda item: (
+            item.path not in slow,
+            item.path not in integration,
+            order[item.path],
+            item.get_closest_marker("slow") is None,
+        )
+    )
 
 
 @pytest.fixture(scope="session")
@@ -148,10 +162,13 @@ def qg_fine_tuned(tmp_path_factory: pytest.TempPathFactory) -> FineTuned:
         if trained.exists():
             job = service.get(trained.read_text())
         else:
-            job = training_jobs.submit("springboard-tiny-t5", train=str(QG / "train"),
-                                       validation=str(QG / "validation.jsonl"), name="qg",
-                                       hyperparameters={"epochs": "3", "learning_rate": "0.003",
-                                                        "batch_size": "16"})
+            job = training_jobs.submit(
+                "springboard-tiny-t5",
+                train=str(QG / "train"),
+                validation=str(QG / "validation.jsonl"),
+                name="qg",
+                hyperparameters={"epochs": "3", "learning_rate": "0.003", "batch_size": "16"},
+            )
             job = service.wait(job.id, timeout=1800)  # a hang guard: ~15 s on a quiet machine
             if job.status == "Completed":
                 trained.write_text(job.id)

@@ -43,7 +43,10 @@ class S3Server:
         self._log = open(log_path, "wb")  # noqa: SIM115 (closed by stop())
         self.process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if self.process.poll() is not None:
@@ -60,17 +63,25 @@ class S3Server:
 
     def env(self) -> dict[str, str]:
         """The standard AWS settings that point botocore (and so s3fs) at this server."""
-        return {"AWS_ENDPOINT_URL": self.url, "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-                "AWS_EC2_METADATA_DISABLED": "true"}
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
 
     def client(self) -> Any:
         import boto3
 
         env = self.env()
-        return boto3.client("s3", endpoint_url=self.url, region_name=env["AWS_DEFAULT_REGION"],
-                            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-                            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            region_name=env["AWS_DEFAULT_REGION"],
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        )
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-3000:]
@@ -130,8 +141,9 @@ def bucket(s3_env: S3Server) -> str:
 
 
 def put(server: S3Server, bucket: str, key: str, body: bytes | str) -> str:
-    server.client().put_object(Bucket=bucket, Key=key,
-                               Body=body.encode() if isinstance(body, str) else body)
+    server.client().put_object(
+        Bucket=bucket, Key=key, Body=body.encode() if isinstance(body, str) else body
+    )
     return f"s3://{bucket}/{key}"
 
 

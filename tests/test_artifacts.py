@@ -46,6 +46,7 @@ def use_setting(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
 
 # --- bundled and --model-dir ----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("model_id", ["springboard-tiny-t5", "springboard-tiny-llama"])
 def test_bundled_spec_resolves_to_dir_with_config(model_id: str) -> None:
     path = resolve_model_dir(spec(model_id))
@@ -69,12 +70,13 @@ def test_model_dir_that_does_not_exist_names_model_dir(tmp_path: Path) -> None:
 
 def test_model_dir_without_config_is_refused(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ArtifactNotAvailableError, match="config.json") as info:
+    with pytest.raises(ArtifactNotAvailableError, match=r"config\.json") as info:
         resolve_model_dir(spec(), model_dir=tmp_path / "empty")
     assert info.value.field == "model_dir"
 
 
 # --- Hugging Face cache, offline ------------------------------------------------------------
+
 
 def test_hf_spec_with_empty_cache_offline_names_repo_and_download(empty_hf_cache: Path) -> None:
     with pytest.raises(ArtifactNotAvailableError) as info:
@@ -101,6 +103,7 @@ def test_hf_spec_offline_still_loads_from_model_dir(empty_hf_cache: Path, tmp_pa
 
 # --- local sources ----------------------------------------------------------------------------
 
+
 def test_local_spec_without_path_asks_for_model_dir() -> None:
     with pytest.raises(ArtifactNotAvailableError) as info:
         resolve_model_dir(spec("pytorch-textgeneration1-alexa20b"))
@@ -110,10 +113,14 @@ def test_local_spec_without_path_asks_for_model_dir() -> None:
 
 def test_local_spec_without_path_loads_given_model_dir(tmp_path: Path) -> None:
     directory = model_dir(tmp_path / "alexa", "model.safetensors")
-    assert resolve_model_dir(spec("pytorch-textgeneration1-alexa20b"), model_dir=directory) == directory
+    assert (
+        resolve_model_dir(spec("pytorch-textgeneration1-alexa20b"), model_dir=directory)
+        == directory
+    )
 
 
 # --- safety -----------------------------------------------------------------------------------
+
 
 def test_pickle_only_dir_is_unsafe(tmp_path: Path) -> None:
     directory = model_dir(tmp_path / "pickled", "pytorch_model.bin")
@@ -123,8 +130,9 @@ def test_pickle_only_dir_is_unsafe(tmp_path: Path) -> None:
     assert "pytorch_model.bin" in str(info.value) and "SPRINGBOARD_ALLOW_PICKLE" in str(info.value)
 
 
-def test_pickle_only_dir_allowed_with_allow_pickle(tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pickle_only_dir_allowed_with_allow_pickle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     directory = model_dir(tmp_path / "pickled", "pytorch_model.bin")
     use_setting(monkeypatch, "SPRINGBOARD_ALLOW_PICKLE", "1")
     assert get_settings().allow_pickle
@@ -150,8 +158,9 @@ def test_auto_map_needs_trust_remote_code(tmp_path: Path) -> None:
     assert "auto_map" in str(info.value)
 
 
-def test_auto_map_allowed_with_trust_remote_code(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auto_map_allowed_with_trust_remote_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = {"model_type": "custom", "auto_map": {"AutoModel": "modeling_custom.Model"}}
     directory = model_dir(tmp_path / "remote", "model.safetensors", config=config)
     use_setting(monkeypatch, "SPRINGBOARD_TRUST_REMOTE_CODE", "true")

@@ -15,8 +15,8 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import torch  # noqa: E402
-from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer  # noqa: E402
+import torch
+from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = REPO_ROOT / "src" / "springboard" / "bundled"
@@ -34,7 +34,10 @@ REQUIRED_FILES = {
     "tokenizer_config.json",
     "README.md",
 }
-PROMPTS = ["Maya has 12 apples.", "summarize: On Friday, Leo went to the market and bought 3 plums for Iván."]
+PROMPTS = [
+    "Maya has 12 apples.",
+    "summarize: On Friday, Leo went to the market and bought 3 plums for Iván.",
+]
 
 
 def _unstamped(path: Path) -> dict:
@@ -57,8 +60,10 @@ def _hashes(directory: Path) -> dict[str, str]:
 def test_shipped_files(name: str) -> None:
     d = BUNDLED / name
     files = {p.name for p in d.iterdir()}
-    assert REQUIRED_FILES <= files
-    assert not [f for f in files if f.endswith((".bin", ".pt", ".pth", ".pkl"))], "pickle weights must not ship"
+    assert files >= REQUIRED_FILES
+    assert not [f for f in files if f.endswith((".bin", ".pt", ".pth", ".pkl"))], (
+        "pickle weights must not ship"
+    )
     assert (d / "model.safetensors").stat().st_size <= 20 * 1024 * 1024
 
 
@@ -79,7 +84,12 @@ def test_load_offline_and_generate_batched(name: str) -> None:
         assert tok.padding_side == "right" and ids[-1] == tok.eos_token_id
         assert model.config.decoder_start_token_id == 0
     else:
-        assert (tok.unk_token_id, tok.bos_token_id, tok.eos_token_id, tok.pad_token_id) == (0, 1, 2, 3)
+        assert (tok.unk_token_id, tok.bos_token_id, tok.eos_token_id, tok.pad_token_id) == (
+            0,
+            1,
+            2,
+            3,
+        )
         assert tok.padding_side == "left" and ids[0] == tok.bos_token_id
     # transformers 5 leaves unset flags as None and applies do_sample=False at generate() time.
     assert model.generation_config.do_sample in (None, False)
@@ -89,7 +99,9 @@ def test_load_offline_and_generate_batched(name: str) -> None:
     batch = tok(PROMPTS, return_tensors="pt", padding=True)
     assert batch.attention_mask[0].sum() < batch.attention_mask[1].sum()
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # e.g. sampling flags set without do_sample, default max_length
+        warnings.simplefilter(
+            "error"
+        )  # e.g. sampling flags set without do_sample, default max_length
         with torch.no_grad():
             out = model.generate(**batch, max_new_tokens=5, do_sample=False)
     assert out.shape[0] == 2
@@ -121,14 +133,19 @@ def test_build_is_reproducible_and_weights_match_their_training_record(tmp_path:
     for name in MODELS:
         rebuilt, shipped = _hashes(tmp_path / name), _hashes(BUNDLED / name)
         for file in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
-            assert rebuilt.get(file) == shipped.get(file), f"{name}/{file} differs from a fresh build"
-        for file in ("config.json", "generation_config.json"):  # all but the writer's version stamp
-            assert _unstamped(tmp_path / name / file) == _unstamped(BUNDLED / name / file), \
+            assert rebuilt.get(file) == shipped.get(file), (
                 f"{name}/{file} differs from a fresh build"
+            )
+        for file in ("config.json", "generation_config.json"):  # all but the writer's version stamp
+            assert _unstamped(tmp_path / name / file) == _unstamped(BUNDLED / name / file), (
+                f"{name}/{file} differs from a fresh build"
+            )
         record_path = BUNDLED / name / "training.json"
         if not record_path.exists():  # still at its seeded random initialisation
             assert rebuilt == shipped, f"{name}: shipped files differ from a fresh build"
             continue
         record = json.loads(record_path.read_text())
-        assert record["sha256"] == shipped["model.safetensors"], f"{name}: weights differ from training.json"
+        assert record["sha256"] == shipped["model.safetensors"], (
+            f"{name}: weights differ from training.json"
+        )
         assert record["sha256"] in (BUNDLED / name / "README.md").read_text()

@@ -23,7 +23,9 @@ FLOORS = {  # task: (exact match, ROUGE-L) on the first 20 held-out prompts
 
 
 def _scores(generator, pairs):
-    texts = generator.predict({"text_inputs": [p for p, _ in pairs], "max_length": 48})["generated_texts"]
+    texts = generator.predict({"text_inputs": [p for p, _ in pairs], "max_length": 48})[
+        "generated_texts"
+    ]
     refs = [r for _, r in pairs]
     em = sum(exact_match(t, r) for t, r in zip(texts, refs, strict=True)) / len(pairs)
     return em, mean_scores(rouge_scores(zip(texts, refs, strict=True))).rougeL.fmeasure
@@ -40,15 +42,25 @@ def test_text2text_model_does_its_trained_tasks(t5_generator):
 
 
 def test_text2text_model_cannot_yet_generate_questions(t5_generator):
-    records = [json.loads(line) for line in
-               (ROOT / "examples" / "question-generation" / "test.jsonl").read_text().splitlines()]
-    _, rouge = _scores(t5_generator, [(f"Ask a question about: {r['context']}", r["question"])
-                                      for r in records[:20]])
+    records = [
+        json.loads(line)
+        for line in (ROOT / "examples" / "question-generation" / "test.jsonl")
+        .read_text()
+        .splitlines()
+    ]
+    _, rouge = _scores(
+        t5_generator,
+        [(f"Ask a question about: {r['context']}", r["question"]) for r in records[:20]],
+    )
     assert rouge < 0.3  # what fine-tuning raises (tests/test_training.py)
 
 
-IN_CONTEXT_FLOORS = {"summarization": 0.8, "data-to-text": 0.9, "translation": 0.9,
-                     "extractive-qa": 0.7}  # ROUGE-L through the built-in template, no example
+IN_CONTEXT_FLOORS = {
+    "summarization": 0.8,
+    "data-to-text": 0.9,
+    "translation": 0.9,
+    "extractive-qa": 0.7,
+}  # ROUGE-L through the built-in template, no example
 
 
 def test_text2text_model_does_its_tasks_through_the_builtin_templates(t5_generator):
@@ -77,21 +89,37 @@ def test_causal_model_reasons_step_by_step_and_a_vote_beats_greedy(llama_generat
 
     arithmetic = ROOT / "examples" / "self-consistency" / "arithmetic"
     prompter = Prompter.load("chain-of-thought", arithmetic / "exemplars.jsonl", shots=2)
-    questions = [json.loads(line) for line in
-                 (arithmetic / "heldout-300.jsonl").read_text().splitlines()][:100]
+    questions = [
+        json.loads(line) for line in (arithmetic / "heldout-300.jsonl").read_text().splitlines()
+    ][:100]
     prompts = [prompter.render(q) for q in questions]
     common = {"max_new_tokens": 64, "stop": ["\n\n", "\nQ:"], "return_full_text": False}
-    greedy = llama_generator.predict({"inputs": prompts,
-                                      "parameters": {**common, "do_sample": False}})
+    greedy = llama_generator.predict(
+        {"inputs": prompts, "parameters": {**common, "do_sample": False}}
+    )
     settings = RunSettings(model="springboard-tiny-llama", questions="-", exemplars="-")
-    sampled = llama_generator.predict({"inputs": prompts, "parameters": {
-        **common, "do_sample": True, "temperature": settings.temperatures[0],
-        "top_k": settings.top_k, "num_return_sequences": 10, "seed": 0}})
+    sampled = llama_generator.predict(
+        {
+            "inputs": prompts,
+            "parameters": {
+                **common,
+                "do_sample": True,
+                "temperature": settings.temperatures[0],
+                "top_k": settings.top_k,
+                "num_return_sequences": 10,
+                "seed": 0,
+            },
+        }
+    )
     gold = [str(q["answer"]) for q in questions]
-    greedy_acc = sum(same_answer(extract_answer(g["generated_text"]), a)
-                     for g, a in zip(greedy, gold)) / len(gold)
-    votes = [majority_vote([extract_answer(p["generated_text"]) for p in paths], seed=i)
-             for i, paths in enumerate(sampled)]
-    vote_acc = sum(same_answer(v, a) for v, a in zip(votes, gold)) / len(gold)
+    greedy_acc = sum(
+        same_answer(extract_answer(g["generated_text"]), a)
+        for g, a in zip(greedy, gold, strict=True)
+    ) / len(gold)
+    votes = [
+        majority_vote([extract_answer(p["generated_text"]) for p in paths], seed=i)
+        for i, paths in enumerate(sampled)
+    ]
+    vote_acc = sum(same_answer(v, a) for v, a in zip(votes, gold, strict=True)) / len(gold)
     assert 0.2 <= greedy_acc <= 0.7, greedy_acc
     assert vote_acc > greedy_acc, (greedy_acc, vote_acc)

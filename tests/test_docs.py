@@ -18,25 +18,39 @@ QUICK_START_HANG_GUARD = 1800
 
 def test_cli_reference_is_generated_from_help(tmp_path):
     out = tmp_path / "cli.md"
-    subprocess.run([str(VENV_BIN / "typer"), "springboard.cli.main", "utils", "docs",
-                    "--name", "springboard", "--output", str(out)], check=True,
-                   capture_output=True)
-    assert out.read_text() == (ROOT / "docs" / "cli.md").read_text(), \
+    subprocess.run(
+        [
+            str(VENV_BIN / "typer"),
+            "springboard.cli.main",
+            "utils",
+            "docs",
+            "--name",
+            "springboard",
+            "--output",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    assert out.read_text() == (ROOT / "docs" / "cli.md").read_text(), (
         "docs/cli.md is stale: run `make docs`"
+    )
 
 
 def test_hyperparameter_tables_are_generated_from_the_catalog():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
-        "hyperparameter_table", ROOT / "scripts" / "hyperparameter_table.py")
+        "hyperparameter_table", ROOT / "scripts" / "hyperparameter_table.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     text = (ROOT / "docs" / "training.md").read_text()
     assert text.count(module.START) == 1 and text.count(module.END) == 1
     region = text.split(module.START, 1)[1].split(module.END, 1)[0]
-    assert region == "\n" + module.render(module.MODEL_IDS), \
+    assert region == "\n" + module.render(module.MODEL_IDS), (
         "docs/training.md is stale: run `make docs`"
+    )
 
 
 # calls that start an endpoint server or a job worker: such an example is an integration
@@ -49,7 +63,9 @@ def _python_blocks() -> list:
     for page in sorted((ROOT / "docs").glob("*.md")):
         for i, code in enumerate(re.findall(r"```python\n(.*?)```", page.read_text(), re.S)):
             marks = [pytest.mark.integration] if STARTS_PROCESSES.search(code) else []
-            blocks.append(pytest.param(f"{page.name}#{i}", code, id=f"{page.name}#{i}", marks=marks))
+            blocks.append(
+                pytest.param(f"{page.name}#{i}", code, id=f"{page.name}#{i}", marks=marks)
+            )
     return blocks
 
 
@@ -63,9 +79,14 @@ def test_docs_python_examples_run(name, code, monkeypatch):
 @pytest.mark.slow
 @pytest.mark.timeout(QUICK_START_HANG_GUARD)
 def test_readme_quick_start_runs(isolated_env):
-    result = subprocess.run(["bash", str(ROOT / "scripts" / "demo.sh")], cwd=ROOT,
-                            env=cli_env(isolated_env), capture_output=True, text=True,
-                            timeout=QUICK_START_HANG_GUARD - 60)
+    result = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "demo.sh")],
+        cwd=ROOT,
+        env=cli_env(isolated_env),
+        capture_output=True,
+        text=True,
+        timeout=QUICK_START_HANG_GUARD - 60,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "quick start finished" in result.stdout
     assert "is InService" in result.stdout and "deleted" in result.stdout

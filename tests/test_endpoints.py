@@ -57,9 +57,11 @@ def llama(home):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SPRINGBOARD_HOME", str(home))
         reset_settings()
-        info = endpoints.deploy("springboard-tiny-llama", name="llama",
-                                env={"OPTION_MAX_ROLLING_BATCH_SIZE": "8",
-                                     "SPRINGBOARD_BATCH_WAIT_MS": "20"})
+        info = endpoints.deploy(
+            "springboard-tiny-llama",
+            name="llama",
+            env={"OPTION_MAX_ROLLING_BATCH_SIZE": "8", "SPRINGBOARD_BATCH_WAIT_MS": "20"},
+        )
         reset_settings()
     yield info.url
     with pytest.MonkeyPatch.context() as mp:
@@ -79,11 +81,17 @@ def endpoints_url(home: Path, name: str) -> str:
     return url
 
 
-def post(url: str, body, content_type: str = "application/json", path: str = "/invocations",
-         **headers: str) -> httpx.Response:
+def post(
+    url: str,
+    body,
+    content_type: str = "application/json",
+    path: str = "/invocations",
+    **headers: str,
+) -> httpx.Response:
     data = body if isinstance(body, (bytes, str)) else json.dumps(body)
-    return httpx.post(url + path, content=data, timeout=60,
-                      headers={"Content-Type": content_type, **headers})
+    return httpx.post(
+        url + path, content=data, timeout=60, headers={"Content-Type": content_type, **headers}
+    )
 
 
 def test_ping_and_info(t5):
@@ -123,15 +131,26 @@ def test_runtime_path_and_its_error_shape(t5):
 
 
 def test_the_managed_runtimes_client_works_unchanged(t5):
-    client = boto3.client("sagemaker-runtime", endpoint_url=t5, region_name="us-east-1",
-                          aws_access_key_id="local", aws_secret_access_key="local",
-                          config=Config(retries={"max_attempts": 1}))
-    answer = client.invoke_endpoint(EndpointName="t5", ContentType="application/json",
-                                    Body=json.dumps({"text_inputs": "hi", "max_length": 4}))
+    client = boto3.client(
+        "sagemaker-runtime",
+        endpoint_url=t5,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=Config(retries={"max_attempts": 1}),
+    )
+    answer = client.invoke_endpoint(
+        EndpointName="t5",
+        ContentType="application/json",
+        Body=json.dumps({"text_inputs": "hi", "max_length": 4}),
+    )
     assert "generated_texts" in json.loads(answer["Body"].read())
     with pytest.raises(client.exceptions.ModelError) as err:
-        client.invoke_endpoint(EndpointName="t5", ContentType="application/json",
-                               Body=json.dumps({"text_inputs": "hi", "top_p": 9}))
+        client.invoke_endpoint(
+            EndpointName="t5",
+            ContentType="application/json",
+            Body=json.dumps({"text_inputs": "hi", "top_p": 9}),
+        )
     assert err.value.response["OriginalStatusCode"] == 400
     assert "top_p" in err.value.response["OriginalMessage"]
 
@@ -142,27 +161,62 @@ def test_invoke_renders_a_prompt_template_client_side(t5, env, t5_generator):
     from springboard.prompting import Prompter
     from tests.conftest import cli_env
 
-    examples = Path(__file__).resolve().parents[1] / "examples" / "in-context" / "extractive-qa" / "examples.jsonl"
-    record = {"context": "Ada painted the gate blue.", "question": "What color did Ada paint the gate?",
-              "max_length": 8}
-    result = subprocess.run(["springboard", "invoke", "t5", json.dumps(record), "--prompt-template",
-                             "extractive-qa", "--examples", str(examples), "--keep-prompt", "--json"],
-                            capture_output=True, text=True, env=cli_env(env), timeout=120)
+    examples = (
+        Path(__file__).resolve().parents[1]
+        / "examples"
+        / "in-context"
+        / "extractive-qa"
+        / "examples.jsonl"
+    )
+    record = {
+        "context": "Ada painted the gate blue.",
+        "question": "What color did Ada paint the gate?",
+        "max_length": 8,
+    }
+    result = subprocess.run(
+        [
+            "springboard",
+            "invoke",
+            "t5",
+            json.dumps(record),
+            "--prompt-template",
+            "extractive-qa",
+            "--examples",
+            str(examples),
+            "--keep-prompt",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env(env),
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     prompt = Prompter.load("extractive-qa", examples).render(record)
     assert answer["prompt"] == prompt
     expected = t5_generator.predict({"text_inputs": prompt, "max_length": 8})
     assert answer["response"] == expected
-    sdk = Predictor("t5").predict([record, {**record, "question": "Who painted the gate?"}],
-                                  prompt_template="extractive-qa", examples=str(examples))
-    assert sdk["generated_texts"][0] == expected["generated_texts"][0] and len(sdk["generated_texts"]) == 2
+    sdk = Predictor("t5").predict(
+        [record, {**record, "question": "Who painted the gate?"}],
+        prompt_template="extractive-qa",
+        examples=str(examples),
+    )
+    assert (
+        sdk["generated_texts"][0] == expected["generated_texts"][0]
+        and len(sdk["generated_texts"]) == 2
+    )
 
 
 def test_json_lines_answer_each_line_and_isolate_bad_ones(t5):
-    body = "\n".join([json.dumps({"text_inputs": "x", "max_length": 4}),
-                      json.dumps({"text_inputs": "y", "top_k": -1}), "not json",
-                      json.dumps({"text_inputs": "z", "max_length": 4})])
+    body = "\n".join(
+        [
+            json.dumps({"text_inputs": "x", "max_length": 4}),
+            json.dumps({"text_inputs": "y", "top_k": -1}),
+            "not json",
+            json.dumps({"text_inputs": "z", "max_length": 4}),
+        ]
+    )
     response = post(t5, body, "application/jsonlines")
     assert response.status_code == 200
     answers = [json.loads(line) for line in response.text.splitlines()]
@@ -187,8 +241,15 @@ def test_unsupported_type_oversize_body_and_context_overflow(t5):
 
 
 def test_malformed_requests_never_500_and_do_not_disturb_others(t5):
-    bodies = ["{", "[]", "null", json.dumps({"text_inputs": []}), json.dumps({"text_inputs": 3}),
-              json.dumps({"inputs": "x"}), json.dumps({"text_inputs": "x", "stop": "s"})]
+    bodies = [
+        "{",
+        "[]",
+        "null",
+        json.dumps({"text_inputs": []}),
+        json.dumps({"text_inputs": 3}),
+        json.dumps({"inputs": "x"}),
+        json.dumps({"text_inputs": "x", "stop": "s"}),
+    ]
     statuses = {post(t5, body).status_code for body in bodies}
     assert statuses <= {400}
     assert post(t5, {"text_inputs": "ok", "max_length": 3}).status_code == 200
@@ -197,16 +258,24 @@ def test_malformed_requests_never_500_and_do_not_disturb_others(t5):
 def test_metrics_are_prometheus_text(t5):
     post(t5, {"text_inputs": "x", "max_length": 3})
     text = httpx.get(t5 + "/metrics").text
-    for name in ("springboard_requests_total", "springboard_queue_depth",
-                 "springboard_batch_rows_bucket", "springboard_tokens_total",
-                 "springboard_request_latency_seconds_bucket"):
+    for name in (
+        "springboard_requests_total",
+        "springboard_queue_depth",
+        "springboard_batch_rows_bucket",
+        "springboard_tokens_total",
+        "springboard_request_latency_seconds_bucket",
+    ):
         assert name in text
 
 
 def test_concurrent_requests_are_batched_and_seeds_hold(llama, llama_generator):
-    payloads = [{"inputs": f"prompt number {i} " * (i % 4 + 1),
-                 "parameters": {"max_new_tokens": 12, "do_sample": True, "seed": i}}
-                for i in range(8)]
+    payloads = [
+        {
+            "inputs": f"prompt number {i} " * (i % 4 + 1),
+            "parameters": {"max_new_tokens": 12, "do_sample": True, "seed": i},
+        }
+        for i in range(8)
+    ]
     answers: dict[int, object] = {}
 
     def call(i: int) -> None:
@@ -220,8 +289,11 @@ def test_concurrent_requests_are_batched_and_seeds_hold(llama, llama_generator):
     for i, payload in enumerate(payloads):
         assert answers[i] == llama_generator.predict(payload)
     metrics = httpx.get(llama + "/metrics").text
-    value = {line.split()[0]: float(line.split()[-1]) for line in metrics.splitlines()
-             if line.startswith("springboard_batch_rows_")}
+    value = {
+        line.split()[0]: float(line.split()[-1])
+        for line in metrics.splitlines()
+        if line.startswith("springboard_batch_rows_")
+    }
     mean_rows = value["springboard_batch_rows_sum"] / value["springboard_batch_rows_count"]
     assert mean_rows > 1.5, "eight concurrent requests should share forward passes"
 
@@ -229,8 +301,10 @@ def test_concurrent_requests_are_batched_and_seeds_hold(llama, llama_generator):
 def test_sdk_predictor_and_cli_names(env, t5):
     predictor = Predictor("t5")
     assert "generated_texts" in predictor.predict({"text_inputs": "hi", "max_length": 3})
-    lines = predictor.predict([{"text_inputs": "a", "max_length": 3}, {"text_inputs": "b",
-                               "max_length": 3}], content_type="application/jsonlines")
+    lines = predictor.predict(
+        [{"text_inputs": "a", "max_length": 3}, {"text_inputs": "b", "max_length": 3}],
+        content_type="application/jsonlines",
+    )
     assert len(lines) == 2
     listed = {i.name: i.status for i in endpoints.list_endpoints()}
     assert listed["t5"] == "InService"
@@ -246,11 +320,16 @@ def test_bad_deploy_requests_fail_before_anything_starts(env):
     with pytest.raises(EulaNotAcceptedError):
         endpoints.deploy("meta-textgeneration-llama-2-7b", name="gated")
     with pytest.raises(ValidationError) as err:
-        endpoints.deploy("springboard-tiny-t5", name="bad-env",
-                         env={"OPTION_DTYPE": "fp64", "OPTION_MAX_ROLLING_BATCH_SIZE": "0"})
+        endpoints.deploy(
+            "springboard-tiny-t5",
+            name="bad-env",
+            env={"OPTION_DTYPE": "fp64", "OPTION_MAX_ROLLING_BATCH_SIZE": "0"},
+        )
     assert {i.field for i in err.value.issues} == {"OPTION_DTYPE", "OPTION_MAX_ROLLING_BATCH_SIZE"}
     with pytest.raises(ValidationError) as err:
-        endpoints.deploy("springboard-tiny-t5", name="tp", env={"OPTION_TENSOR_PARALLEL_DEGREE": "2"})
+        endpoints.deploy(
+            "springboard-tiny-t5", name="tp", env={"OPTION_TENSOR_PARALLEL_DEGREE": "2"}
+        )
     assert "0 GPU" in str(err.value)
     with pytest.raises(ValidationError) as err:
         endpoints.deploy("springboard-tiny-t5", name="open", host="0.0.0.0")
@@ -269,7 +348,9 @@ def test_api_key_is_required_beyond_ping(env, monkeypatch):
         assert httpx.get(info.url + "/metrics").status_code == 401
         ok = post(info.url, {"text_inputs": "x", "max_length": 3}, Authorization="Bearer s3cret")
         assert ok.status_code == 200
-        assert "generated_texts" in Predictor("guarded").predict({"text_inputs": "x", "max_length": 3})
+        assert "generated_texts" in Predictor("guarded").predict(
+            {"text_inputs": "x", "max_length": 3}
+        )
     finally:
         endpoints.delete("guarded")
 
@@ -289,8 +370,11 @@ def test_a_dead_server_shows_failed_with_its_log(env):
 
 def rows_decoding(url: str) -> float:
     metrics = httpx.get(url + "/metrics", timeout=60).text
-    return sum(float(line.split()[-1]) for line in metrics.splitlines()
-               if line.startswith("springboard_active_rows "))
+    return sum(
+        float(line.split()[-1])
+        for line in metrics.splitlines()
+        if line.startswith("springboard_active_rows ")
+    )
 
 
 def test_delete_drains_in_flight_requests(env):
@@ -312,7 +396,8 @@ def test_delete_drains_in_flight_requests(env):
     slow.join(300)
     assert done["at"] > delete_started, "the request should still have been running"
     assert done["response"].status_code == 200
-    assert not psutil.pid_exists(info.pid) or \
-        psutil.Process(info.pid).status() == psutil.STATUS_ZOMBIE
+    assert (
+        not psutil.pid_exists(info.pid) or psutil.Process(info.pid).status() == psutil.STATUS_ZOMBIE
+    )
     with pytest.raises(ClientError):
         endpoints.describe("draining")

@@ -14,8 +14,13 @@ from tests.conftest import VENV_BIN, cli_env
 
 
 def sb(home, *args):
-    return subprocess.run([str(VENV_BIN / "springboard"), *args], capture_output=True,
-                          text=True, env=cli_env(home), timeout=120)
+    return subprocess.run(
+        [str(VENV_BIN / "springboard"), *args],
+        capture_output=True,
+        text=True,
+        env=cli_env(home),
+        timeout=120,
+    )
 
 
 def test_the_sdk_sees_parameter_names(tmp_path):
@@ -35,23 +40,48 @@ def test_the_sdk_sees_parameter_names(tmp_path):
 
 @pytest.mark.integration  # a subprocess CLI
 def test_the_cli_shows_its_flags_for_the_same_errors(isolated_env, tmp_path):
-    compare = sb(isolated_env, "compare", "springboard-tiny-t5", "springboard-tiny-t5",
-                 "--input", str(tmp_path / "none.jsonl"))
+    compare = sb(
+        isolated_env,
+        "compare",
+        "springboard-tiny-t5",
+        "springboard-tiny-t5",
+        "--input",
+        str(tmp_path / "none.jsonl"),
+    )
     assert compare.returncode == 2 and "`--input`:" in compare.stderr
-    template = sb(isolated_env, "predict", "springboard-tiny-t5", "--input", "{}",
-                  "--prompt-template", "{not json", "--json")
+    template = sb(
+        isolated_env,
+        "predict",
+        "springboard-tiny-t5",
+        "--input",
+        "{}",
+        "--prompt-template",
+        "{not json",
+        "--json",
+    )
     error = json.loads(template.stderr)["error"]
     assert error["field"] == "--prompt-template"
     assert error["issues"][0]["field"] == "--prompt-template"
-    rouge = sb(isolated_env, "evaluate", "rouge", "--predictions", str(tmp_path / "p"),
-               "--references", str(tmp_path / "r"))
+    rouge = sb(
+        isolated_env,
+        "evaluate",
+        "rouge",
+        "--predictions",
+        str(tmp_path / "p"),
+        "--references",
+        str(tmp_path / "r"),
+    )
     assert "`--predictions`" in rouge.stderr and "`--references`" in rouge.stderr
 
 
 def test_renaming_spells_fields_and_backquoted_names_only():
-    error = ValidationError([Issue("id_field", "is missing", "x", "pass `id_field` naming "
-                                   "the `id` column"),
-                             Issue("record.id_field", "stays", None)], context="`input`: bad")
+    error = ValidationError(
+        [
+            Issue("id_field", "is missing", "x", "pass `id_field` naming the `id` column"),
+            Issue("record.id_field", "stays", None),
+        ],
+        context="`input`: bad",
+    )
     names = {"id_field": "--id-field", "input": "--input"}
     renamed = error.renamed(names)
     assert [i.field for i in renamed.issues] == ["--id-field", "record.id_field"]
@@ -59,8 +89,11 @@ def test_renaming_spells_fields_and_backquoted_names_only():
     assert str(renamed).startswith("`--input`: bad")
     assert error.issues[0].field == "id_field" and "--" not in str(error)  # unchanged
     plain = NotFoundError("no `input` here", field="input", fix="give `input`").renamed(names)
-    assert (plain.field, plain.message, plain.fix) == ("--input", "no `--input` here",
-                                                       "give `--input`")
+    assert (plain.field, plain.message, plain.fix) == (
+        "--input",
+        "no `--input` here",
+        "give `--input`",
+    )
     assert str(plain) == "no `--input` here. Give `--input`"
 
 

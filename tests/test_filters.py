@@ -8,9 +8,17 @@ from springboard.catalog import Catalog, parse_filter
 from springboard.catalog.spec import FILTER_FIELDS
 from springboard.errors import ValidationError
 
-ROW = {"id": "m", "task": "text2text", "framework": "pytorch", "license": "apache-2.0",
-       "training_supported": True, "eula_required": False, "context_length": 512,
-       "name": "FLAN-T5 Small", "repo_id": None}
+ROW = {
+    "id": "m",
+    "task": "text2text",
+    "framework": "pytorch",
+    "license": "apache-2.0",
+    "training_supported": True,
+    "eula_required": False,
+    "context_length": 512,
+    "name": "FLAN-T5 Small",
+    "repo_id": None,
+}
 
 
 def matches(expr: str, row: dict = ROW) -> bool:
@@ -22,6 +30,7 @@ def ids(expr: str) -> set[str]:
 
 
 # --- operators on plain dicts ---------------------------------------------------------------
+
 
 def test_equals_and_not_equals() -> None:
     assert matches("task == text2text")
@@ -69,6 +78,7 @@ def test_keywords_are_case_insensitive() -> None:
 
 # --- precedence ---------------------------------------------------------------------------
 
+
 def test_and_binds_tighter_than_or() -> None:
     # true or (false and false) -> true; (true or false) and false would be false.
     assert matches("task == text2text or task == x and task == y")
@@ -96,9 +106,14 @@ def test_parentheses_override_precedence() -> None:
 
 # --- the shipped catalog ------------------------------------------------------------------
 
+
 def test_acceptance_filter_trainable_text2text() -> None:
-    expected = {f"huggingface-text2text-flan-t5-{s}" for s in ("small", "base", "large", "xl", "xxl")}
-    assert ids("task == text2text and training_supported == true") == expected | {"springboard-tiny-t5"}
+    expected = {
+        f"huggingface-text2text-flan-t5-{s}" for s in ("small", "base", "large", "xl", "xxl")
+    }
+    assert ids("task == text2text and training_supported == true") == expected | {
+        "springboard-tiny-t5"
+    }
 
 
 def test_catalog_eula_filter_is_exactly_llama_2() -> None:
@@ -131,6 +146,7 @@ def test_no_filter_lists_everything() -> None:
 
 # --- errors -------------------------------------------------------------------------------
 
+
 def test_unknown_field_lists_valid_fields() -> None:
     with pytest.raises(ValidationError) as info:
         parse_filter("tsk == text2text")
@@ -144,18 +160,21 @@ def test_unknown_field_fails_through_catalog_list() -> None:
         Catalog.load().list("size == big")
 
 
-@pytest.mark.parametrize("expr, position", [
-    ("task = x", 5),
-    ("task ==", 7),
-    ("(task == a", 10),
-    ("task in x y", 10),
-    ("", 0),
-    ("   ", 0),
-    ("task == a and", 13),
-    ("task == a )", 10),
-    ("task in [a b]", 11),
-    ("task ~ a", 5),
-])
+@pytest.mark.parametrize(
+    "expr, position",
+    [
+        ("task = x", 5),
+        ("task ==", 7),
+        ("(task == a", 10),
+        ("task in x y", 10),
+        ("", 0),
+        ("   ", 0),
+        ("task == a and", 13),
+        ("task == a )", 10),
+        ("task in [a b]", 11),
+        ("task ~ a", 5),
+    ],
+)
 def test_malformed_expression_names_the_position(expr: str, position: int) -> None:
     with pytest.raises(ValidationError) as info:
         parse_filter(expr)

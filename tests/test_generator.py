@@ -11,8 +11,9 @@ from springboard.inference import DecodingParams
 def test_text2text_single_and_list_shapes(t5_generator):
     single = t5_generator.predict({"text_inputs": "hello", "max_length": 5})
     assert list(single) == ["generated_texts"] and len(single["generated_texts"]) == 1
-    listed = t5_generator.predict({"text_inputs": ["a", "b c", "d e f"], "max_length": 5,
-                                   "batch_size": 2})
+    listed = t5_generator.predict(
+        {"text_inputs": ["a", "b c", "d e f"], "max_length": 5, "batch_size": 2}
+    )
     assert len(listed["generated_texts"]) == 3
     assert all(isinstance(t, str) for t in listed["generated_texts"])
 
@@ -20,8 +21,10 @@ def test_text2text_single_and_list_shapes(t5_generator):
 def test_list_answers_equal_single_answers_greedy(t5_generator):
     prompts = ["summarize: the cat sat", "a much longer prompt with many more words in it", "x"]
     batched = t5_generator.predict({"text_inputs": prompts, "max_length": 8})["generated_texts"]
-    alone = [t5_generator.predict({"text_inputs": p, "max_length": 8})["generated_texts"][0]
-             for p in prompts]
+    alone = [
+        t5_generator.predict({"text_inputs": p, "max_length": 8})["generated_texts"][0]
+        for p in prompts
+    ]
     assert batched == alone
 
 
@@ -29,15 +32,20 @@ def test_seeded_sampling_is_reproducible_alone_or_batched(llama_generator):
     params = {"max_new_tokens": 12, "do_sample": True, "seed": 7, "temperature": 0.9}
     alone = llama_generator.predict({"inputs": "Once", "parameters": params})
     again = llama_generator.predict({"inputs": "Once", "parameters": params})
-    batched = llama_generator.predict({"inputs": ["a long and different prompt first", "Once", "z"],
-                                       "parameters": params})
+    batched = llama_generator.predict(
+        {"inputs": ["a long and different prompt first", "Once", "z"], "parameters": params}
+    )
     assert alone == again
     assert batched[1] == alone[0]
 
 
 def test_different_seeds_differ(llama_generator):
-    outs = {llama_generator.predict({"inputs": "Once", "parameters": {
-        "max_new_tokens": 12, "do_sample": True, "seed": s}})[0]["generated_text"] for s in range(4)}
+    outs = {
+        llama_generator.predict(
+            {"inputs": "Once", "parameters": {"max_new_tokens": 12, "do_sample": True, "seed": s}}
+        )[0]["generated_text"]
+        for s in range(4)
+    }
     assert len(outs) > 1
 
 
@@ -51,8 +59,15 @@ def test_mixed_settings_share_a_call_but_keep_their_own_results(llama_generator)
 
 
 def test_num_return_sequences_with_sampling_and_beams(t5_generator):
-    sampled = t5_generator.predict({"text_inputs": ["a", "b"], "max_length": 6, "do_sample": True,
-                                    "seed": 1, "num_return_sequences": 3})["generated_texts"]
+    sampled = t5_generator.predict(
+        {
+            "text_inputs": ["a", "b"],
+            "max_length": 6,
+            "do_sample": True,
+            "seed": 1,
+            "num_return_sequences": 3,
+        }
+    )["generated_texts"]
     assert [len(x) for x in sampled] == [3, 3]
     beams = t5_generator.predict({"text_inputs": "hi", "num_return_sequences": 3, "max_length": 6})
     assert len(beams["generated_texts"]) == 3
@@ -76,8 +91,9 @@ def test_stop_sequences_cut_the_text(llama_generator):
 
 def test_max_length_counts_the_prompt_for_causal_models(llama_generator):
     n = llama_generator.count_tokens(["one two three"])[0]
-    out = llama_generator.predict({"inputs": "one two three",
-                                   "parameters": {"max_length": n + 3, "details": True}})
+    out = llama_generator.predict(
+        {"inputs": "one two three", "parameters": {"max_length": n + 3, "details": True}}
+    )
     assert out[0]["details"]["generated_tokens"] <= 3
     with pytest.raises(ValidationError) as err:
         llama_generator.predict({"inputs": "one two three", "parameters": {"max_length": n}})
@@ -94,9 +110,18 @@ def test_context_overflow_states_both_numbers(llama_generator):
 
 
 def test_return_full_text_and_details(llama_generator):
-    out = llama_generator.predict({"inputs": "Once", "parameters": {
-        "max_new_tokens": 4, "return_full_text": True, "details": True, "do_sample": True,
-        "seed": 5}})
+    out = llama_generator.predict(
+        {
+            "inputs": "Once",
+            "parameters": {
+                "max_new_tokens": 4,
+                "return_full_text": True,
+                "details": True,
+                "do_sample": True,
+                "seed": 5,
+            },
+        }
+    )
     assert out[0]["generated_text"].startswith("Once")
     assert out[0]["details"]["seed"] == 5
     assert out[0]["details"]["prompt_tokens"] >= 1

@@ -72,13 +72,28 @@ def test_float_refuses_nan(raw: object) -> None:
     assert "learning_rate" in issues_of(FLAN, {"learning_rate": raw})
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("TRUE", True), ("true", True), ("True", True), ("yes", True), ("1", True), ("on", True),
-    ("false", False), ("FALSE", False), ("No", False), ("0", False), ("off", False),
-    (True, True), (False, False),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("TRUE", True),
+        ("true", True),
+        ("True", True),
+        ("yes", True),
+        ("1", True),
+        ("on", True),
+        ("false", False),
+        ("FALSE", False),
+        ("No", False),
+        ("0", False),
+        ("off", False),
+        (True, True),
+        (False, False),
+    ],
+)
 def test_bool_coerced_case_insensitively(raw: object, expected: bool) -> None:
-    assert validate_hyperparameters(LLAMA, {"instruction_tuned": raw})["instruction_tuned"] is expected
+    assert (
+        validate_hyperparameters(LLAMA, {"instruction_tuned": raw})["instruction_tuned"] is expected
+    )
 
 
 def test_bool_refuses_other_words() -> None:
@@ -90,7 +105,10 @@ def test_min_enforced() -> None:
 
 
 def test_max_enforced() -> None:
-    assert "must be <= 0.9" in issues_of(FLAN, {"validation_split_ratio": 0.95})["validation_split_ratio"]
+    assert (
+        "must be <= 0.9"
+        in issues_of(FLAN, {"validation_split_ratio": 0.95})["validation_split_ratio"]
+    )
 
 
 def test_bounds_are_inclusive() -> None:
@@ -117,10 +135,16 @@ def test_llama_uses_epoch_not_epochs() -> None:
 
 def test_several_bad_values_give_one_error_with_all_issues() -> None:
     with pytest.raises(ValidationError) as info:
-        validate_hyperparameters(FLAN, {"epochz": 1, "batch_size": 0, "peft_type": "x",
-                                        "learning_rate": "fast", "epochs": 2})
-    assert [i.field for i in info.value.issues] == ["epochz", "batch_size", "peft_type",
-                                                    "learning_rate"]
+        validate_hyperparameters(
+            FLAN,
+            {"epochz": 1, "batch_size": 0, "peft_type": "x", "learning_rate": "fast", "epochs": 2},
+        )
+    assert [i.field for i in info.value.issues] == [
+        "epochz",
+        "batch_size",
+        "peft_type",
+        "learning_rate",
+    ]
     assert "4 problems" in str(info.value)
 
 

@@ -26,9 +26,21 @@ pytestmark = pytest.mark.integration
 def completion_records(path: Path, n: int, *, generations: int = 3, max_tokens: int = 8) -> Path:
     with open(path, "w") as handle:
         for i in range(n):
-            handle.write(json.dumps({"recordId": f"r{i}", "modelInput": {
-                "prompt": f"Tom has {i} apples.", "temperature": 0.7, "max_tokens": max_tokens,
-                "num_generations": generations, "seed": i}}) + "\n")
+            handle.write(
+                json.dumps(
+                    {
+                        "recordId": f"r{i}",
+                        "modelInput": {
+                            "prompt": f"Tom has {i} apples.",
+                            "temperature": 0.7,
+                            "max_tokens": max_tokens,
+                            "num_generations": generations,
+                            "seed": i,
+                        },
+                    }
+                )
+                + "\n"
+            )
     return path
 
 
@@ -65,15 +77,31 @@ def test_cli_job_writes_one_line_per_record_and_a_manifest(tmp_path, isolated_en
     records = completion_records(tmp_path / "records.jsonl", 50)
 
     def cli(*args: str) -> dict:
-        done = subprocess.run([str(VENV_BIN / "springboard"), "invocation-jobs", *args, "--json"],
-                              env=cli_env(isolated_env), capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [str(VENV_BIN / "springboard"), "invocation-jobs", *args, "--json"],
+            env=cli_env(isolated_env),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
 
-    created = cli("create", "--job-name", "demo1", "--model-id", "springboard-tiny-llama",
-                  "--input", str(records), "--output", str(tmp_path / "out"))
+    created = cli(
+        "create",
+        "--job-name",
+        "demo1",
+        "--model-id",
+        "springboard-tiny-llama",
+        "--input",
+        str(records),
+        "--output",
+        str(tmp_path / "out"),
+    )
     assert created["status"] in ("Submitted", "Validating", "Scheduled", "InProgress")
-    assert created["jobArn"].startswith("arn:aws:bedrock:") and created["jobArn"].endswith(created["jobId"])
+    assert created["jobArn"].startswith("arn:aws:bedrock:") and created["jobArn"].endswith(
+        created["jobId"]
+    )
     wait_for(lambda: cli("get", created["jobArn"])["status"] == "Completed")
     final = cli("get", created["jobId"])
     job = invocation.get(created["jobId"])
@@ -82,37 +110,78 @@ def test_cli_job_writes_one_line_per_record_and_a_manifest(tmp_path, isolated_en
     assert [line["recordId"] for line in lines] == [f"r{i}" for i in range(50)]
     assert all(len(line["modelOutput"]["generations"]) == 3 for line in lines)
     first = lines[0]["modelOutput"]
-    assert first["prompt"] == "Tom has 0 apples." and set(first["generations"][0]) >= {"id", "text", "finish_reason"}
+    assert first["prompt"] == "Tom has 0 apples." and set(first["generations"][0]) >= {
+        "id",
+        "text",
+        "finish_reason",
+    }
     counts = manifest(job)
-    assert counts["totalRecordCount"] == counts["processedRecordCount"] == counts["successRecordCount"] == 50
+    assert (
+        counts["totalRecordCount"]
+        == counts["processedRecordCount"]
+        == counts["successRecordCount"]
+        == 50
+    )
     assert counts["errorRecordCount"] == 0
-    assert counts["outputTokenCount"] == sum(g["token_count"] for line in lines
-                                             for g in line["modelOutput"]["generations"])
-    assert final["successRecordCount"] == 50 and final["inputTokenCount"] == counts["inputTokenCount"]
+    assert counts["outputTokenCount"] == sum(
+        g["token_count"] for line in lines for g in line["modelOutput"]["generations"]
+    )
+    assert (
+        final["successRecordCount"] == 50 and final["inputTokenCount"] == counts["inputTokenCount"]
+    )
     listed = cli("list", "--name-contains", "demo")["invocationJobSummaries"]
     assert [j["jobName"] for j in listed] == ["demo1"]
 
 
 def test_bad_records_get_error_lines_and_spare_their_siblings(tmp_path):
     source = tmp_path / "mixed.jsonl"
-    source.write_text("\n".join([
-        json.dumps({"recordId": "ok", "modelInput": {"prompt": "Hi", "temperature": 0, "max_tokens": 4}}),
-        json.dumps({"modelInput": {"prompt": "no id", "temperature": 0, "max_tokens": 4}}),
-        json.dumps({"recordId": "typo", "modelInput": {"prompt": "x", "temprature": 1}}),
-        json.dumps({"recordId": "greedy-n", "modelInput": {"prompt": "x", "temperature": 0, "num_generations": 2}}),
-        json.dumps({"recordId": "shape", "modelInput": {"text_inputs": "a text2text payload"}}),
-        json.dumps({"recordId": "native", "modelInput": {"inputs": "Once", "parameters": {"max_new_tokens": 3}}}),
-        "not json",
-    ]) + "\n")
-    job = invocation.create(job_name="mixed", model_id="springboard-tiny-llama",
-                            input_uri=str(source), output_uri=f"file://{tmp_path}/out")
+    source.write_text(
+        "\n".join(
+            [
+                json.dumps(
+                    {
+                        "recordId": "ok",
+                        "modelInput": {"prompt": "Hi", "temperature": 0, "max_tokens": 4},
+                    }
+                ),
+                json.dumps({"modelInput": {"prompt": "no id", "temperature": 0, "max_tokens": 4}}),
+                json.dumps({"recordId": "typo", "modelInput": {"prompt": "x", "temprature": 1}}),
+                json.dumps(
+                    {
+                        "recordId": "greedy-n",
+                        "modelInput": {"prompt": "x", "temperature": 0, "num_generations": 2},
+                    }
+                ),
+                json.dumps(
+                    {"recordId": "shape", "modelInput": {"text_inputs": "a text2text payload"}}
+                ),
+                json.dumps(
+                    {
+                        "recordId": "native",
+                        "modelInput": {"inputs": "Once", "parameters": {"max_new_tokens": 3}},
+                    }
+                ),
+                "not json",
+            ]
+        )
+        + "\n"
+    )
+    job = invocation.create(
+        job_name="mixed",
+        model_id="springboard-tiny-llama",
+        input_uri=str(source),
+        output_uri=f"file://{tmp_path}/out",
+    )
     job = invocation.wait(job.id, timeout=120)
     assert job.status == "PartiallyCompleted"
     lines = {line["recordId"]: line for line in out_lines(job)}
     assert len(lines) == 7
     generated = [rid for rid in lines if rid not in {"ok", "typo", "greedy-n", "shape", "native"}]
     assert len(generated) == 2 and all(len(rid) == 11 and rid.isalnum() for rid in generated)
-    assert "modelOutput" in lines["ok"] and lines["native"]["modelOutput"][0]["generated_text"] is not None
+    assert (
+        "modelOutput" in lines["ok"]
+        and lines["native"]["modelOutput"][0]["generated_text"] is not None
+    )
     assert "temprature" in lines["typo"]["error"]["errorMessage"]
     assert "prompt" in lines["typo"]["error"]["errorMessage"]  # the allowed fields are listed
     assert "num_generations" in lines["greedy-n"]["error"]["errorMessage"]
@@ -123,8 +192,12 @@ def test_bad_records_get_error_lines_and_spare_their_siblings(tmp_path):
 
 def test_the_text2text_model_takes_the_completion_shape_too(tmp_path):
     source = completion_records(tmp_path / "t5.jsonl", 3, generations=2)
-    job = invocation.create(job_name="t5", model_id="springboard-tiny-t5",
-                            input_uri=str(source), output_uri=str(tmp_path / "out"))
+    job = invocation.create(
+        job_name="t5",
+        model_id="springboard-tiny-t5",
+        input_uri=str(source),
+        output_uri=str(tmp_path / "out"),
+    )
     job = invocation.wait(job.id, timeout=120)
     assert job.status == "Completed", job.status_message
     assert all(len(line["modelOutput"]["generations"]) == 2 for line in out_lines(job))
@@ -132,12 +205,16 @@ def test_the_text2text_model_takes_the_completion_shape_too(tmp_path):
 
 def test_requests_are_validated_before_a_job_exists(tmp_path):
     source = completion_records(tmp_path / "in.jsonl", 2)
-    good = dict(model_id="springboard-tiny-llama", input_uri=str(source), output_uri=str(tmp_path / "o"))
+    good = dict(
+        model_id="springboard-tiny-llama", input_uri=str(source), output_uri=str(tmp_path / "o")
+    )
     with pytest.raises(ValidationError) as err:
         invocation.create(job_name="bad name!", timeout_hours=2, **good)
     assert {i.field for i in err.value.issues} == {"jobName", "timeoutDurationInHours"}
     with pytest.raises(ValidationError, match="does not exist"):
-        invocation.create(job_name="nofile", **{**good, "input_uri": str(tmp_path / "missing.jsonl")})
+        invocation.create(
+            job_name="nofile", **{**good, "input_uri": str(tmp_path / "missing.jsonl")}
+        )
     with pytest.raises(ValidationError, match="cannot open nosuch:// locations"):
         invocation.create(job_name="nofs", **{**good, "input_uri": "nosuch://bucket/in.jsonl"})
     first = invocation.create(job_name="tok", client_token="t-1", launch=False, **good)
@@ -146,8 +223,12 @@ def test_requests_are_validated_before_a_job_exists(tmp_path):
     with pytest.raises(ConflictError, match="clientRequestToken"):
         invocation.create(job_name="other", client_token="t-1", launch=False, **good)
     with pytest.raises(ConflictError, match="outputDataConfig"):
-        invocation.create(job_name="tok", client_token="t-1", launch=False,
-                          **{**good, "output_uri": str(tmp_path / "elsewhere")})
+        invocation.create(
+            job_name="tok",
+            client_token="t-1",
+            launch=False,
+            **{**good, "output_uri": str(tmp_path / "elsewhere")},
+        )
     with pytest.raises(ValidationError) as err:  # every problem at once
         invocation.create(job_name="-bad", **{**good, "input_uri": str(tmp_path / "nope.jsonl")})
     assert {i.field for i in err.value.issues} == {"jobName", "inputDataConfig"}
@@ -157,9 +238,15 @@ def test_requests_are_validated_before_a_job_exists(tmp_path):
 
 def test_at_most_three_run_and_the_rest_wait_in_order(tmp_path):
     source = completion_records(tmp_path / "in.jsonl", 40, generations=2)
-    jobs = [invocation.create(job_name=f"c{i}", model_id="springboard-tiny-llama",
-                              input_uri=str(source), output_uri=str(tmp_path / "out"))
-            for i in range(4)]
+    jobs = [
+        invocation.create(
+            job_name=f"c{i}",
+            model_id="springboard-tiny-llama",
+            input_uri=str(source),
+            output_uri=str(tmp_path / "out"),
+        )
+        for i in range(4)
+    ]
     statuses = [invocation.get(j.id).status for j in jobs]
     assert statuses[3] == "Scheduled", statuses
     assert all(s in ("Validating", "InProgress", "Completed") for s in statuses[:3]), statuses
@@ -173,18 +260,32 @@ def test_quota_on_waiting_jobs(tmp_path, monkeypatch):
     reset_settings()
     source = completion_records(tmp_path / "in.jsonl", 1)
     for i in range(2):
-        invocation.create(job_name=f"q{i}", model_id="springboard-tiny-llama", input_uri=str(source),
-                          output_uri=str(tmp_path / "o"), launch=False)
+        invocation.create(
+            job_name=f"q{i}",
+            model_id="springboard-tiny-llama",
+            input_uri=str(source),
+            output_uri=str(tmp_path / "o"),
+            launch=False,
+        )
     with pytest.raises(QuotaExceededError, match="limit is 2"):
-        invocation.create(job_name="q2", model_id="springboard-tiny-llama", input_uri=str(source),
-                          output_uri=str(tmp_path / "o"), launch=False)
+        invocation.create(
+            job_name="q2",
+            model_id="springboard-tiny-llama",
+            input_uri=str(source),
+            output_uri=str(tmp_path / "o"),
+            launch=False,
+        )
 
 
 def test_stop_keeps_lines_and_resume_after_kill_finishes_exactly_once(tmp_path):
     n = 1500
     source = completion_records(tmp_path / "in.jsonl", n, generations=1, max_tokens=4)
-    job = invocation.create(job_name="long", model_id="springboard-tiny-llama",
-                            input_uri=str(source), output_uri=str(tmp_path / "out"))
+    job = invocation.create(
+        job_name="long",
+        model_id="springboard-tiny-llama",
+        input_uri=str(source),
+        output_uri=str(tmp_path / "out"),
+    )
     wait_for(lambda: (service.get(job.id).counts or {}).get("processed", 0) >= 32)
     assert invocation.stop(invocation.job_arn(job.id)).status in ("Stopping", "Stopped")
     stopped = invocation.wait(job.id, timeout=60)
@@ -207,12 +308,22 @@ def test_stop_keeps_lines_and_resume_after_kill_finishes_exactly_once(tmp_path):
 
 def test_a_job_past_its_timeout_expires_and_keeps_its_output(tmp_path):
     source = completion_records(tmp_path / "in.jsonl", 200, generations=1, max_tokens=4)
-    job = invocation.create(job_name="late", model_id="springboard-tiny-llama",
-                            input_uri=str(source), output_uri=str(tmp_path / "out"), launch=False)
+    job = invocation.create(
+        job_name="late",
+        model_id="springboard-tiny-llama",
+        input_uri=str(source),
+        output_uri=str(tmp_path / "out"),
+        launch=False,
+    )
     settings = {**job.settings, "deadline": (datetime.now(UTC) - timedelta(seconds=1)).isoformat()}
     set_settings(job.id, settings)
-    waiting = invocation.create(job_name="late2", model_id="springboard-tiny-llama",
-                                input_uri=str(source), output_uri=str(tmp_path / "out"), launch=False)
+    waiting = invocation.create(
+        job_name="late2",
+        model_id="springboard-tiny-llama",
+        input_uri=str(source),
+        output_uri=str(tmp_path / "out"),
+        launch=False,
+    )
     set_settings(waiting.id, settings)
     job_records.update_row(waiting.id, status="Scheduled")
     assert invocation.get(waiting.id).status == "Expired"  # never ran

@@ -25,8 +25,10 @@ def test_a_payload_built_for_a_task_parses_for_it_and_names_its_task(task):
 
 
 def test_the_two_shapes():
-    assert payload_for("text2text", "hi", {"max_length": 5}) == {"max_length": 5,
-                                                                 "text_inputs": "hi"}
+    assert payload_for("text2text", "hi", {"max_length": 5}) == {
+        "max_length": 5,
+        "text_inputs": "hi",
+    }
     assert payload_for("text-generation", "hi") == {"inputs": "hi", "parameters": {}}
     assert task_of_payload({"prompt": "hi"}) is None
     with pytest.raises(ValueError):

@@ -9,8 +9,12 @@ import pytest
 from springboard.catalog import Catalog
 from springboard.catalog.spec import Task
 from springboard.errors import ValidationError
-from springboard.inference.payloads import (GenerationResult, ParsedRequest, parse_request,
-                                            render_response)
+from springboard.inference.payloads import (
+    GenerationResult,
+    ParsedRequest,
+    parse_request,
+    render_response,
+)
 
 T2T, TG = Task.TEXT2TEXT, Task.TEXT_GENERATION
 
@@ -42,6 +46,7 @@ def tg_issues(**parameters: object) -> dict[str | None, str]:
 
 
 # --- shape of the request ---------------------------------------------------------------------
+
 
 def test_text2text_string_input() -> None:
     request = t2t(max_length=20)
@@ -100,6 +105,7 @@ def test_wrong_type_refused_naming_field() -> None:
 
 # --- decoding rules -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("top_p", [1.5, 0, -0.1])
 def test_top_p_outside_unit_interval_refused(top_p: float) -> None:
     assert "(0, 1]" in t2t_issues(top_p=top_p)["top_p"]
@@ -119,8 +125,9 @@ def test_temperature_negative_refused() -> None:
 
 @pytest.mark.parametrize("bad", ["NaN", "Infinity"])
 def test_non_finite_numbers_refused(bad: str) -> None:
-    payload = json.loads('{"text_inputs": "x", "temperature": %s, "repetition_penalty": %s}'
-                         % (bad, bad))
+    payload = json.loads(
+        f'{{"text_inputs": "x", "temperature": {bad}, "repetition_penalty": {bad}}}'
+    )
     assert {"temperature", "repetition_penalty"} <= set(issues(payload, T2T))
 
 
@@ -166,8 +173,9 @@ def test_no_repeat_ngram_size_one_refused() -> None:
     assert t2t(no_repeat_ngram_size=2).params.no_repeat_ngram_size == 2
 
 
-@pytest.mark.parametrize("field", ["max_length", "max_new_tokens", "num_return_sequences",
-                                   "num_beams", "batch_size"])
+@pytest.mark.parametrize(
+    "field", ["max_length", "max_new_tokens", "num_return_sequences", "num_beams", "batch_size"]
+)
 def test_non_positive_counts_refused(field: str) -> None:
     assert "positive" in t2t_issues(**{field: 0})[field]
 
@@ -220,6 +228,7 @@ def test_text_generation_extras_are_parsed() -> None:
 
 # --- catalog defaults -----------------------------------------------------------------------
 
+
 def chat_defaults() -> dict:
     return dict(Catalog.load().get("meta-textgeneration-llama-2-7b-f").default_inference_parameters)
 
@@ -234,15 +243,17 @@ def test_defaults_fill_gaps() -> None:
 
 
 def test_request_values_override_defaults() -> None:
-    request = parse_request({"inputs": "hi", "parameters": {"max_new_tokens": 7, "top_p": 0.5}},
-                            TG, chat_defaults())
+    request = parse_request(
+        {"inputs": "hi", "parameters": {"max_new_tokens": 7, "top_p": 0.5}}, TG, chat_defaults()
+    )
     assert request.params.max_new_tokens == 7
     assert request.params.top_p == pytest.approx(0.5)
 
 
 def test_do_sample_false_does_not_inherit_sampling_defaults() -> None:
-    request = parse_request({"inputs": "hi", "parameters": {"do_sample": False}}, TG,
-                            chat_defaults())
+    request = parse_request(
+        {"inputs": "hi", "parameters": {"do_sample": False}}, TG, chat_defaults()
+    )
     params = request.params
     assert not params.do_sample
     assert params.temperature == 1.0 and params.top_p == 1.0
@@ -250,8 +261,7 @@ def test_do_sample_false_does_not_inherit_sampling_defaults() -> None:
 
 
 def test_temperature_zero_does_not_inherit_top_p_default() -> None:
-    request = parse_request({"inputs": "hi", "parameters": {"temperature": 0}}, TG,
-                            chat_defaults())
+    request = parse_request({"inputs": "hi", "parameters": {"temperature": 0}}, TG, chat_defaults())
     assert not request.params.do_sample and request.params.top_p == 1.0
 
 
@@ -263,17 +273,23 @@ def test_given_max_new_tokens_replaces_default_max_length() -> None:
 def test_defaults_are_not_mutated() -> None:
     defaults = chat_defaults()
     before = dict(defaults)
-    parse_request({"inputs": "hi", "parameters": {"do_sample": False, "max_length": 9}}, TG,
-                  defaults)
+    parse_request(
+        {"inputs": "hi", "parameters": {"do_sample": False, "max_length": 9}}, TG, defaults
+    )
     assert defaults == before
 
 
 # --- responses ------------------------------------------------------------------------------
 
+
 def result(*texts: str, seed: int | None = None) -> GenerationResult:
-    return GenerationResult(texts=list(texts), input_tokens=4,
-                            output_tokens=[len(t) for t in texts],
-                            finish_reasons=["length"] * len(texts), seed=seed)
+    return GenerationResult(
+        texts=list(texts),
+        input_tokens=4,
+        output_tokens=[len(t) for t in texts],
+        finish_reasons=["length"] * len(texts),
+        seed=seed,
+    )
 
 
 def test_text2text_single_response() -> None:
@@ -309,8 +325,10 @@ def test_text_generation_list_response_one_entry_per_input() -> None:
 def test_text_generation_list_with_several_sequences() -> None:
     request = tg(["a", "b"], num_return_sequences=2)
     body = render_response(request, [result("A1", "A2"), result("B1", "B2")])
-    assert body == [[{"generated_text": "A1"}, {"generated_text": "A2"}],
-                    [{"generated_text": "B1"}, {"generated_text": "B2"}]]
+    assert body == [
+        [{"generated_text": "A1"}, {"generated_text": "A2"}],
+        [{"generated_text": "B1"}, {"generated_text": "B2"}],
+    ]
 
 
 def test_text_generation_return_full_text_prepends_prompt() -> None:
@@ -322,9 +340,17 @@ def test_text_generation_return_full_text_prepends_prompt() -> None:
 def test_text_generation_details() -> None:
     request = tg(details=True, do_sample=True, seed=7)
     body = render_response(request, [result("abc", seed=7)])
-    assert body == [{"generated_text": "abc",
-                     "details": {"finish_reason": "length", "generated_tokens": 3,
-                                 "prompt_tokens": 4, "seed": 7}}]
+    assert body == [
+        {
+            "generated_text": "abc",
+            "details": {
+                "finish_reason": "length",
+                "generated_tokens": 3,
+                "prompt_tokens": 4,
+                "seed": 7,
+            },
+        }
+    ]
 
 
 def test_text_generation_without_details_has_no_details_key() -> None:

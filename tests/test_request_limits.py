@@ -33,22 +33,30 @@ HANG_GUARD = 60.0  # seconds; only ever a guard against a hang, never a measurem
 
 # -- helpers ------------------------------------------------------------------------------
 
+
 def service_for(generator, **settings) -> EndpointService:
     service = EndpointService("limits", generator.spec, DeploymentSettings(**settings))
     service.attach(generator)
     return service
 
 
-def invoke(service: EndpointService, payload: Any, content_type: str = "application/json",
-           *, runtime_shape: bool = False):
+def invoke(
+    service: EndpointService,
+    payload: Any,
+    content_type: str = "application/json",
+    *,
+    runtime_shape: bool = False,
+):
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     return asyncio.run(service.invoke(body, content_type, runtime_shape=runtime_shape))
 
 
 def strict(body: bytes) -> Any:
     """Parse as strict JSON: a bare NaN / Infinity / -Infinity fails the test."""
+
     def refuse(constant: str) -> Any:
         raise AssertionError(f"bare {constant} in a response body: {body[:300]!r}")
+
     return json.loads(body, parse_constant=refuse)
 
 
@@ -91,8 +99,11 @@ class CountingTokenizer:
 
     def __init__(self, real, pause_at: int | None = None) -> None:
         self.real, self.pause_at, self.calls = real, pause_at, 0
-        self.started, self.release, self.finished = (threading.Event(), threading.Event(),
-                                                     threading.Event())
+        self.started, self.release, self.finished = (
+            threading.Event(),
+            threading.Event(),
+            threading.Event(),
+        )
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
@@ -130,8 +141,11 @@ HUGE = 10**20
 T5_OVER = [
     ({"text_inputs": "x", "top_k": HUGE, "do_sample": True}, "top_k", "SPRINGBOARD_MAX_TOP_K"),
     ({"text_inputs": "x", "top_k": 1001}, "top_k", "SPRINGBOARD_MAX_TOP_K"),
-    ({"text_inputs": "x", "num_return_sequences": 3000, "do_sample": True},
-     "num_return_sequences", "SPRINGBOARD_MAX_RETURN_SEQUENCES"),
+    (
+        {"text_inputs": "x", "num_return_sequences": 3000, "do_sample": True},
+        "num_return_sequences",
+        "SPRINGBOARD_MAX_RETURN_SEQUENCES",
+    ),
     ({"text_inputs": "x", "num_beams": 2000}, "num_beams", "SPRINGBOARD_MAX_BEAMS"),
     ({"text_inputs": ["x"] * 20_000}, "text_inputs", "SPRINGBOARD_MAX_INPUTS"),
     ({"text_inputs": "x" * 100_001}, "text_inputs", "SPRINGBOARD_MAX_PROMPT_CHARS"),
@@ -142,21 +156,32 @@ T5_OVER = [
     ({"text_inputs": "x", "stop": ["a"] * 65}, "stop", "at most 64"),
 ]
 LLAMA_OVER = [
-    ({"inputs": "x", "parameters": {"top_k": HUGE, "do_sample": True}}, "parameters.top_k",
-     "SPRINGBOARD_MAX_TOP_K"),
-    ({"inputs": "x", "parameters": {"num_return_sequences": 17, "do_sample": True}},
-     "parameters.num_return_sequences", "SPRINGBOARD_MAX_RETURN_SEQUENCES"),
+    (
+        {"inputs": "x", "parameters": {"top_k": HUGE, "do_sample": True}},
+        "parameters.top_k",
+        "SPRINGBOARD_MAX_TOP_K",
+    ),
+    (
+        {"inputs": "x", "parameters": {"num_return_sequences": 17, "do_sample": True}},
+        "parameters.num_return_sequences",
+        "SPRINGBOARD_MAX_RETURN_SEQUENCES",
+    ),
     ({"inputs": ["x"] * 257}, "inputs", "SPRINGBOARD_MAX_INPUTS"),
     ({"inputs": "x", "parameters": {"batch_size": HUGE}}, "parameters.batch_size", "64 bits"),
-    ({"inputs": "x", "parameters": {"stop": ["ok", "a" * 1001]}}, "parameters.stop[1]",
-     "at most 1000"),
+    (
+        {"inputs": "x", "parameters": {"stop": ["ok", "a" * 1001]}},
+        "parameters.stop[1]",
+        "at most 1000",
+    ),
 ]
 
 
-@pytest.mark.parametrize("payload,field,hint", T5_OVER + LLAMA_OVER,
-                         ids=[f for _, f, _ in T5_OVER + LLAMA_OVER])
+@pytest.mark.parametrize(
+    "payload,field,hint", T5_OVER + LLAMA_OVER, ids=[f for _, f, _ in T5_OVER + LLAMA_OVER]
+)
 def test_each_bound_is_a_400_naming_the_field_before_tokenizing(
-        payload, field, hint, t5_service, llama_service, monkeypatch):
+    payload, field, hint, t5_service, llama_service, monkeypatch
+):
     service = t5_service if "text_inputs" in payload else llama_service
     tokenizer = CountingTokenizer(service.generator.tokenizer)
     monkeypatch.setattr(service.generator, "tokenizer", tokenizer)
@@ -170,17 +195,24 @@ def test_each_bound_is_a_400_naming_the_field_before_tokenizing(
 
 def test_a_prompt_exactly_at_the_limit_and_the_usual_requests_pass(t5_service, llama_service):
     assert invoke(t5_service, {"text_inputs": "x", "top_k": 1000, "max_length": 3}).status == 200
-    assert invoke(t5_service, {"text_inputs": "hi", "num_return_sequences": 16,
-                               "max_length": 3}).status == 200  # 16 beams, implied
-    assert invoke(llama_service, {"inputs": ["a"] * 256,
-                                  "parameters": {"max_new_tokens": 1}}).status == 200
+    assert (
+        invoke(
+            t5_service, {"text_inputs": "hi", "num_return_sequences": 16, "max_length": 3}
+        ).status
+        == 200
+    )  # 16 beams, implied
+    assert (
+        invoke(llama_service, {"inputs": ["a"] * 256, "parameters": {"max_new_tokens": 1}}).status
+        == 200
+    )
     at_limit = invoke(t5_service, {"text_inputs": "word " * 20_000})  # 100,000 characters
     assert at_limit.status == 413  # past the limit check: the model's context says no
 
 
 def test_a_deployment_sets_its_own_limits(llama_generator):
-    settings = DeploymentSettings.from_env({"SPRINGBOARD_MAX_TOP_K": "5",
-                                            "SPRINGBOARD_MAX_INPUTS": "2"}, llama_generator.spec)
+    settings = DeploymentSettings.from_env(
+        {"SPRINGBOARD_MAX_TOP_K": "5", "SPRINGBOARD_MAX_INPUTS": "2"}, llama_generator.spec
+    )
     assert settings.request_limits() == RequestLimits(max_top_k=5, max_inputs=2)
     assert settings.to_env()["SPRINGBOARD_MAX_TOP_K"] == "5"
     service = service_for(llama_generator, **settings.model_dump())
@@ -188,8 +220,10 @@ def test_a_deployment_sets_its_own_limits(llama_generator):
         refused = strict(invoke(service, {"inputs": "x", "parameters": {"top_k": 6}}).body)
         assert refused["error"]["field"] == "parameters.top_k"
         assert "at most 5" in refused["error"]["message"]
-        assert invoke(service, {"inputs": "x", "parameters": {"top_k": 5, "max_new_tokens": 2}}
-                      ).status == 200
+        assert (
+            invoke(service, {"inputs": "x", "parameters": {"top_k": 5, "max_new_tokens": 2}}).status
+            == 200
+        )
         lines = b'{"inputs": "a"}\n{"inputs": "b"}\n{"inputs": "c"}\n'
         too_many = invoke(service, lines, "application/jsonlines")
         assert too_many.status == 400 and strict(too_many.body)["error"]["field"] == "body"
@@ -215,6 +249,7 @@ def test_the_generator_holds_the_limits_batch_jobs_parse_with(t5_generator):
 
 # -- a caller that has gone stops the work ----------------------------------------------
 
+
 def test_a_cancelled_queued_request_never_runs(t5_generator):
     batcher = Batcher(t5_generator, DeploymentSettings(batch_wait_ms=0))
     job = batcher.submit(t5_generator.plan(["x"], DecodingParams(max_new_tokens=50)))
@@ -234,8 +269,10 @@ def test_a_timed_out_request_ends_its_dynamic_pass_early(llama_generator):
     try:
         with forward_calls(llama_generator.model, hold) as calls:
             reply = invoke(service, {"inputs": "x", "parameters": {"max_new_tokens": 300}})
-            wait_until(lambda: metric(service, "springboard_cancelled_rows_total") == 1,
-                       "the row stopped early")
+            wait_until(
+                lambda: metric(service, "springboard_cancelled_rows_total") == 1,
+                "the row stopped early",
+            )
     finally:
         service.shutdown()
     assert reply.status == 504
@@ -257,12 +294,24 @@ async def _post_then_disconnect(app, body: bytes, disconnect: asyncio.Event) -> 
     async def send(message: dict) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-             "scheme": "http", "path": "/invocations", "raw_path": b"/invocations",
-             "query_string": b"", "root_path": "", "client": ("127.0.0.1", 50000),
-             "server": ("127.0.0.1", 8080),
-             "headers": [(b"host", b"127.0.0.1:8080"), (b"content-type", b"application/json"),
-                         (b"content-length", str(len(body)).encode())]}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/invocations",
+        "raw_path": b"/invocations",
+        "query_string": b"",
+        "root_path": "",
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8080),
+        "headers": [
+            (b"host", b"127.0.0.1:8080"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+    }
     await asyncio.wait_for(app(scope, receive, send), HANG_GUARD)
     return sent
 
@@ -286,8 +335,9 @@ def test_a_client_that_disconnects_frees_its_continuous_rows(llama_generator):
     try:
         with forward_calls(llama_generator.model, {3: disconnect_now}) as calls:
             sent = asyncio.run(go())
-            wait_until(lambda: metric(service, "springboard_active_rows") == 0,
-                       "the rows were freed")
+            wait_until(
+                lambda: metric(service, "springboard_active_rows") == 0, "the rows were freed"
+            )
     finally:
         service.shutdown()
     assert sent[0]["status"] == 499
@@ -298,12 +348,15 @@ def test_a_client_that_disconnects_frees_its_continuous_rows(llama_generator):
 
 # -- a request that breaks a shared pass fails alone -------------------------------------
 
+
 def _failing_and_good(generator) -> tuple[list, list[list]]:
     # What `parse` now refuses, planned directly: torch cannot hold top_k = 10**20, so the
     # pass it shares fails inside the model call ("Overflow when unpacking long long").
     bad = generator.plan(["x"], DecodingParams(max_new_tokens=6, do_sample=True, top_k=HUGE))
-    good = [generator.plan([prompt], DecodingParams(max_new_tokens=6, do_sample=True, seed=i))
-            for i, prompt in enumerate(["Once upon", "a short note"])]
+    good = [
+        generator.plan([prompt], DecodingParams(max_new_tokens=6, do_sample=True, seed=i))
+        for i, prompt in enumerate(["Once upon", "a short note"])
+    ]
     return bad, good
 
 
@@ -327,6 +380,7 @@ def test_a_request_that_breaks_the_batch_fails_alone(kind, t5_generator, llama_g
 
 # -- /ping answers while a big prompt is tokenized -------------------------------------
 
+
 def test_ping_answers_while_a_long_prompt_is_tokenized(t5_generator, monkeypatch):
     service = service_for(t5_generator)
     tokenizer = CountingTokenizer(t5_generator.tokenizer, pause_at=100_000)
@@ -337,7 +391,8 @@ def test_ping_answers_while_a_long_prompt_is_tokenized(t5_generator, monkeypatch
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             post = asyncio.ensure_future(
-                client.post("/invocations", json={"text_inputs": "word " * 20_000}))
+                client.post("/invocations", json={"text_inputs": "word " * 20_000})
+            )
             assert await asyncio.to_thread(tokenizer.started.wait, HANG_GUARD)
             ping = await asyncio.wait_for(client.get("/ping"), HANG_GUARD)
             still_tokenizing = not tokenizer.finished.is_set()
@@ -355,14 +410,17 @@ def test_ping_answers_while_a_long_prompt_is_tokenized(t5_generator, monkeypatch
 
 # -- error bodies are strict JSON, however deep or odd the input -----------------------
 
+
 def nested(depth: int, inner: bytes = b'"x"') -> bytes:
     return b"[" * depth + inner + b"]" * depth
 
 
 ODD_BODIES = [  # (body, the field its error names)
     (b'{"text_inputs": NaN}', "text_inputs"),
-    (b'{"text_inputs": "x", "temperature": NaN, "top_p": Infinity, "stop": [-Infinity]}',
-     "temperature"),
+    (
+        b'{"text_inputs": "x", "temperature": NaN, "top_p": Infinity, "stop": [-Infinity]}',
+        "temperature",
+    ),
     (b'{"text_inputs": "x", "max_length": Infinity}', "max_length"),
     (b"NaN", None),
     (nested(100_000, b""), "body"),
@@ -387,30 +445,47 @@ def test_odd_bodies_are_a_400_in_strict_json(body, field, runtime_shape, t5_serv
 
 
 def test_a_deep_json_lines_line_gets_an_error_line_and_its_siblings_answers(t5_service):
-    body = b"\n".join([b'{"text_inputs": "a", "max_length": 3}', nested(100_000, b""),
-                       b'{"text_inputs": ' + nested(40) + b"}",
-                       b'{"text_inputs": NaN}', b'{"text_inputs": "b", "max_length": 3}'])
+    body = b"\n".join(
+        [
+            b'{"text_inputs": "a", "max_length": 3}',
+            nested(100_000, b""),
+            b'{"text_inputs": ' + nested(40) + b"}",
+            b'{"text_inputs": NaN}',
+            b'{"text_inputs": "b", "max_length": 3}',
+        ]
+    )
     reply = invoke(t5_service, body, "application/jsonlines")
     assert reply.status == 200
     lines = [strict(line) for line in reply.body.splitlines()]
     assert "generated_texts" in lines[0] and "generated_texts" in lines[4]
-    assert [line["error"]["field"] for line in lines[1:4]] == ["line 2", "text_inputs",
-                                                              "text_inputs"]
+    assert [line["error"]["field"] for line in lines[1:4]] == [
+        "line 2",
+        "text_inputs",
+        "text_inputs",
+    ]
 
 
 # -- the real thing: a deployed endpoint and a batch job ------------------------------
+
 
 @pytest.mark.integration
 def test_a_deployed_endpoint_refuses_a_huge_top_k_as_curl_sends_it(isolated_env):
     from springboard.serving import endpoints
 
-    info = endpoints.deploy("springboard-tiny-t5", name="limits-t5",
-                            env={"SPRINGBOARD_MAX_INPUTS": "3", "OMP_NUM_THREADS": "1"})
+    info = endpoints.deploy(
+        "springboard-tiny-t5",
+        name="limits-t5",
+        env={"SPRINGBOARD_MAX_INPUTS": "3", "OMP_NUM_THREADS": "1"},
+    )
     try:
         url = f"{info.url}/invocations"
         curl = {"Content-Type": "application/x-www-form-urlencoded"}  # what `curl -d` sends
-        huge = httpx.post(url, headers=curl, timeout=HANG_GUARD,
-                          content=b'{"text_inputs":"x","top_k":100000000000000000000,"do_sample":true}')
+        huge = httpx.post(
+            url,
+            headers=curl,
+            timeout=HANG_GUARD,
+            content=b'{"text_inputs":"x","top_k":100000000000000000000,"do_sample":true}',
+        )
         assert huge.status_code == 400, huge.text
         error = strict(huge.content)["error"]
         assert error["field"] == "top_k" and "SPRINGBOARD_MAX_TOP_K" in error["message"]
@@ -430,15 +505,19 @@ def test_a_batch_record_with_a_huge_top_k_gets_an_error_line(tmp_path):
     from springboard.jobs import service, transform
 
     source = tmp_path / "in.jsonl"
-    records = [{"id": "a", "text_inputs": "summarize: one", "max_length": 4},
-               {"id": "b", "text_inputs": "x", "top_k": HUGE, "do_sample": True},
-               {"id": "c", "text_inputs": "summarize: two", "max_length": 4}]
+    records = [
+        {"id": "a", "text_inputs": "summarize: one", "max_length": 4},
+        {"id": "b", "text_inputs": "x", "top_k": HUGE, "do_sample": True},
+        {"id": "c", "text_inputs": "summarize: two", "max_length": 4},
+    ]
     source.write_text("".join(json.dumps(r) + "\n" for r in records))
     job = transform.submit("springboard-tiny-t5", input=str(source), output=str(tmp_path / "out"))
     job = service.wait(job.id, timeout=HANG_GUARD * 2)
     assert job.status == "PartiallyCompleted", job
-    lines = [strict(line.encode()) for line in
-             (tmp_path / "out" / "in.jsonl.out").read_text().splitlines()]
+    lines = [
+        strict(line.encode())
+        for line in (tmp_path / "out" / "in.jsonl.out").read_text().splitlines()
+    ]
     assert [line["id"] for line in lines] == ["a", "b", "c"]
     assert lines[1]["error"]["field"] == "top_k"
     assert "generated_texts" in lines[0] and "generated_texts" in lines[2]

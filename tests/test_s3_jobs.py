@@ -27,14 +27,23 @@ T5 = "springboard-tiny-t5"
 
 
 def t5_records(n: int, start: int = 0) -> str:
-    return "".join(json.dumps({"id": f"r{i}", "text_inputs": f"summarize: note {i} about rain"})
-                   + "\n" for i in range(start, start + n))
+    return "".join(
+        json.dumps({"id": f"r{i}", "text_inputs": f"summarize: note {i} about rain"}) + "\n"
+        for i in range(start, start + n)
+    )
 
 
 def completion_records(n: int) -> str:
-    return "".join(json.dumps({"recordId": f"q{i}", "modelInput": {
-        "prompt": f"Tom has {i} apples.", "temperature": 0, "max_tokens": 4}}) + "\n"
-        for i in range(n))
+    return "".join(
+        json.dumps(
+            {
+                "recordId": f"q{i}",
+                "modelInput": {"prompt": f"Tom has {i} apples.", "temperature": 0, "max_tokens": 4},
+            }
+        )
+        + "\n"
+        for i in range(n)
+    )
 
 
 def lines_of(data: bytes) -> list[dict]:
@@ -50,16 +59,31 @@ def wait_for(check, timeout: float = 120.0):
     raise AssertionError("condition not reached in time")
 
 
-def test_cli_transform_reads_an_s3_folder_and_writes_an_s3_folder(s3_env, bucket, isolated_env,
-                                                                     tmp_path):
+def test_cli_transform_reads_an_s3_folder_and_writes_an_s3_folder(
+    s3_env, bucket, isolated_env, tmp_path
+):
     put(s3_env, bucket, "in/a.jsonl", t5_records(5))
     put(s3_env, bucket, "in/b.jsonl", t5_records(3, start=5))
     put(s3_env, bucket, "in/.hidden", "not a record\n")
     done = subprocess.run(
-        [str(VENV_BIN / "springboard"), "transform", T5, "--input", f"s3://{bucket}/in/",
-         "--output", f"s3://{bucket}/out/", "--env", 'HYPER_PARAMS={"max_length": 6}',
-         "--wait", "--json"],
-        env=cli_env(isolated_env), capture_output=True, text=True, timeout=300)
+        [
+            str(VENV_BIN / "springboard"),
+            "transform",
+            T5,
+            "--input",
+            f"s3://{bucket}/in/",
+            "--output",
+            f"s3://{bucket}/out/",
+            "--env",
+            'HYPER_PARAMS={"max_length": 6}',
+            "--wait",
+            "--json",
+        ],
+        env=cli_env(isolated_env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     job = json.loads(done.stdout)
     assert job["status"] == "Completed" and job["counts"]["succeeded"] == 8
@@ -69,15 +93,21 @@ def test_cli_transform_reads_an_s3_folder_and_writes_an_s3_folder(s3_env, bucket
     b = lines_of(get(s3_env, bucket, "out/b.jsonl.out"))
     assert [line["id"] for line in a + b] == [f"r{i}" for i in range(8)]
     described = service.get(job["id"])
-    assert described.outputs["files"] == [f"s3://{bucket}/out/a.jsonl.out",
-                                          f"s3://{bucket}/out/b.jsonl.out"]
+    assert described.outputs["files"] == [
+        f"s3://{bucket}/out/a.jsonl.out",
+        f"s3://{bucket}/out/b.jsonl.out",
+    ]
 
     # the same records from local files give the same lines: s3 changes where, not what
     local = tmp_path / "in"
     local.mkdir()
     (local / "a.jsonl").write_bytes(get(s3_env, bucket, "in/a.jsonl"))
-    same = transform.submit(T5, input=str(local / "a.jsonl"), output=str(tmp_path / "out"),
-                            env={"HYPER_PARAMS": '{"max_length": 6}'})
+    same = transform.submit(
+        T5,
+        input=str(local / "a.jsonl"),
+        output=str(tmp_path / "out"),
+        env={"HYPER_PARAMS": '{"max_length": 6}'},
+    )
     assert service.wait(same.id, timeout=120).status == "Completed"
     assert lines_of((tmp_path / "out" / "a.jsonl.out").read_bytes()) == a
 
@@ -85,8 +115,13 @@ def test_cli_transform_reads_an_s3_folder_and_writes_an_s3_folder(s3_env, bucket
 def test_kill_9_and_resume_write_each_record_to_s3_exactly_once(s3_env, bucket):
     n = 600
     put(s3_env, bucket, "big/in.jsonl", t5_records(n))
-    job = transform.submit(T5, input=f"s3://{bucket}/big/in.jsonl", output=f"s3://{bucket}/res/",
-                           env={"HYPER_PARAMS": '{"max_length": 8}'}, batch_size=8)
+    job = transform.submit(
+        T5,
+        input=f"s3://{bucket}/big/in.jsonl",
+        output=f"s3://{bucket}/res/",
+        env={"HYPER_PARAMS": '{"max_length": 8}'},
+        batch_size=8,
+    )
     wait_for(lambda: service.get(job.id).counts.get("processed", 0) >= 16)
     os.kill(service.get(job.id).pid, signal.SIGKILL)
     failed = wait_for(lambda: (j := service.get(job.id)).status == "Failed" and j)
@@ -105,15 +140,22 @@ def test_kill_9_and_resume_write_each_record_to_s3_exactly_once(s3_env, bucket):
 
 def test_invocation_job_with_s3_input_and_output_and_a_stop(s3_env, bucket):
     put(s3_env, bucket, "jobs/in/records.jsonl", completion_records(400))
-    job = invocation.create(job_name="s3-job", model_id="springboard-tiny-llama",
-                            input_uri=f"s3://{bucket}/jobs/in/", output_uri=f"s3://{bucket}/jobs/out")
+    job = invocation.create(
+        job_name="s3-job",
+        model_id="springboard-tiny-llama",
+        input_uri=f"s3://{bucket}/jobs/in/",
+        output_uri=f"s3://{bucket}/jobs/out",
+    )
     assert job.outputs["dir"] == f"s3://{bucket}/jobs/out/{job.id}"
     wait_for(lambda: (service.get(job.id).counts or {}).get("processed", 0) >= 32)
     invocation.stop(job.id)
     stopped = invocation.wait(job.id, timeout=120)
     assert stopped.status == "Stopped"
     prefix = f"jobs/out/{job.id}/"
-    assert keys(s3_env, bucket, prefix) == [prefix + "manifest.json.out", prefix + "records.jsonl.out"]
+    assert keys(s3_env, bucket, prefix) == [
+        prefix + "manifest.json.out",
+        prefix + "records.jsonl.out",
+    ]
     kept = lines_of(get(s3_env, bucket, prefix + "records.jsonl.out"))  # what it had, published
     manifest = json.loads(get(s3_env, bucket, prefix + "manifest.json.out"))
     assert 32 <= len(kept) < 400 and manifest["processedRecordCount"] == len(kept)
@@ -142,8 +184,12 @@ def test_missing_bucket_or_key_is_an_error_naming_the_parameter(s3_env, bucket, 
         transform.submit(T5, input=f"s3://{bucket}/nope/", output="s3://no-such-bucket/out/")
     assert [i.field for i in err.value.issues] == ["input", "output"]
     with pytest.raises(ValidationError) as err:
-        invocation.create(job_name="nobucket", model_id="springboard-tiny-llama",
-                          input_uri=str(good), output_uri="s3://no-such-bucket/out/")
+        invocation.create(
+            job_name="nobucket",
+            model_id="springboard-tiny-llama",
+            input_uri=str(good),
+            output_uri="s3://no-such-bucket/out/",
+        )
     assert [i.field for i in err.value.issues] == ["outputDataConfig"]
     assert service.list_jobs() == []
 
@@ -159,20 +205,36 @@ def test_http_callers_s3_locations_are_opened_by_the_worker_only(s3_env, bucket,
 
     _forget_filesystems()
     try:
-        job = transform.submit(T5, input=f"s3://{bucket}/missing/", output=f"s3://{bucket}/o/",
-                               policy=LocationPolicy.http(), launch=False)
-        other = invocation.create(job_name="http-s3", model_id="springboard-tiny-llama",
-                                  input_uri=f"s3://{bucket}/missing/",
-                                  output_uri=f"s3://{bucket}/o/", policy=LocationPolicy.http(),
-                                  launch=False)
+        job = transform.submit(
+            T5,
+            input=f"s3://{bucket}/missing/",
+            output=f"s3://{bucket}/o/",
+            policy=LocationPolicy.http(),
+            launch=False,
+        )
+        other = invocation.create(
+            job_name="http-s3",
+            model_id="springboard-tiny-llama",
+            input_uri=f"s3://{bucket}/missing/",
+            output_uri=f"s3://{bucket}/o/",
+            policy=LocationPolicy.http(),
+            launch=False,
+        )
         with pytest.raises(TimeoutError):
             listener.accept()
     finally:
         listener.close()
     assert job.inputs["files"] == [] and job.settings["location_policy"] == "http"
-    with pytest.raises(ValidationError, match="allowed schemes"):  # the same policy as invocation jobs
-        transform.submit(T5, input="gs://b/in/", output=f"s3://{bucket}/o/",
-                         policy=LocationPolicy.http(), launch=False)
+    with pytest.raises(
+        ValidationError, match="allowed schemes"
+    ):  # the same policy as invocation jobs
+        transform.submit(
+            T5,
+            input="gs://b/in/",
+            output=f"s3://{bucket}/o/",
+            policy=LocationPolicy.http(),
+            launch=False,
+        )
 
     # the worker lists the input: a missing one fails the job, naming the parameter
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3_env.url)

@@ -39,18 +39,35 @@ MODEL = "springboard-tiny-llama"
 
 def records(path: Path, n: int) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps({"recordId": f"r{i}", "modelInput": {
-        "prompt": f"Tom has {i} apples.", "temperature": 0, "max_tokens": 4}}) + "\n"
-        for i in range(n)))
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "recordId": f"r{i}",
+                    "modelInput": {
+                        "prompt": f"Tom has {i} apples.",
+                        "temperature": 0,
+                        "max_tokens": 4,
+                    },
+                }
+            )
+            + "\n"
+            for i in range(n)
+        )
+    )
     return path
 
 
 def invocation_job(tmp_path: Path, name: str, n: int = 3, **extra):
     from springboard.jobs import invocation
 
-    return invocation.create(job_name=name, model_id=MODEL,
-                             input_uri=str(records(tmp_path / f"{name}.jsonl", n)),
-                             output_uri=str(tmp_path / "out"), **extra)
+    return invocation.create(
+        job_name=name,
+        model_id=MODEL,
+        input_uri=str(records(tmp_path / f"{name}.jsonl", n)),
+        output_uri=str(tmp_path / "out"),
+        **extra,
+    )
 
 
 def set_settings(job_id: str, **changes) -> None:
@@ -70,8 +87,14 @@ def past() -> str:
 
 
 def cli(home: Path, *args: str) -> dict | list:
-    done = subprocess.run([str(VENV_BIN / "springboard"), *args, "--json"], env=cli_env(home),
-                          capture_output=True, text=True, timeout=HANG_GUARD, check=False)
+    done = subprocess.run(
+        [str(VENV_BIN / "springboard"), *args, "--json"],
+        env=cli_env(home),
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -113,9 +136,17 @@ def race(n: int, call) -> list:
 
 def plain_job(kind: str = "transform", name: str | None = None, **extra):
     """A job recorded through the service, never launched (no worker needed)."""
-    return service.create(kind=kind, name=name, model_id=MODEL, model_version="1.0.0",
-                          inputs={}, outputs={}, settings=extra.pop("settings", {}),
-                          launch=False, **extra)
+    return service.create(
+        kind=kind,
+        name=name,
+        model_id=MODEL,
+        model_version="1.0.0",
+        inputs={},
+        outputs={},
+        settings=extra.pop("settings", {}),
+        launch=False,
+        **extra,
+    )
 
 
 @pytest.fixture
@@ -125,6 +156,7 @@ def one_slot(monkeypatch):
 
 
 # -- reads never start anything ------------------------------------------------------------
+
 
 @pytest.mark.integration
 def test_reading_never_starts_a_worker_the_scheduler_does(tmp_path, isolated_env, one_slot):
@@ -171,7 +203,9 @@ def test_describe_and_invocation_jobs_get_agree_on_expired(tmp_path, isolated_en
     got = cli(isolated_env, "invocation-jobs", "get", submitted.id)
     described = cli(isolated_env, "jobs", "describe", submitted.id)
     assert described["status"] == got["status"] == "Expired"
-    assert "deadline" in described["status_message"] and got["message"] == described["status_message"]
+    assert (
+        "deadline" in described["status_message"] and got["message"] == described["status_message"]
+    )
     assert launched() == set()  # expiring is a status change, never a launch
 
 
@@ -199,9 +233,13 @@ def test_springboard_serve_runs_the_scheduler(tmp_path, isolated_env, one_slot):
     env = {**cli_env(isolated_env), "SPRINGBOARD_MAX_CONCURRENT_INVOCATION_JOBS": "1"}
     env.pop("SPRINGBOARD_API_KEY", None)
     log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 (closed below)
-    server = subprocess.Popen([str(VENV_BIN / "springboard"), "serve", "--port", str(port)],
-                              env=env, stdout=log, stderr=subprocess.STDOUT,
-                              stdin=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [str(VENV_BIN / "springboard"), "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
     try:
         # raw rows only: this process reads nothing through the service meanwhile
         wait_for(lambda: job_records.get(overdue.id)["status"] == "Expired")
@@ -216,13 +254,20 @@ def test_springboard_serve_runs_the_scheduler(tmp_path, isolated_env, one_slot):
 
 # -- names and quota, under races -------------------------------------------------------------
 
+
 def test_duplicate_names_are_refused_when_creates_race():
     results = race(8, lambda i: plain_job(name="same"))
     created = [r for r in results if not isinstance(r, Exception)]
     refused = [r for r in results if isinstance(r, Exception)]
     assert len(created) == 1 and len(refused) == 7
-    assert all(isinstance(e, ConflictError) and e.field == "name" and e.value == "same"
-               and "exists already" in str(e) and "pick another name" in e.fix for e in refused)
+    assert all(
+        isinstance(e, ConflictError)
+        and e.field == "name"
+        and e.value == "same"
+        and "exists already" in str(e)
+        and "pick another name" in e.fix
+        for e in refused
+    )
     assert [j.name for j in service.list_jobs(kind="transform")] == ["same"]
     assert plain_job(kind="training", name="same").name == "same"  # unique per kind
 
@@ -241,10 +286,18 @@ def test_duplicate_names_are_refused_when_processes_race(tmp_path, isolated_env)
         "                   inputs={}, outputs={}, settings={}, launch=False)\n"
         "    print('created')\n"
         "except ConflictError as exc:\n"
-        "    print('conflict', exc.field)\n")
-    procs = [subprocess.Popen([sys.executable, "-c", script, str(go)], env=cli_env(isolated_env),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(4)]
+        "    print('conflict', exc.field)\n"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(go)],
+            env=cli_env(isolated_env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
     time.sleep(1.0)  # not a bound: the racers are more likely all waiting at the line
     go.touch()
     outputs = sorted(p.communicate(timeout=HANG_GUARD)[0].strip() for p in procs)
@@ -258,9 +311,16 @@ def test_the_queue_quota_holds_when_creates_race(tmp_path, monkeypatch):
     source = records(tmp_path / "in.jsonl", 1)
     from springboard.jobs import invocation
 
-    results = race(6, lambda i: invocation.create(
-        job_name=f"q{i}", model_id=MODEL, input_uri=str(source),
-        output_uri=str(tmp_path / "out"), launch=False))
+    results = race(
+        6,
+        lambda i: invocation.create(
+            job_name=f"q{i}",
+            model_id=MODEL,
+            input_uri=str(source),
+            output_uri=str(tmp_path / "out"),
+            launch=False,
+        ),
+    )
     refused = [r for r in results if isinstance(r, Exception)]
     assert len(refused) == 4 and all(isinstance(e, QuotaExceededError) for e in refused), refused
     assert all("limit is 2" in str(e) for e in refused)
@@ -269,9 +329,16 @@ def test_the_queue_quota_holds_when_creates_race(tmp_path, monkeypatch):
 
 # -- kinds, statuses and counts are typed -------------------------------------------------------
 
+
 def test_kinds_statuses_and_counts_are_typed():
-    counts = {"total": 4, "processed": 0, "succeeded": 0, "failed": 0, "input_tokens": 0,
-              "output_tokens": 0}
+    counts = {
+        "total": 4,
+        "processed": 0,
+        "succeeded": 0,
+        "failed": 0,
+        "input_tokens": 0,
+        "output_tokens": 0,
+    }
     job = plain_job(counts=counts)
     assert job.kind is JobKind.TRANSFORM and job.status is JobStatus.SUBMITTED
     assert isinstance(job.typed_counts(), TransformCounts) and job.typed_counts().total == 4
@@ -292,11 +359,23 @@ def test_kinds_statuses_and_counts_are_typed():
 
 # -- endpoints ---------------------------------------------------------------------------------
 
+
 def endpoint_row(name: str) -> dict:
-    return {"name": name, "model_id": MODEL, "model_version": "1.0.0",
-            "status": EndpointStatus.CREATING, "status_message": None, "host": "127.0.0.1",
-            "port": None, "url": None, "pid": None, "pid_started": None, "env": {},
-            "model_dir": None, "log_path": "/dev/null"}
+    return {
+        "name": name,
+        "model_id": MODEL,
+        "model_version": "1.0.0",
+        "status": EndpointStatus.CREATING,
+        "status_message": None,
+        "host": "127.0.0.1",
+        "port": None,
+        "url": None,
+        "pid": None,
+        "pid_started": None,
+        "env": {},
+        "model_dir": None,
+        "log_path": "/dev/null",
+    }
 
 
 def test_endpoint_statuses_follow_their_state_machine():

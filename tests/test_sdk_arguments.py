@@ -15,10 +15,16 @@ from tests.conftest import VENV_BIN, cli_env
 @pytest.mark.integration  # a subprocess CLI
 def test_a_typo_in_deploy_is_a_type_error_naming_the_argument_meant(isolated_env):
     # the issue's acceptance command, as a user runs it
-    code = ("import springboard as sb; "
-            "sb.JumpStartModel('springboard-tiny-t5').deploy(acept_eula=True)")
-    result = subprocess.run([str(VENV_BIN / "python"), "-c", code], capture_output=True,
-                            text=True, env=cli_env(isolated_env), timeout=120)
+    code = (
+        "import springboard as sb; sb.JumpStartModel('springboard-tiny-t5').deploy(acept_eula=True)"
+    )
+    result = subprocess.run(
+        [str(VENV_BIN / "python"), "-c", code],
+        capture_output=True,
+        text=True,
+        env=cli_env(isolated_env),
+        timeout=120,
+    )
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("TypeError:") and "acept_eula" in last and "'accept_eula'" in last
@@ -27,22 +33,45 @@ def test_a_typo_in_deploy_is_a_type_error_naming_the_argument_meant(isolated_env
     assert endpoints.list_endpoints() == []  # refused before anything was started
 
 
-@pytest.mark.parametrize("call, typo, meant", [
-    (lambda sb, **kw: sb.Transformer("springboard-tiny-t5", output_path="o", **kw),
-     "batch_sise", "batch_size"),
-    (lambda sb, **kw: sb.Model("springboard-tiny-t5").transformer(output_path="o", **kw),
-     "max_paylod", "max_payload"),
-    (lambda sb, **kw: sb.Model("springboard-tiny-t5", **kw), "model_dri", "model_dir"),
-    (lambda sb, **kw: sb.Estimator("springboard-tiny-t5", **kw), "hyperparameter",
-     "hyperparameters"),
-    (lambda sb, **kw: sb.Estimator("springboard-tiny-t5").fit("data/", **kw), "job_nmae",
-     "job_name"),
-    (lambda sb, **kw: sb.Estimator("springboard-tiny-t5").deploy(**kw), "endpoint_nam",
-     "endpoint_name"),
-    (lambda sb, **kw: sb.Predictor("nowhere", **kw), "content_typ", "content_type"),
-    (lambda sb, **kw: sb.Transformer("springboard-tiny-t5", output_path="o").transform(
-        "in.jsonl", **kw), "wiat", "wait"),
-])
+@pytest.mark.parametrize(
+    "call, typo, meant",
+    [
+        (
+            lambda sb, **kw: sb.Transformer("springboard-tiny-t5", output_path="o", **kw),
+            "batch_sise",
+            "batch_size",
+        ),
+        (
+            lambda sb, **kw: sb.Model("springboard-tiny-t5").transformer(output_path="o", **kw),
+            "max_paylod",
+            "max_payload",
+        ),
+        (lambda sb, **kw: sb.Model("springboard-tiny-t5", **kw), "model_dri", "model_dir"),
+        (
+            lambda sb, **kw: sb.Estimator("springboard-tiny-t5", **kw),
+            "hyperparameter",
+            "hyperparameters",
+        ),
+        (
+            lambda sb, **kw: sb.Estimator("springboard-tiny-t5").fit("data/", **kw),
+            "job_nmae",
+            "job_name",
+        ),
+        (
+            lambda sb, **kw: sb.Estimator("springboard-tiny-t5").deploy(**kw),
+            "endpoint_nam",
+            "endpoint_name",
+        ),
+        (lambda sb, **kw: sb.Predictor("nowhere", **kw), "content_typ", "content_type"),
+        (
+            lambda sb, **kw: sb.Transformer("springboard-tiny-t5", output_path="o").transform(
+                "in.jsonl", **kw
+            ),
+            "wiat",
+            "wait",
+        ),
+    ],
+)
 def test_every_sdk_call_refuses_a_typo_before_doing_anything(call, typo, meant):
     import springboard as sb
 
@@ -64,11 +93,16 @@ def test_managed_hub_arguments_are_accepted_ignored_and_noted(tmp_path, caplog):
 
     arguments._noted.clear()  # a note is logged once per process; another test may have
     caplog.set_level(logging.INFO, logger="springboard.sdk")
-    model = sb.JumpStartModel("springboard-tiny-t5", instance_type="ml.g5.xlarge",
-                              role="arn:aws:iam::1:role/x")
-    transformer = model.transformer(output_path=str(tmp_path / "o"), instance_count=1,
-                                    instance_type="ml.m5.xlarge", strategy="MultiRecord",
-                                    batch_size=8)
+    model = sb.JumpStartModel(
+        "springboard-tiny-t5", instance_type="ml.g5.xlarge", role="arn:aws:iam::1:role/x"
+    )
+    transformer = model.transformer(
+        output_path=str(tmp_path / "o"),
+        instance_count=1,
+        instance_type="ml.m5.xlarge",
+        strategy="MultiRecord",
+        batch_size=8,
+    )
     assert transformer.batch_size == 8 and not hasattr(transformer, "instance_count")
     noted = [r.getMessage() for r in caplog.records if r.name == "springboard.sdk"]
     assert any("Model: role" in note and "ignored" in note for note in noted)
@@ -81,8 +115,17 @@ def test_signatures_show_the_real_parameters_and_no_catch_all():
     Model.deploy's, checked by name)."""
     from springboard.sdk import Estimator, Model, Predictor, Transformer
 
-    calls = [Model, Model.deploy, Model.transformer, Transformer, Transformer.transform,
-             Estimator, Estimator.fit, Predictor, Predictor.predict]
+    calls = [
+        Model,
+        Model.deploy,
+        Model.transformer,
+        Transformer,
+        Transformer.transform,
+        Estimator,
+        Estimator.fit,
+        Predictor,
+        Predictor.predict,
+    ]
     for call in calls:
         kinds = {p.kind for p in inspect.signature(call).parameters.values()}
         assert inspect.Parameter.VAR_KEYWORD not in kinds, call

@@ -17,8 +17,13 @@ ARITHMETIC = ROOT / "examples" / "self-consistency" / "arithmetic"
 
 
 def sc(home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run([str(VENV_BIN / "springboard"), "self-consistency", *args],
-                          env=cli_env(home), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [str(VENV_BIN / "springboard"), "self-consistency", *args],
+        env=cli_env(home),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert (done.returncode == 0) == ok, done.stdout[-2000:] + done.stderr[-2000:]
     return done
 
@@ -27,10 +32,32 @@ def test_run_report_resume_and_score_existing_jobs(tmp_path, isolated_env):
     questions = tmp_path / "q.jsonl"
     questions.write_text("".join((ARITHMETIC / "questions.jsonl").read_text().splitlines(True)[:6]))
     out = tmp_path / "sc"
-    args = ("--model", "springboard-tiny-llama", "--questions", str(questions), "--exemplars",
-            str(ARITHMETIC / "exemplars.jsonl"), "--shots", "2", "--paths", "7", "--temperature",
-            "0.7", "--temperature", "1.0", "--max-tokens", "24", "--resamples", "20",
-            "--price-in", "0.5", "--price-out", "1.5", "--output", str(out))
+    args = (
+        "--model",
+        "springboard-tiny-llama",
+        "--questions",
+        str(questions),
+        "--exemplars",
+        str(ARITHMETIC / "exemplars.jsonl"),
+        "--shots",
+        "2",
+        "--paths",
+        "7",
+        "--temperature",
+        "0.7",
+        "--temperature",
+        "1.0",
+        "--max-tokens",
+        "24",
+        "--resamples",
+        "20",
+        "--price-in",
+        "0.5",
+        "--price-out",
+        "1.5",
+        "--output",
+        str(out),
+    )
     report = json.loads(sc(isolated_env, "run", *args, "--json").stdout)
     assert report["questions"] == 6 and report["paths"] == 7
     assert report["temperatures"] == [0.7, 1.0]
@@ -47,8 +74,11 @@ def test_run_report_resume_and_score_existing_jobs(tmp_path, isolated_env):
     # seven paths a question arrive as records of at most five generations, seeded apart
     sampled = Path(next((out / "outputs").glob(f"{run['jobs']['t0.7']}/*.out")))
     lines = [json.loads(line) for line in sampled.read_text().splitlines()]
-    assert len(lines) == 12 and {len(l["modelOutput"]["generations"]) for l in lines} == {5, 2}
-    assert len({l["modelInput"]["seed"] for l in lines}) == 12
+    assert len(lines) == 12 and {len(line["modelOutput"]["generations"]) for line in lines} == {
+        5,
+        2,
+    }
+    assert len({line["modelInput"]["seed"] for line in lines}) == 12
 
     again = json.loads(sc(isolated_env, "run", *args, "--json").stdout)  # reuses the finished jobs
     assert json.loads((out / "run.json").read_text())["jobs"] == run["jobs"]
@@ -58,25 +88,61 @@ def test_run_report_resume_and_score_existing_jobs(tmp_path, isolated_env):
 
     shown = sc(isolated_env, "report", str(out))
     assert "greedy" in shown.stdout and "vote" in shown.stdout
-    scored = json.loads(sc(isolated_env, "report", str(tmp_path / "rescored"), "--from-job",
-                           run["jobs"]["greedy"], "--from-job", run["jobs"]["t0.7"],
-                           "--questions", str(questions), "--resamples", "20", "--json").stdout)
+    scored = json.loads(
+        sc(
+            isolated_env,
+            "report",
+            str(tmp_path / "rescored"),
+            "--from-job",
+            run["jobs"]["greedy"],
+            "--from-job",
+            run["jobs"]["t0.7"],
+            "--questions",
+            str(questions),
+            "--resamples",
+            "20",
+            "--json",
+        ).stdout
+    )
     assert scored["temperatures"] == [0.7]
     assert scored["greedy"]["accuracy"] == report["greedy"]["accuracy"]
-    assert [p["mean"] for p in scored["by_temperature"][0]["accuracy_by_n"]] == \
-        [p["mean"] for p in report["by_temperature"][0]["accuracy_by_n"]]
+    assert [p["mean"] for p in scored["by_temperature"][0]["accuracy_by_n"]] == [
+        p["mean"] for p in report["by_temperature"][0]["accuracy_by_n"]
+    ]
 
 
 def test_bad_inputs_are_named(tmp_path, isolated_env):
     bad = tmp_path / "q.jsonl"
     bad.write_text('{"id": 1, "question": "no answer"}\n')
-    done = sc(isolated_env, "run", "--model", "springboard-tiny-llama", "--questions", str(bad),
-              "--exemplars", str(ARITHMETIC / "exemplars.jsonl"), "--answer-format", "letters",
-              "--output", str(tmp_path / "o"), ok=False)
+    done = sc(
+        isolated_env,
+        "run",
+        "--model",
+        "springboard-tiny-llama",
+        "--questions",
+        str(bad),
+        "--exemplars",
+        str(ARITHMETIC / "exemplars.jsonl"),
+        "--answer-format",
+        "letters",
+        "--output",
+        str(tmp_path / "o"),
+        ok=False,
+    )
     assert "answer_format" in done.stderr or "letters" in done.stderr
-    done = sc(isolated_env, "run", "--model", "springboard-tiny-llama", "--questions", str(bad),
-              "--exemplars", str(ARITHMETIC / "exemplars.jsonl"), "--output", str(tmp_path / "o"),
-              ok=False)
+    done = sc(
+        isolated_env,
+        "run",
+        "--model",
+        "springboard-tiny-llama",
+        "--questions",
+        str(bad),
+        "--exemplars",
+        str(ARITHMETIC / "exemplars.jsonl"),
+        "--output",
+        str(tmp_path / "o"),
+        ok=False,
+    )
     assert "answer" in done.stderr and "q.jsonl:1" in done.stderr and "Traceback" not in done.stderr
 
 
@@ -87,11 +153,15 @@ def test_as_many_exemplars_as_fit_the_context_by_default(llama_generator):
     exemplars = load_exemplars(ARITHMETIC / "exemplars.jsonl")
     questions = load_questions(ARITHMETIC / "questions.jsonl")
     count = llama_generator.count_tokens
-    longest = [max(count([few_shot_prompt(exemplars[:k], q["question"]) for q in questions]))
-               for k in range(len(exemplars) + 1)]
+    longest = [
+        max(count([few_shot_prompt(exemplars[:k], q["question"]) for q in questions]))
+        for k in range(len(exemplars) + 1)
+    ]
     # new tokens that leave room for all but the last exemplar
     budget = 512 - (longest[-2] + longest[-1]) // 2
     shots = fitting_shots("springboard-tiny-llama", exemplars, questions, max_tokens=budget)
     assert shots == len(exemplars) - 1
     assert longest[shots] + budget <= 512 < longest[shots + 1] + budget
-    assert fitting_shots("springboard-tiny-llama", exemplars, questions, max_tokens=64) == len(exemplars)
+    assert fitting_shots("springboard-tiny-llama", exemplars, questions, max_tokens=64) == len(
+        exemplars
+    )

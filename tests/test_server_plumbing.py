@@ -30,7 +30,11 @@ def test_both_servers_bind_and_name_their_url_with_the_same_functions():
     assert control_plane.bind is endpoint.bind is http_server.bind
     assert control_plane.url_for is endpoint.url_for is http_server.url_for
     assert http_server.url_for("127.0.0.1", 80) == "http://127.0.0.1:80"
-    assert http_server.url_for("::1", 8080) == http_server.url_for("[::1]", 8080) == "http://[::1]:8080"
+    assert (
+        http_server.url_for("::1", 8080)
+        == http_server.url_for("[::1]", 8080)
+        == "http://[::1]:8080"
+    )
 
 
 def test_bind_takes_a_free_port_and_names_a_busy_one():
@@ -65,17 +69,22 @@ def test_exposing_a_server_needs_a_key():
     assert http_server.exposure_issue("127.0.0.1", None, field="host", ways="w") is None
     assert http_server.exposure_issue("::1", None, field="host", ways="w") is None
     assert http_server.exposure_issue("0.0.0.0", "k", field="host", ways="w") is None
-    issue = http_server.exposure_issue("0.0.0.0", None, field="host", ways="set SPRINGBOARD_API_KEY")
+    issue = http_server.exposure_issue(
+        "0.0.0.0", None, field="host", ways="set SPRINGBOARD_API_KEY"
+    )
     assert issue is not None and issue.field == "host" and issue.value == "0.0.0.0"
     assert "SPRINGBOARD_API_KEY" in issue.fix and "x-api-key" in issue.fix
 
 
 # --- a server built from the plumbing, on loopback -----------------------------------------
 
+
 def _shape(name: str):
     def render(exc: SpringboardError) -> JSONResponse:
-        return JSONResponse({"shape": name, "message": str(exc), "field": exc.field},
-                            status_code=exc.http_status)
+        return JSONResponse(
+            {"shape": name, "message": str(exc), "field": exc.field}, status_code=exc.http_status
+        )
+
     return render
 
 
@@ -100,8 +109,14 @@ def serving(app: FastAPI) -> Iterator[str]:
 def plumbed() -> Iterator[str]:
     app = FastAPI()
     shapes = http_server.ErrorShapes(default=_shape("own"), by_prefix=(("/v1/", _shape("openai")),))
-    http_server.install(app, shapes=shapes, api_key="k1", host="127.0.0.1",
-                        max_body_bytes=64, limit_hint="send less")
+    http_server.install(
+        app,
+        shapes=shapes,
+        api_key="k1",
+        host="127.0.0.1",
+        max_body_bytes=64,
+        limit_hint="send less",
+    )
 
     @app.get("/boom")
     @app.get("/v1/boom")
@@ -121,8 +136,10 @@ def test_every_error_comes_in_the_shape_of_its_paths_api(plumbed, caplog):
     refused = httpx.get(plumbed + "/v1/models")  # no key: the guard's refusal
     assert refused.status_code == 401 and refused.json()["shape"] == "openai"
     assert httpx.get(plumbed + "/nowhere", headers=key).json() == {
-        "shape": "own", "field": "path",
-        "message": "GET /nowhere: Not Found. See /docs for the routes"}
+        "shape": "own",
+        "field": "path",
+        "message": "GET /nowhere: Not Found. See /docs for the routes",
+    }
     assert httpx.delete(plumbed + "/items", headers=key).status_code == 405
     unreadable = httpx.post(plumbed + "/items?count=many", headers=key)
     assert unreadable.status_code == 400 and unreadable.json()["field"] == "count"
@@ -145,17 +162,26 @@ def test_the_control_plane_renders_with_the_shared_plumbing(isolated_env):
         assert unknown.headers["x-amzn-errortype"] == "UnknownOperationException"
         refused = httpx.get(url + "/v1/models")
         assert refused.status_code == 401 and refused.json()["error"]["code"] == "invalid_api_key"
-        client = boto3.client("bedrock", endpoint_url=url, region_name="us-east-1",
-                              aws_access_key_id="x", aws_secret_access_key="x")
+        client = boto3.client(
+            "bedrock",
+            endpoint_url=url,
+            region_name="us-east-1",
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+        )
         with pytest.raises(botocore.exceptions.ClientError):
             client.list_model_invocation_jobs()  # SigV4 alone is not the key
-        client.meta.events.register("before-send.bedrock.*", lambda request, **_:
-                                    request.headers.__setitem__("x-api-key", "k1"))
+        client.meta.events.register(
+            "before-send.bedrock.*",
+            lambda request, **_: request.headers.__setitem__("x-api-key", "k1"),
+        )
         assert client.list_model_invocation_jobs()["invocationJobSummaries"] == []
 
 
 @pytest.mark.integration
-def test_a_keyed_endpoint_takes_boto3_and_the_sdk_with_the_key_from_the_setting(isolated_env, monkeypatch):
+def test_a_keyed_endpoint_takes_boto3_and_the_sdk_with_the_key_from_the_setting(
+    isolated_env, monkeypatch
+):
     from springboard.sdk import Predictor
     from springboard.serving import endpoints
 
@@ -164,22 +190,34 @@ def test_a_keyed_endpoint_takes_boto3_and_the_sdk_with_the_key_from_the_setting(
     info = endpoints.deploy("springboard-tiny-t5", name="keyed-plumbing")
     try:
         body = {"text_inputs": "summarize: Ada painted the gate.", "max_length": 8}
-        runtime = boto3.client("sagemaker-runtime", endpoint_url=info.url, region_name="us-east-1",
-                               aws_access_key_id="x", aws_secret_access_key="x")
+        runtime = boto3.client(
+            "sagemaker-runtime",
+            endpoint_url=info.url,
+            region_name="us-east-1",
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+        )
         with pytest.raises(botocore.exceptions.ClientError) as err:  # SigV4 alone
-            runtime.invoke_endpoint(EndpointName="keyed-plumbing", Body=json.dumps(body),
-                                    ContentType="application/json")
+            runtime.invoke_endpoint(
+                EndpointName="keyed-plumbing", Body=json.dumps(body), ContentType="application/json"
+            )
         assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 401
-        runtime.meta.events.register("before-send.sagemaker-runtime.*", lambda request, **_:
-                                     request.headers.__setitem__("x-api-key", "k1"))
-        answer = runtime.invoke_endpoint(EndpointName="keyed-plumbing", Body=json.dumps(body),
-                                         ContentType="application/json")
+        runtime.meta.events.register(
+            "before-send.sagemaker-runtime.*",
+            lambda request, **_: request.headers.__setitem__("x-api-key", "k1"),
+        )
+        answer = runtime.invoke_endpoint(
+            EndpointName="keyed-plumbing", Body=json.dumps(body), ContentType="application/json"
+        )
         assert "generated_texts" in json.loads(answer["Body"].read())
         assert "generated_texts" in Predictor("keyed-plumbing").predict(body)  # the client's key
         # the endpoint's errors come in its own shape, and OpenAI's under /v1/
         unknown = httpx.get(info.url + "/nowhere", headers={"x-api-key": "k1"})
         assert unknown.status_code == 404 and unknown.json()["error"]["field"] == "path"
         unknown = httpx.get(info.url + "/v1/nowhere", headers={"x-api-key": "k1"})
-        assert unknown.status_code == 404 and unknown.json()["error"]["type"] == "invalid_request_error"
+        assert (
+            unknown.status_code == 404
+            and unknown.json()["error"]["type"] == "invalid_request_error"
+        )
     finally:
         endpoints.delete("keyed-plumbing")

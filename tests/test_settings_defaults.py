@@ -40,8 +40,11 @@ def test_transform_defaults_and_help_come_from_transform_options():
 
     fields = TransformOptions.model_fields
     params = _click_params("transform")
-    for name, flag in (("batch_size", "--batch-size"), ("max_payload_mb", "--max-payload-mb"),
-                       ("content_type", "--content-type")):
+    for name, flag in (
+        ("batch_size", "--batch-size"),
+        ("max_payload_mb", "--max-payload-mb"),
+        ("content_type", "--content-type"),
+    ):
         assert params[name].default == fields[name].default, name
         assert params[name].help == fields[name].description and flag in params[name].opts
     for call in (Transformer, Model.transformer):
@@ -49,15 +52,21 @@ def test_transform_defaults_and_help_come_from_transform_options():
         assert _default(call, "max_payload") == fields["max_payload_mb"].default
     assert _default(Transformer.transform, "content_type") == fields["content_type"].default
     # an endpoint's body limit and a batch record's limit are the one payload limit
-    assert DeploymentSettings.model_fields["max_payload_mb"].default == \
-        fields["max_payload_mb"].default
+    assert (
+        DeploymentSettings.model_fields["max_payload_mb"].default
+        == fields["max_payload_mb"].default
+    )
 
 
 def test_the_payload_limit_default_is_written_once():
     """`grep 6.0` over the modules that deal with payloads finds the one definition."""
-    written = [f"{path.relative_to(SRC)}" for path in SRC.rglob("*.py")
-               if "payload" in (text := path.read_text()).lower()
-               for line in text.splitlines() if "6.0" in line]
+    written = [
+        f"{path.relative_to(SRC)}"
+        for path in SRC.rglob("*.py")
+        if "payload" in (text := path.read_text()).lower()
+        for line in text.splitlines()
+        if "6.0" in line
+    ]
     assert written == ["options.py"], written
 
 
@@ -74,8 +83,9 @@ def test_self_consistency_defaults_come_from_run_settings_and_score_options():
         assert run[name].help == field.description, name
     assert run["temperatures"].default == [0.7] == default_of(sdk.RunSettings, "temperatures")
     assert run["temperatures"].opts == ["--temperature"]
-    assert run["temperatures"].help.startswith(sdk.RunSettings.model_fields["temperatures"]
-                                               .description)
+    assert run["temperatures"].help.startswith(
+        sdk.RunSettings.model_fields["temperatures"].description
+    )
     report = _click_params("self-consistency", "report")
     for name in ("answer_format", "resamples", "price_in", "price_out"):
         assert report[name].default == run[name].default == default_of(ScoreOptions, name)
@@ -89,8 +99,17 @@ def test_run_settings_report_every_bad_value_by_its_name():
     from springboard.sdk.self_consistency import RunSettings
 
     with pytest.raises(ValidationError) as err:
-        RunSettings(model="m", questions="q", exemplars="e", paths=0, temperatures=[0.7, 0.7],
-                    max_tokens=5000, top_k=-1, shots=-2, pathz=3)
+        RunSettings(
+            model="m",
+            questions="q",
+            exemplars="e",
+            paths=0,
+            temperatures=[0.7, 0.7],
+            max_tokens=5000,
+            top_k=-1,
+            shots=-2,
+            pathz=3,
+        )
     fields = {issue.field for issue in err.value.issues}
     assert fields == {"paths", "temperatures", "max_tokens", "top_k", "shots", "pathz"}
     assert "cannot run self-consistency" in str(err.value) and "--" not in str(err.value)
@@ -99,10 +118,28 @@ def test_run_settings_report_every_bad_value_by_its_name():
 @pytest.mark.integration  # a subprocess CLI
 def test_the_cli_names_the_same_problems_by_their_flags(isolated_env, tmp_path):
     result = subprocess.run(
-        [str(VENV_BIN / "springboard"), "self-consistency", "run", "--model", "m",
-         "--questions", "q", "--exemplars", "e", "--output", str(tmp_path), "--paths", "0",
-         "--temperature", "9"],
-        capture_output=True, text=True, env=cli_env(isolated_env), timeout=120)
+        [
+            str(VENV_BIN / "springboard"),
+            "self-consistency",
+            "run",
+            "--model",
+            "m",
+            "--questions",
+            "q",
+            "--exemplars",
+            "e",
+            "--output",
+            str(tmp_path),
+            "--paths",
+            "0",
+            "--temperature",
+            "9",
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env(isolated_env),
+        timeout=120,
+    )
     assert result.returncode == 2, result.stderr
     assert "`--paths`" in result.stderr and "`--temperature`" in result.stderr
 
@@ -127,8 +164,9 @@ def test_training_config_refuses_what_the_trainer_does_not_read():
     from springboard.training.config import TrainingConfig
 
     with pytest.raises(ValidationError) as err:
-        TrainingConfig.from_hyperparameters({"epochs": 1, "batch_size": 2, "seed": 0,
-                                             "learning_rate": 0.1, "lora_rank": 4})
+        TrainingConfig.from_hyperparameters(
+            {"epochs": 1, "batch_size": 2, "seed": 0, "learning_rate": 0.1, "lora_rank": 4}
+        )
     assert [i.field for i in err.value.issues] == ["lora_rank"]
     with pytest.raises(ValidationError) as err:  # no second default for a tunable knob
         TrainingConfig.from_hyperparameters({"epochs": 1, "batch_size": 2, "seed": 0})

@@ -42,14 +42,21 @@ def test_s3_folders_list_stream_and_upload(s3_env, bucket, tmp_path):
     put(s3_env, bucket, "in/.keep", "")
     put(s3_env, bucket, "in/deeper/c.jsonl", '{"n": 4}\n')
     assert storage.list_files(f"s3://{bucket}/in/", "input") == [
-        f"s3://{bucket}/in/a.jsonl", f"s3://{bucket}/in/b.jsonl"]
+        f"s3://{bucket}/in/a.jsonl",
+        f"s3://{bucket}/in/b.jsonl",
+    ]
     uri = f"s3://{bucket}/in/a.jsonl"
     lines = list(read_from(uri, max_bytes=1000))
     assert [(line.index, line.data) for line in lines] == [
-        (0, b'{"n": 1}'), (1, Oversized(5011)), (2, b'{"n": 3}')]
+        (0, b'{"n": 1}'),
+        (1, Oversized(5011)),
+        (2, b'{"n": 3}'),
+    ]
     # entering at the offset where record 2 starts reads on from there (no re-download)
-    assert [(line.index, line.data) for line in read_from(uri, records=2, offset=lines[1].end,
-                                                          max_bytes=1000)] == [(2, b'{"n": 3}')]
+    assert [
+        (line.index, line.data)
+        for line in read_from(uri, records=2, offset=lines[1].end, max_bytes=1000)
+    ] == [(2, b'{"n": 3}')]
     assert [line.index for line in read_from(uri, records=2)] == [2]
     assert count_records(storage.list_files(f"s3://{bucket}/in/", "input")) == 4
 
@@ -64,8 +71,10 @@ def test_s3_folders_list_stream_and_upload(s3_env, bucket, tmp_path):
     (tree / "config.json").write_text("{}")
     (tree / "adapter" / "w.safetensors").write_bytes(b"\0" * 10)
     storage.upload_tree(tree, f"s3://{bucket}/models/m1", "output")
-    assert keys(s3_env, bucket, "models/") == ["models/m1/adapter/w.safetensors",
-                                              "models/m1/config.json"]
+    assert keys(s3_env, bucket, "models/") == [
+        "models/m1/adapter/w.safetensors",
+        "models/m1/config.json",
+    ]
 
 
 @pytest.mark.integration
@@ -98,8 +107,11 @@ def test_training_data_from_s3_with_its_template(s3_env, bucket):
     local = data.load_instruction(QG / "train")
     assert data.load_instruction(f"s3://{bucket}/qg/train/") == local
     # a validation file without a template uses the (remote) training channel's
-    remote_val = data.load_instruction(f"s3://{bucket}/qg/validation.jsonl",
-                                       template_from=f"s3://{bucket}/qg/train/", field="validation")
+    remote_val = data.load_instruction(
+        f"s3://{bucket}/qg/validation.jsonl",
+        template_from=f"s3://{bucket}/qg/train/",
+        field="validation",
+    )
     assert remote_val == data.load_instruction(QG / "validation.jsonl", template_from=QG / "train")
     with pytest.raises(ValidationError) as err:
         data.load_instruction(f"s3://{bucket}/qg/nothing/", field="validation")
@@ -115,9 +127,13 @@ def test_a_training_job_reads_s3_and_copies_the_model_to_s3(s3_env, bucket):
     records = (QG / "train" / "train.jsonl").read_text().splitlines()[:24]
     put(s3_env, bucket, "train/train.jsonl", "\n".join(records) + "\n")
     put(s3_env, bucket, "train/template.json", (QG / "train" / "template.json").read_bytes())
-    job = training_jobs.submit("springboard-tiny-t5", train=f"s3://{bucket}/train/",
-                               name="from-s3", output=f"s3://{bucket}/models/",
-                               hyperparameters={"max_steps": "2", "validation_split_ratio": "0"})
+    job = training_jobs.submit(
+        "springboard-tiny-t5",
+        train=f"s3://{bucket}/train/",
+        name="from-s3",
+        output=f"s3://{bucket}/models/",
+        hyperparameters={"max_steps": "2", "validation_split_ratio": "0"},
+    )
     model_id = "springboard-tiny-t5-ft-from-s3"
     assert job.outputs["uri"] == f"s3://{bucket}/models/{model_id}"
     done = service.wait(job.id, timeout=600)

@@ -35,8 +35,9 @@ def test_listing_does_not_create_the_database(isolated_env):
 
 def test_registered_model_appears_in_the_catalog(isolated_env):
     base = Catalog.load().get("springboard-tiny-t5")
-    spec = base.model_copy(update={"id": "springboard-tiny-t5-ft-demo",
-                                   "lineage": {"base_model": base.id}})
+    spec = base.model_copy(
+        update={"id": "springboard-tiny-t5-ft-demo", "lineage": {"base_model": base.id}}
+    )
     register(json.loads(spec.model_dump_json()))
     catalog = Catalog.load()
     assert catalog.get("springboard-tiny-t5-ft-demo").lineage == {"base_model": base.id}
@@ -44,9 +45,20 @@ def test_registered_model_appears_in_the_catalog(isolated_env):
 
 
 def _job_row(job_id: str, kind: str, name: str) -> dict:
-    return {"id": job_id, "kind": kind, "name": name, "model_id": "m", "model_version": "1",
-            "status": "Submitted", "status_message": None, "inputs": {}, "outputs": {},
-            "settings": {}, "counts": {}, "client_token": None}
+    return {
+        "id": job_id,
+        "kind": kind,
+        "name": name,
+        "model_id": "m",
+        "model_version": "1",
+        "status": "Submitted",
+        "status_message": None,
+        "inputs": {},
+        "outputs": {},
+        "settings": {},
+        "counts": {},
+        "client_token": None,
+    }
 
 
 def test_job_names_become_unique_per_kind_and_old_twins_are_renamed(isolated_env):
@@ -64,16 +76,24 @@ def test_job_names_become_unique_per_kind_and_old_twins_are_renamed(isolated_env
         conn.execute(text("DELETE FROM schema_migrations WHERE name = 'm005_unique_job_names'"))
         for i, kind in enumerate(["transform", "transform", "training"]):
             moment = start + timedelta(seconds=i)
-            conn.execute(jobs.insert().values(**_job_row(f"j{i}", kind, "demo"),
-                                              created_at=moment, updated_at=moment))
+            conn.execute(
+                jobs.insert().values(
+                    **_job_row(f"j{i}", kind, "demo"), created_at=moment, updated_at=moment
+                )
+            )
     with engine.begin() as conn:
         assert migrate(conn) == ["m005_unique_job_names"]
     assert {r["id"]: r["name"] for r in job_records.find()} == {
-        "j0": "demo", "j1": "demo-j1", "j2": "demo"}  # the oldest keeps its name
+        "j0": "demo",
+        "j1": "demo-j1",
+        "j2": "demo",
+    }  # the oldest keeps its name
     with pytest.raises(job_records.DuplicateNameError):
         job_records.insert(_job_row("j3", "transform", "demo"))
     job_records.insert(_job_row("j4", "invocation", "demo"))  # another kind may use it
-    assert [r["id"] for r in job_records.find(status_in=("Submitted",), kind="invocation")] == ["j4"]
+    assert [r["id"] for r in job_records.find(status_in=("Submitted",), kind="invocation")] == [
+        "j4"
+    ]
 
 
 def test_a_new_database_opened_at_once_by_threads_and_processes_migrates_once(isolated_env):
@@ -83,13 +103,22 @@ def test_a_new_database_opened_at_once_by_threads_and_processes_migrates_once(is
 
     from tests.conftest import cli_env
 
-    script = ("from springboard.store import engine_for\n"
-              "from sqlalchemy import text\n"
-              "with engine_for().connect() as conn:\n"
-              "    print(conn.execute(text('SELECT count(*) FROM schema_migrations')).scalar())\n")
-    procs = [subprocess.Popen([sys.executable, "-c", script], env=cli_env(isolated_env),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(3)]
+    script = (
+        "from springboard.store import engine_for\n"
+        "from sqlalchemy import text\n"
+        "with engine_for().connect() as conn:\n"
+        "    print(conn.execute(text('SELECT count(*) FROM schema_migrations')).scalar())\n"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script],
+            env=cli_env(isolated_env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
     errors: list[BaseException] = []
 
     def open_it() -> None:

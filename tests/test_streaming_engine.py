@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import itertools
 import math
 import random
 import threading
@@ -30,8 +31,12 @@ from springboard.serving.service import EndpointService
 from springboard.serving.settings import DeploymentSettings
 
 HANG_GUARD = 60.0  # seconds; only ever a guard against a hang, never a measurement
-TEXTS = ["naïve café ☕ 東京 — déjà vu", "Hello , world ! it 's a test . ok ?  end  ",
-         "I do n't know , you 're right ' ok ' . x 've", "a😀b 🇯🇵 x\n\n y 12 + 5 = 17."]
+TEXTS = [
+    "naïve café ☕ 東京 — déjà vu",
+    "Hello , world ! it 's a test . ok ?  end  ",
+    "I do n't know , you 're right ' ok ' . x 've",
+    "a😀b 🇯🇵 x\n\n y 12 + 5 = 17.",
+]
 STOPS = [(), ("東京",), ("é",), (" wor", "xyz"), ("☕ 東",), ("'s",), (" ,",), ("= 1", "😀b")]
 
 
@@ -48,8 +53,11 @@ def generator(request):
 
 @contextmanager
 def serving(generator, mode: str, **settings) -> Iterator[EndpointService]:
-    service = EndpointService("stream", generator.spec, DeploymentSettings(
-        rolling_batch=mode, batch_wait_ms=0, **settings))
+    service = EndpointService(
+        "stream",
+        generator.spec,
+        DeploymentSettings(rolling_batch=mode, batch_wait_ms=0, **settings),
+    )
     service.attach(generator)
     assert service.scheduler == mode
     try:
@@ -64,20 +72,22 @@ def sample(service: EndpointService, series: str) -> float:
 
 # -- incremental detokenization ------------------------------------------------------------
 
+
 def final_text(tokenizer, ids: list[int], stop: tuple[str, ...]) -> str:
     """What `Generator.finish_sequence` does to text: decode, cut at the first stop."""
     text = tokenizer.decode(ids, skip_special_tokens=True)
     cuts = [text.find(s) for s in stop if s in text]
-    return text[:min(cuts)] if cuts else text
+    return text[: min(cuts)] if cuts else text
 
 
-def stream_text(tokenizer, ids: list[int], stop: tuple[str, ...], final: str,
-                chunks: Iterator[int]) -> str:
+def stream_text(
+    tokenizer, ids: list[int], stop: tuple[str, ...], final: str, chunks: Iterator[int]
+) -> str:
     decoder = IncrementalDecoder(tokenizer, stop)
     out, i = "", 0
     while i < len(ids):
         size = next(chunks)
-        out += decoder.push(ids[i:i + size])
+        out += decoder.push(ids[i : i + size])
         i += size
         assert final.startswith(out), (out, final)  # never ahead of the final text
     return out + decoder.finish(final)
@@ -134,8 +144,11 @@ def test_a_long_sequence_decodes_short_windows(llama_generator):
 
 def test_bytes_that_never_form_a_character_are_not_held_forever(llama_generator):
     tokenizer = llama_generator.tokenizer
-    byte = next(i for i in range(len(tokenizer))
-                if tokenizer.decode([i, i]) == "\ufffd\ufffd" and tokenizer.decode([i]) == "\ufffd")
+    byte = next(
+        i
+        for i in range(len(tokenizer))
+        if tokenizer.decode([i, i]) == "\ufffd\ufffd" and tokenizer.decode([i]) == "\ufffd"
+    )
     ids = [byte] * 40
     decoder = IncrementalDecoder(tokenizer, ())
     shown = "".join(decoder.push([i]) for i in ids)
@@ -145,13 +158,15 @@ def test_bytes_that_never_form_a_character_are_not_held_forever(llama_generator)
 
 # -- streamed == not streamed ----------------------------------------------------------------
 
+
 async def streamed(service: EndpointService, planned) -> dict:
     """Per (item, seq): accumulated text after each event, logprobs, final event."""
     out: dict = {}
     async with service.stream(planned) as stream:
         async for event in stream:
-            entry = out.setdefault((event.item, event.seq),
-                                   {"texts": [""], "logprobs": [], "finals": []})
+            entry = out.setdefault(
+                (event.item, event.seq), {"texts": [""], "logprobs": [], "finals": []}
+            )
             entry["texts"].append(entry["texts"][-1] + event.text)
             entry["logprobs"].extend(event.logprobs or [])
             if event.finish_reason is not None:
@@ -168,16 +183,32 @@ def test_streamed_text_equals_the_answer_without_streaming(request, model, mode)
     free = generator.execute(generator.plan(["Once upon a time"], params(max_new_tokens=12)))
     stop = free[0].texts[0][3:5]  # a stop string the greedy answer reaches
     assert stop.strip(), free
-    asks = [params(max_new_tokens=20, do_sample=True, seed=7, num_return_sequences=2,
-                   stop=[stop, "xyz"], logprobs=3),
-            params(max_new_tokens=12, stop=[stop]),
-            params(max_new_tokens=16, do_sample=True, seed=3, top_k=20,
-                   presence_penalty=0.5, frequency_penalty=1.0)]
+    asks = [
+        params(
+            max_new_tokens=20,
+            do_sample=True,
+            seed=7,
+            num_return_sequences=2,
+            stop=[stop, "xyz"],
+            logprobs=3,
+        ),
+        params(max_new_tokens=12, stop=[stop]),
+        params(
+            max_new_tokens=16,
+            do_sample=True,
+            seed=3,
+            top_k=20,
+            presence_penalty=0.5,
+            frequency_penalty=1.0,
+        ),
+    ]
     prompts = ["Once upon a time", "Once upon a time", "naïve café ☕ 東京"]
     with serving(generator, mode, max_rolling_batch_size=8) as service:
+
         async def both():
             planned = await service.plan(prompts, asks)
             return await service.generate(planned), await streamed(service, planned)
+
         results, events = asyncio.run(both())
     reasons = set()
     for item, result in enumerate(results):
@@ -190,7 +221,8 @@ def test_streamed_text_equals_the_answer_without_streaming(request, model, mode)
             assert final.input_tokens == result.input_tokens
             reason = result.finish_reasons[seq]
             assert final.finish_reason == {"eos_token": "stop", "stop_sequence": "stop"}.get(
-                reason, reason)
+                reason, reason
+            )
             reasons.add(reason)
             if result.logprobs is None:
                 assert got["logprobs"] == []
@@ -204,11 +236,14 @@ def test_streamed_text_equals_the_answer_without_streaming(request, model, mode)
 def test_reported_tokens_are_the_output_up_to_the_cut(request, model, mode):
     generator = request.getfixturevalue(f"{model}_generator")
     stop = generator.generate(["Once upon a time"], params(max_new_tokens=12))[0].texts[0][3:5]
-    planned = generator.plan(["Once upon a time", "naïve café", "x"],
-                             [params(max_new_tokens=18, do_sample=True, seed=4,
-                                     num_return_sequences=2, logprobs=0),
-                              params(max_new_tokens=18, stop=[stop], logprobs=0),
-                              params(max_new_tokens=3, logprobs=0)])
+    planned = generator.plan(
+        ["Once upon a time", "naïve café", "x"],
+        [
+            params(max_new_tokens=18, do_sample=True, seed=4, num_return_sequences=2, logprobs=0),
+            params(max_new_tokens=18, stop=[stop], logprobs=0),
+            params(max_new_tokens=3, logprobs=0),
+        ],
+    )
     seen: dict[tuple[int, int], list[int]] = {}
 
     def on_token(item, seq, token, logprob):
@@ -223,15 +258,17 @@ def test_reported_tokens_are_the_output_up_to_the_cut(request, model, mode):
             ids = seen[(item, seq)]
             count = result.output_tokens[seq]
             assert len(ids) == count  # nothing past the end-of-sequence token or budget
-            assert generator.finish_sequence(ids, planned[item].max_new_tokens,
-                                             planned[item].params.stop) == (
-                text, count, result.finish_reasons[seq])
+            assert generator.finish_sequence(
+                ids, planned[item].max_new_tokens, planned[item].params.stop
+            ) == (text, count, result.finish_reasons[seq])
             assert [e.token_id for e in result.logprobs[seq]] == ids
 
 
 def test_a_pass_run_again_does_not_report_tokens_twice(llama_generator, caplog):
-    planned = [llama_generator.plan([prompt], params(max_new_tokens=8, do_sample=True, seed=i))
-               for i, prompt in enumerate(["Once upon a time", "naïve café"])]
+    planned = [
+        llama_generator.plan([prompt], params(max_new_tokens=8, do_sample=True, seed=i))
+        for i, prompt in enumerate(["Once upon a time", "naïve café"])
+    ]
     expected = [llama_generator.execute(items) for items in planned]
     seen: list[list[int]] = [[], []]
     shared = {"steps": 0}
@@ -243,8 +280,10 @@ def test_a_pass_run_again_does_not_report_tokens_twice(llama_generator, caplog):
                 raise RuntimeError("a device error in the shared pass")
 
     batcher = Batcher(llama_generator, DeploymentSettings(batch_wait_ms=0))
-    jobs = [batcher.submit(items, on_token=lambda _i, _s, token, _lp, g=g: seen[g].append(token))
-            for g, items in enumerate(planned)]
+    jobs = [
+        batcher.submit(items, on_token=lambda _i, _s, token, _lp, g=g: seen[g].append(token))
+        for g, items in enumerate(planned)
+    ]
     handle = llama_generator.model.register_forward_hook(fail_the_shared_pass)
     batcher.start()  # both are waiting: they share the first pass, which fails at step 4
     try:
@@ -254,19 +293,25 @@ def test_a_pass_run_again_does_not_report_tokens_twice(llama_generator, caplog):
         handle.remove()
     assert "alone" in caplog.text  # the shared pass failed after 3 tokens were reported
     assert answers == expected
-    for ids, items, [result] in zip(seen, planned, answers, strict=True):
-        assert llama_generator.finish_sequence(ids, 8, ())[:2] == (result.texts[0],
-                                                                  result.output_tokens[0])
+    for ids, _items, [result] in zip(seen, planned, answers, strict=True):
+        assert llama_generator.finish_sequence(ids, 8, ())[:2] == (
+            result.texts[0],
+            result.output_tokens[0],
+        )
         assert len(ids) == result.output_tokens[0]
 
 
 # -- logprobs and penalties --------------------------------------------------------------------
 
+
 def test_logprobs_have_one_entry_per_output_token(generator):
-    planned = generator.plan(["Once upon a time", "naïve café"],
-                             [params(max_new_tokens=10, logprobs=5),
-                              params(max_new_tokens=10, logprobs=0, do_sample=True, seed=1,
-                                     temperature=1.5)])
+    planned = generator.plan(
+        ["Once upon a time", "naïve café"],
+        [
+            params(max_new_tokens=10, logprobs=5),
+            params(max_new_tokens=10, logprobs=0, do_sample=True, seed=1, temperature=1.5),
+        ],
+    )
     greedy, sampled = generator.execute(planned)
     for result, top in ((greedy, 5), (sampled, 0)):
         [entries] = result.logprobs
@@ -288,8 +333,10 @@ def test_logprobs_are_the_same_on_both_batchers(llama_generator):
     answers = []
     for mode in ("continuous", "dynamic"):
         with serving(llama_generator, mode) as service:
+
             async def go():
                 return await service.generate(await service.plan(["Once upon a time"], asks))
+
             answers.append(asyncio.run(go())[0])
     continuous, dynamic = answers
     assert continuous.texts == dynamic.texts
@@ -299,9 +346,10 @@ def test_logprobs_are_the_same_on_both_batchers(llama_generator):
 
 
 def test_penalties_are_applied_per_row_to_generated_tokens_only():
-    rows = [RowSpec(False, 1.0, 0, 1.0, None, 8, (), presence_penalty=0.5,
-                    frequency_penalty=0.25),
-            RowSpec(False, 1.0, 0, 1.0, None, 8, ())]
+    rows = [
+        RowSpec(False, 1.0, 0, 1.0, None, 8, (), presence_penalty=0.5, frequency_penalty=0.25),
+        RowSpec(False, 1.0, 0, 1.0, None, 8, ()),
+    ]
     sampler = RowSampler(rows, start=2)  # the first two ids are the prompt
     input_ids = torch.tensor([[3, 3, 1, 1, 2], [3, 3, 1, 1, 2]])
     scores = sampler(input_ids, torch.zeros(2, 5))
@@ -313,17 +361,24 @@ def test_penalties_are_applied_per_row_to_generated_tokens_only():
 
 @pytest.mark.parametrize("mode", ["continuous", "dynamic"])
 def test_penalties_change_greedy_answers(llama_generator, mode):
-    prompts = ["Once upon a time", "Q: Maya has 12 apples. Maya buys 5 more apples. How "
-               "many apples does Maya have now?\nA:", "1 1 1 1 1 1"]
+    prompts = [
+        "Once upon a time",
+        "Q: Maya has 12 apples. Maya buys 5 more apples. How many apples does Maya have now?\nA:",
+        "1 1 1 1 1 1",
+    ]
 
     def repeats(results) -> int:
-        return sum(sum(a == b for a, b in zip(ids, ids[1:]))
-                   for ids in ([e.token_id for e in r.logprobs[0]] for r in results))
+        return sum(
+            sum(a == b for a, b in itertools.pairwise(ids))
+            for ids in ([e.token_id for e in r.logprobs[0]] for r in results)
+        )
 
     with serving(llama_generator, mode) as service:
+
         async def run(**penalties):
             asks = params(max_new_tokens=24, logprobs=0, **penalties)
             return await service.generate(await service.plan(prompts, asks))
+
         plain = asyncio.run(run())
         spread = asyncio.run(run(frequency_penalty=2.0))
         present = asyncio.run(run(presence_penalty=2.0))
@@ -331,18 +386,24 @@ def test_penalties_change_greedy_answers(llama_generator, mode):
     assert [r.texts for r in spread] != [r.texts for r in plain]
     assert [r.texts for r in present] != [r.texts for r in plain]
     assert repeats(spread) < repeats(plain) < repeats(repeat)
-    assert [r.texts for r in plain] == [r.texts for r in llama_generator.execute(
-        llama_generator.plan(prompts, params(max_new_tokens=24)))]  # unset: as before
+    assert [r.texts for r in plain] == [
+        r.texts
+        for r in llama_generator.execute(llama_generator.plan(prompts, params(max_new_tokens=24)))
+    ]  # unset: as before
 
 
-@pytest.mark.parametrize("values,field", [
-    ({"logprobs": 21}, "logprobs"), ({"logprobs": -1}, "logprobs"),
-    ({"presence_penalty": 2.5}, "presence_penalty"),
-    ({"frequency_penalty": float("nan")}, "frequency_penalty"),
-    ({"num_beams": 2, "logprobs": 1}, "logprobs"),
-    ({"num_beams": 2, "presence_penalty": 0.5}, "presence_penalty"),
-    ({"num_return_sequences": 2, "frequency_penalty": 1.0}, "frequency_penalty"),  # beams
-])
+@pytest.mark.parametrize(
+    "values,field",
+    [
+        ({"logprobs": 21}, "logprobs"),
+        ({"logprobs": -1}, "logprobs"),
+        ({"presence_penalty": 2.5}, "presence_penalty"),
+        ({"frequency_penalty": float("nan")}, "frequency_penalty"),
+        ({"num_beams": 2, "logprobs": 1}, "logprobs"),
+        ({"num_beams": 2, "presence_penalty": 0.5}, "presence_penalty"),
+        ({"num_return_sequences": 2, "frequency_penalty": 1.0}, "frequency_penalty"),  # beams
+    ],
+)
 def test_bad_logprobs_and_penalties_name_their_field(values, field):
     _, issues = resolve_decoding(values)
     assert [i.field for i in issues] == [field]
@@ -355,8 +416,10 @@ def test_beam_search_cannot_stream(llama_generator):
         llama_generator.execute(planned, on_token=lambda *_: None)
     assert raised.value.field == "num_beams"
     with serving(llama_generator, "continuous") as service:
+
         async def go():
             return service.stream(planned)
+
         with pytest.raises(ClientError) as raised:
             asyncio.run(go())
         assert raised.value.field == "num_beams"
@@ -367,6 +430,7 @@ def test_beam_search_cannot_stream(llama_generator):
 
 
 # -- a stream given up ---------------------------------------------------------------------------
+
 
 def wait_until(condition, what: str) -> None:
     deadline = time.monotonic() + HANG_GUARD
@@ -397,17 +461,23 @@ def held(model, from_call: int) -> Iterator[threading.Event]:
 
 
 def gone(service: EndpointService, reason: str) -> float:
-    return service.metrics.registry.get_sample_value(
-        "springboard_cancelled_requests_total", {"reason": reason}) or 0.0
+    return (
+        service.metrics.registry.get_sample_value(
+            "springboard_cancelled_requests_total", {"reason": reason}
+        )
+        or 0.0
+    )
 
 
 def test_closing_a_stream_frees_its_continuous_rows(llama_generator):
-    asks = params(max_new_tokens=64, do_sample=True, seed=1, num_return_sequences=2,
-                  logprobs=0)
+    asks = params(max_new_tokens=64, do_sample=True, seed=1, num_return_sequences=2, logprobs=0)
     full = llama_generator.generate(["Once upon a time"], asks)[0]
     assert full.finish_reasons == ["length", "length"]  # nothing ends on its own early
-    with serving(llama_generator, "continuous") as service, \
-            held(llama_generator.model, from_call=2) as release:
+    with (
+        serving(llama_generator, "continuous") as service,
+        held(llama_generator.model, from_call=2) as release,
+    ):
+
         async def two_events_then_leave() -> list:
             stream = service.stream(await service.plan(["Once upon a time"], asks))
             events = [await stream.__anext__(), await stream.__anext__()]  # the prefill's
@@ -417,18 +487,24 @@ def test_closing_a_stream_frees_its_continuous_rows(llama_generator):
 
         events = asyncio.run(two_events_then_leave())
         release.set()
-        wait_until(lambda: sample(service, "springboard_cancelled_rows_total") == 2,
-                   "the rows to be cancelled")
+        wait_until(
+            lambda: sample(service, "springboard_cancelled_rows_total") == 2,
+            "the rows to be cancelled",
+        )
         assert sample(service, "springboard_active_rows") == 0
         assert gone(service, "client_gone") == 1
     assert {(e.item, e.seq) for e in events} == {(0, 0), (0, 1)}
     assert [e.logprobs[0].token_id for e in sorted(events, key=lambda e: e.seq)] == [
-        lp[0].token_id for lp in full.logprobs]
+        lp[0].token_id for lp in full.logprobs
+    ]
 
 
 def test_a_silent_worker_times_out(llama_generator):
-    with serving(llama_generator, "continuous", model_server_timeout=0.05) as service, \
-            held(llama_generator.model, from_call=1) as release:
+    with (
+        serving(llama_generator, "continuous", model_server_timeout=0.05) as service,
+        held(llama_generator.model, from_call=1) as release,
+    ):
+
         async def no_token_comes():
             planned = await service.plan(["Once upon a time"], params(max_new_tokens=64))
             with pytest.raises(TimeoutError_) as raised:
@@ -444,8 +520,11 @@ def test_a_silent_worker_times_out(llama_generator):
 
 def test_a_consumer_cancelled_mid_stream_frees_its_rows(llama_generator):
     asks = params(max_new_tokens=64, logprobs=0)  # an event per token, text or not
-    with serving(llama_generator, "continuous") as service, \
-            held(llama_generator.model, from_call=2) as release:
+    with (
+        serving(llama_generator, "continuous") as service,
+        held(llama_generator.model, from_call=2) as release,
+    ):
+
         async def consumer_cancelled():
             planned = await service.plan(["Once upon a time"], asks)
             first = asyncio.Event()
@@ -462,7 +541,9 @@ def test_a_consumer_cancelled_mid_stream_frees_its_rows(llama_generator):
 
         asyncio.run(consumer_cancelled())
         release.set()
-        wait_until(lambda: sample(service, "springboard_cancelled_rows_total") == 1,
-                   "the row to be cancelled")
+        wait_until(
+            lambda: sample(service, "springboard_cancelled_rows_total") == 1,
+            "the row to be cancelled",
+        )
         assert sample(service, "springboard_active_rows") == 0
         assert gone(service, "client_gone") == 1

@@ -20,8 +20,12 @@ SLEEPER = ("timeit", ["-n", "1", "-r", "1", "import time; time.sleep(60)"])
 @pytest.fixture
 def no_thread_env(monkeypatch):
     """No OMP/MKL setting inherited from the test run: the rule decides."""
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "SPRINGBOARD_TORCH_THREADS",
-                 thread_budget.BUDGET_MARK):
+    for name in (
+        "OMP_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "SPRINGBOARD_TORCH_THREADS",
+        thread_budget.BUDGET_MARK,
+    ):
         monkeypatch.delenv(name, raising=False)
     reset_settings()
 
@@ -43,15 +47,29 @@ def spawned(tmp_path):
 
 def as_endpoint(name: str, pid: int, started: float) -> None:
     """Record a live process as an endpoint server, as `deploy` does."""
-    endpoint_records.insert({
-        "name": name, "model_id": "springboard-tiny-t5", "model_version": "1.0.0",
-        "status": "Creating", "status_message": None, "host": "127.0.0.1", "port": None,
-        "url": None, "pid": pid, "pid_started": started, "log_path": "/nowhere",
-        "model_dir": None, "env": {}})
+    endpoint_records.insert(
+        {
+            "name": name,
+            "model_id": "springboard-tiny-t5",
+            "model_version": "1.0.0",
+            "status": "Creating",
+            "status_message": None,
+            "host": "127.0.0.1",
+            "port": None,
+            "url": None,
+            "pid": pid,
+            "pid_started": started,
+            "log_path": "/nowhere",
+            "model_dir": None,
+            "env": {},
+        }
+    )
 
 
-@pytest.mark.parametrize(("cores", "heavy", "threads"), [
-    (2, 1, 2), (2, 2, 1), (2, 3, 1), (8, 3, 2), (8, 1, 8), (16, 4, 4), (4, 0, 4), (1, 5, 1)])
+@pytest.mark.parametrize(
+    ("cores", "heavy", "threads"),
+    [(2, 1, 2), (2, 2, 1), (2, 3, 1), (8, 3, 2), (8, 1, 8), (16, 4, 4), (4, 0, 4), (1, 5, 1)],
+)
 def test_the_rule_shares_the_cores_among_the_heavy_processes(cores, heavy, threads):
     assert thread_budget.rule(cores, heavy) == threads
 
@@ -71,7 +89,9 @@ def test_a_spawned_process_gets_its_share_of_the_cores_in_its_environment(no_thr
     assert spawned()[2]["OMP_NUM_THREADS"] == str(cores)
 
 
-def test_a_budget_the_rule_set_is_recomputed_for_the_next_process(no_thread_env, spawned, monkeypatch):
+def test_a_budget_the_rule_set_is_recomputed_for_the_next_process(
+    no_thread_env, spawned, monkeypatch
+):
     # a worker that admits the next job spawns it with its own environment, budget included
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     monkeypatch.setenv(thread_budget.BUDGET_MARK, f"1 {thread_budget.cores()} 5")
@@ -117,12 +137,17 @@ def test_a_job_worker_runs_torch_with_its_budget(no_thread_env, tmp_path):
     from springboard.jobs import service, transform
 
     data = tmp_path / "in.jsonl"
-    data.write_text("".join(json.dumps({"id": i, "text_inputs": f"summarize: record {i}"}) + "\n"
-                            for i in range(2)))
+    data.write_text(
+        "".join(
+            json.dumps({"id": i, "text_inputs": f"summarize: record {i}"}) + "\n" for i in range(2)
+        )
+    )
     job = transform.submit("springboard-tiny-t5", input=str(data), output=str(tmp_path / "out"))
     done = service.wait(job.id, timeout=300, poll=0.2)  # a hang guard only
     assert done.status == "Completed", done.status_message
     cores = thread_budget.cores()
     # torch's own count after the worker set it, and why: alone, it has every core
-    assert (f"thread budget: {cores} torch thread{'s' if cores > 1 else ''} "
-            f"({cores} cores shared by 1 heavy process)") in Path(done.log_path).read_text()
+    assert (
+        f"thread budget: {cores} torch thread{'s' if cores > 1 else ''} "
+        f"({cores} cores shared by 1 heavy process)"
+    ) in Path(done.log_path).read_text()

@@ -38,9 +38,15 @@ def qg_rouge_l(model: Any) -> float:
 
     generator = Generator.from_catalog(model) if isinstance(model, str) else model
     records = [json.loads(line) for line in (QG / "test.jsonl").read_text().splitlines()]
-    texts = [generator.predict({"text_inputs": f"Ask a question about: {r['context']}",
-                                "max_length": 24})["generated_texts"][0] for r in records]
-    return mean_scores(rouge_scores(zip(texts, [r["question"] for r in records]))).rougeL.fmeasure
+    texts = [
+        generator.predict(
+            {"text_inputs": f"Ask a question about: {r['context']}", "max_length": 24}
+        )["generated_texts"][0]
+        for r in records
+    ]
+    return mean_scores(
+        rouge_scores(zip(texts, [r["question"] for r in records], strict=True))
+    ).rougeL.fmeasure
 
 
 def held_out_loss(model: Any, path: Path) -> float:
@@ -67,8 +73,9 @@ def val_losses(job_id: str) -> list[float]:
 
 
 @pytest.mark.slow
-def test_full_fine_tune_learns_a_task_the_base_model_cannot_do(qg_fine_tuned, base_qg_rouge,
-                                                              monkeypatch):
+def test_full_fine_tune_learns_a_task_the_base_model_cannot_do(
+    qg_fine_tuned, base_qg_rouge, monkeypatch
+):
     """The session's fine-tuned model (tests/conftest.py trains it once per run)."""
     qg_fine_tuned.use(monkeypatch)
     job = qg_fine_tuned.job
@@ -89,19 +96,38 @@ def test_lora_fine_tune_from_the_cli(isolated_env, base_qg_rouge):
     from tests.conftest import VENV_BIN, cli_env
 
     def cli(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        done = subprocess.run([str(VENV_BIN / "springboard"), *args], env=cli_env(isolated_env),
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [str(VENV_BIN / "springboard"), *args],
+            env=cli_env(isolated_env),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert (done.returncode == 0) == ok, done.stderr
         return done
 
     base = base_qg_rouge
-    job = json.loads(cli("train", "springboard-tiny-t5", "--train", str(QG / "train"),
-                         "--hyperparameter", "epochs=2", "--hyperparameter", "peft_type=lora",
-                         "--name", "qg", "--wait", "--json").stdout)
+    job = json.loads(
+        cli(
+            "train",
+            "springboard-tiny-t5",
+            "--train",
+            str(QG / "train"),
+            "--hyperparameter",
+            "epochs=2",
+            "--hyperparameter",
+            "peft_type=lora",
+            "--name",
+            "qg",
+            "--wait",
+            "--json",
+        ).stdout
+    )
     assert job["status"] == "Completed" and job["counts"]["model_id"] == "springboard-tiny-t5-ft-qg"
     points = json.loads(cli("jobs", "metrics", job["id"], "--json").stdout)
     assert {"train_loss", "val_loss", "epoch", "learning_rate", "tokens_per_second"} <= {
-        p["metric_name"] for p in points}
+        p["metric_name"] for p in points
+    }
     val = [p["value"] for p in points if p["metric_name"] == "val_loss"]
     assert len(val) == 2 and val[-1] < val[0]
     models = json.loads(cli("models", "list", "--json").stdout)
@@ -110,30 +136,53 @@ def test_lora_fine_tune_from_the_cli(isolated_env, base_qg_rouge):
     assert spec.lineage["base_model"] == "springboard-tiny-t5"
     assert spec.lineage["hyperparameters"]["peft_type"] == "lora"
     assert (Path(spec.lineage["adapter"]) / "adapter_config.json").is_file()
-    saved = [Path(spec.source.path), *Path(spec.source.path).rglob("*"),
-             *(isolated_env / "jobs" / job["id"]).rglob("*")]  # weights, checkpoints: private
+    saved = [
+        Path(spec.source.path),
+        *Path(spec.source.path).rglob("*"),
+        *(isolated_env / "jobs" / job["id"]).rglob("*"),
+    ]  # weights, checkpoints: private
     assert {oct(stat.S_IMODE(p.stat().st_mode)) for p in saved if p.is_dir()} == {"0o700"}
     assert {oct(stat.S_IMODE(p.stat().st_mode)) for p in saved if p.is_file()} == {"0o600"}
-    answer = json.loads(cli("predict", "springboard-tiny-t5-ft-qg", "--input", json.dumps(
-        {"text_inputs": "Ask a question about: Ada painted the gate blue."}), "--json").stdout)
+    answer = json.loads(
+        cli(
+            "predict",
+            "springboard-tiny-t5-ft-qg",
+            "--input",
+            json.dumps({"text_inputs": "Ask a question about: Ada painted the gate blue."}),
+            "--json",
+        ).stdout
+    )
     assert answer["generated_texts"][0]
     assert qg_rouge_l("springboard-tiny-t5-ft-qg") > base + 0.05
-    again = cli("train", "springboard-tiny-t5", "--train", str(QG / "train"), "--name", "qg", ok=False)
+    again = cli(
+        "train", "springboard-tiny-t5", "--train", str(QG / "train"), "--name", "qg", ok=False
+    )
     assert "exists already" in again.stderr
-    wrong = cli("train", "springboard-tiny-t5", "--train", str(QG / "train"),
-                "--hyperparameter", "epochz=3", ok=False)
+    wrong = cli(
+        "train",
+        "springboard-tiny-t5",
+        "--train",
+        str(QG / "train"),
+        "--hyperparameter",
+        "epochz=3",
+        ok=False,
+    )
     assert "epochz" in wrong.stderr and "epochs" in wrong.stderr and "Traceback" not in wrong.stderr
 
 
 def test_bad_hyperparameters_and_data_are_refused_before_the_job(qg_data, tmp_path):
     with pytest.raises(ValidationError) as err:
-        training_jobs.submit("springboard-tiny-t5", train=str(qg_data),
-                             hyperparameters={"epochz": "3", "learning_rate": "fast"})
+        training_jobs.submit(
+            "springboard-tiny-t5",
+            train=str(qg_data),
+            hyperparameters={"epochz": "3", "learning_rate": "fast"},
+        )
     assert {i.field for i in err.value.issues} == {"epochz", "learning_rate"}
     assert "epochs" in str(err.value)
     with pytest.raises(ValidationError, match="GPU"):
-        training_jobs.submit("springboard-tiny-t5", train=str(qg_data),
-                             hyperparameters={"int8_quantization": "true"})
+        training_jobs.submit(
+            "springboard-tiny-t5", train=str(qg_data), hyperparameters={"int8_quantization": "true"}
+        )
     two = tmp_path / "two"
     two.mkdir()
     (two / "a.txt").write_text("a")
@@ -147,9 +196,12 @@ def test_bad_hyperparameters_and_data_are_refused_before_the_job(qg_data, tmp_pa
 def test_domain_adaptation_of_the_causal_model(llama_generator):
     heldout = HARBOUR / "heldout.txt"
     base = held_out_loss(llama_generator, heldout)
-    job = training_jobs.submit("springboard-tiny-llama", train=str(HARBOUR / "train"),
-                               name="harbour", hyperparameters={"epoch": "2", "max_input_length": "64",
-                                                                "learning_rate": "0.003"})
+    job = training_jobs.submit(
+        "springboard-tiny-llama",
+        train=str(HARBOUR / "train"),
+        name="harbour",
+        hyperparameters={"epoch": "2", "max_input_length": "64", "learning_rate": "0.003"},
+    )
     job = service.wait(job.id, timeout=300)
     assert job.status == "Completed", job.status_message
     val = val_losses(job.id)
@@ -163,9 +215,16 @@ def test_stop_keeps_a_checkpoint_and_resume_continues_from_it(qg_data):
     # The stop lands near step 20 (progress reaches the database about once a second, at
     # ~15 steps a second here); 100 steps leave room for a machine several times faster.
     steps_in_all = 100
-    job = training_jobs.submit("springboard-tiny-t5", train=str(qg_data), name="long",
-                               hyperparameters={"max_steps": str(steps_in_all), "save_steps": "5",
-                                                "validation_split_ratio": "0"})
+    job = training_jobs.submit(
+        "springboard-tiny-t5",
+        train=str(qg_data),
+        name="long",
+        hyperparameters={
+            "max_steps": str(steps_in_all),
+            "save_steps": "5",
+            "validation_split_ratio": "0",
+        },
+    )
     deadline = time.monotonic() + 120
     while (service.get(job.id).counts or {}).get("step", 0) < 6:
         assert time.monotonic() < deadline and not service.get(job.id).done
@@ -181,7 +240,9 @@ def test_stop_keeps_a_checkpoint_and_resume_continues_from_it(qg_data):
     done = service.wait(job.id, timeout=300)
     assert done.status == "Completed", done.status_message
     steps = [p["step"] for p in paths.read_metrics(job.id) if p["metric_name"] == "train_loss"]
-    assert steps == list(range(1, steps_in_all + 1))  # every step once: nothing repeated, nothing lost
+    assert steps == list(
+        range(1, steps_in_all + 1)
+    )  # every step once: nothing repeated, nothing lost
     assert "resuming from checkpoint-" in Path(done.log_path).read_text()
 
 
@@ -197,20 +258,26 @@ def test_estimator_fit_analytics_plot_and_deploy(qg_data, tmp_path, isolated_env
     small.mkdir()
     shutil.copy(qg_data / "template.json", small)
     (small / "train.jsonl").write_text(
-        "".join((qg_data / "train.jsonl").read_text().splitlines(True)[:40]))
+        "".join((qg_data / "train.jsonl").read_text().splitlines(True)[:40])
+    )
     assert hyperparameters.retrieve_default("springboard-tiny-t5")["epochs"] == 1
-    estimator = JumpStartEstimator("springboard-tiny-t5",
-                                   hyperparameters={"epochs": 1, "validation_split_ratio": 0.2},
-                                   instance_type="ml.g5.2xlarge")
+    estimator = JumpStartEstimator(
+        "springboard-tiny-t5",
+        hyperparameters={"epochs": 1, "validation_split_ratio": 0.2},
+        instance_type="ml.g5.2xlarge",
+    )
     job = estimator.fit({"train": str(small)}, job_name="est")
     assert job.status == "Completed"
     frame = estimator.training_job_analytics.dataframe()
     assert {"timestamp", "metric_name", "value"} <= set(frame.columns)
     assert "train_loss" in set(frame["metric_name"])
     png = tmp_path / "loss.png"
-    drawn = subprocess.run([str(VENV_BIN / "springboard"), "jobs", "metrics", job.id, "--plot",
-                            str(png), "--json"], env=cli_env(isolated_env), capture_output=True,
-                           text=True)
+    drawn = subprocess.run(
+        [str(VENV_BIN / "springboard"), "jobs", "metrics", job.id, "--plot", str(png), "--json"],
+        env=cli_env(isolated_env),
+        capture_output=True,
+        text=True,
+    )
     assert drawn.returncode == 0, drawn.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     predictor = estimator.deploy(endpoint_name="est-ft")
@@ -227,12 +294,27 @@ def test_compare_two_models_side_by_side(tmp_path, isolated_env):
 
     prompts = tmp_path / "prompts.jsonl"
     prompts.write_text(json.dumps({"id": "a", "text_inputs": "hello"}) + "\nplain line\n")
-    result = subprocess.run([str(VENV_BIN / "springboard"), "compare", "springboard-tiny-t5",
-                             "springboard-tiny-llama", "--input", str(prompts), "--parameters",
-                             '{"max_new_tokens": 4}', "--json"], env=cli_env(isolated_env),
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            str(VENV_BIN / "springboard"),
+            "compare",
+            "springboard-tiny-t5",
+            "springboard-tiny-llama",
+            "--input",
+            str(prompts),
+            "--parameters",
+            '{"max_new_tokens": 4}',
+            "--json",
+        ],
+        env=cli_env(isolated_env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     assert [r["id"] for r in rows] == ["a", 2]
-    assert all(isinstance(r["springboard-tiny-t5"], str) and
-               isinstance(r["springboard-tiny-llama"], str) for r in rows)
+    assert all(
+        isinstance(r["springboard-tiny-t5"], str) and isinstance(r["springboard-tiny-llama"], str)
+        for r in rows
+    )

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from springboard.errors import ValidationError
-from springboard.training.data import (Example, load_domain_text, load_instruction, split)
+from springboard.training.data import Example, load_domain_text, load_instruction, split
 
 
 def jsonl(path: Path, records: list[dict]) -> Path:
@@ -18,26 +18,33 @@ def jsonl(path: Path, records: list[dict]) -> Path:
 
 def test_template_names_record_fields(tmp_path):
     jsonl(tmp_path / "train.jsonl", [{"context": "The bridge closed.", "question": "What closed?"}])
-    (tmp_path / "template.json").write_text(json.dumps(
-        {"prompt": "Ask about: {context}", "completion": "{question}"}))
+    (tmp_path / "template.json").write_text(
+        json.dumps({"prompt": "Ask about: {context}", "completion": "{question}"})
+    )
     assert load_instruction(tmp_path) == [Example("Ask about: The bridge closed.", "What closed?")]
 
 
 def test_template_beside_a_file_channel_and_shared_with_validation(tmp_path):
-    train = jsonl(tmp_path / "train.jsonl", [{"context": "The bridge closed.", "question": "What closed?"}])
-    (tmp_path / "template.json").write_text(json.dumps(
-        {"prompt": "Ask about: {context}", "completion": "{question}"}))
+    train = jsonl(
+        tmp_path / "train.jsonl", [{"context": "The bridge closed.", "question": "What closed?"}]
+    )
+    (tmp_path / "template.json").write_text(
+        json.dumps({"prompt": "Ask about: {context}", "completion": "{question}"})
+    )
     assert load_instruction(train)[0].prompt == "Ask about: The bridge closed."
     elsewhere = tmp_path / "val"
     elsewhere.mkdir()
     val = jsonl(elsewhere / "val.jsonl", [{"context": "Rain fell.", "question": "What fell?"}])
-    assert load_instruction(val, template_from=train) == [Example("Ask about: Rain fell.", "What fell?")]
+    assert load_instruction(val, template_from=train) == [
+        Example("Ask about: Rain fell.", "What fell?")
+    ]
 
 
 def test_missing_template_field_names_it_and_the_line(tmp_path):
     jsonl(tmp_path / "train.jsonl", [{"context": "a", "question": "b"}, {"context": "c"}])
-    (tmp_path / "template.json").write_text(json.dumps(
-        {"prompt": "{context}", "completion": "{question}"}))
+    (tmp_path / "template.json").write_text(
+        json.dumps({"prompt": "{context}", "completion": "{question}"})
+    )
     with pytest.raises(ValidationError) as err:
         load_instruction(tmp_path)
     assert err.value.field == "question" and "train.jsonl:2" in str(err.value)
@@ -48,7 +55,10 @@ def test_bad_template_reports_every_problem(tmp_path):
     (tmp_path / "template.json").write_text(json.dumps({"prompt": "{a}", "completon": "x"}))
     with pytest.raises(ValidationError) as err:
         load_instruction(tmp_path)
-    assert {i.field for i in err.value.issues} == {"template.json:completion", "template.json:completon"}
+    assert {i.field for i in err.value.issues} == {
+        "template.json:completion",
+        "template.json:completon",
+    }
 
 
 def test_default_fields_and_alpaca_for_causal(tmp_path):
@@ -64,8 +74,17 @@ def test_default_fields_and_alpaca_for_causal(tmp_path):
 
 
 def test_chat_records(tmp_path):
-    jsonl(tmp_path / "chat.jsonl", [{"messages": [
-        {"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}])
+    jsonl(
+        tmp_path / "chat.jsonl",
+        [
+            {
+                "messages": [
+                    {"role": "user", "content": "hi"},
+                    {"role": "assistant", "content": "hello"},
+                ]
+            }
+        ],
+    )
     (example,) = load_instruction(tmp_path / "chat.jsonl", chat_dataset=True)
     assert example.completion == "hello" and example.prompt.endswith("<|assistant|>\n")
     jsonl(tmp_path / "bad.jsonl", [{"messages": [{"role": "user", "content": "hi"}]}])

@@ -35,7 +35,7 @@ _EXPORTS = {
     "get_settings": "springboard.config",
 }
 
-__all__ = sorted(_EXPORTS) + ["catalog", "hyperparameters", "__version__"]
+__all__ = [*sorted(_EXPORTS), "catalog", "hyperparameters", "__version__"]
 
 
 def __getattr__(name: str) -> Any:

@@ -15,12 +15,9 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-def _split_paths(value: object) -> list[Path]:
-    if value is None or value == "":
-        return []
-    if isinstance(value, str):
-        return [Path(p).expanduser() for p in value.split(os.pathsep) if p]
-    return [Path(p).expanduser() for p in value]  # type: ignore[union-attr]
+def _split_paths(value: str) -> list[Path]:
+    """The paths in an `os.pathsep`-separated list; empty parts are skipped."""
+    return [Path(p).expanduser() for p in value.split(os.pathsep) if p]
 
 
 class Settings(BaseSettings):
@@ -52,11 +49,15 @@ class Settings(BaseSettings):
         default=False, description="Allow pickle (.bin/.pt) weights; safetensors only by default."
     )
     max_concurrent_invocation_jobs: int = Field(
-        default=3, ge=1, description="Invocation jobs that run at once; later ones wait as Scheduled."
+        default=3,
+        ge=1,
+        description="Invocation jobs that run at once; later ones wait as Scheduled.",
     )
     max_queued_invocation_jobs: int = Field(
-        default=20, ge=1, description="Invocation jobs that may be waiting or running at once; "
-        "beyond it a new job is refused (ServiceQuotaExceededException)."
+        default=20,
+        ge=1,
+        description="Invocation jobs that may be waiting or running at once; "
+        "beyond it a new job is refused (ServiceQuotaExceededException).",
     )
     data_roots: str = Field(
         default="",
@@ -77,15 +78,21 @@ class Settings(BaseSettings):
         "defends against DNS rebinding).",
     )
     api_max_body_kb: int = Field(
-        default=1024, ge=1, description="Largest request body the control plane reads, in KiB; "
+        default=1024,
+        ge=1,
+        description="Largest request body the control plane reads, in KiB; "
         "beyond it 413 before the rest is read.",
     )
     api_key: SecretStr | None = Field(
-        default=None, description="The key the control plane and endpoints require (as "
+        default=None,
+        description="The key the control plane and endpoints require (as "
         "`Authorization: Bearer KEY` or `x-api-key: KEY`) on every route but /ping; unset: none.",
     )
     torch_threads: int | None = Field(
-        default=None, ge=1, le=1024, description="torch/OpenMP threads for every job worker and "
+        default=None,
+        ge=1,
+        le=1024,
+        description="torch/OpenMP threads for every job worker and "
         "endpoint server; unset: the thread budget, cores // heavy processes running.",
     )
     region: str = Field(default="us-east-1", description="Region written into job ARNs.")

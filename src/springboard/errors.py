@@ -46,14 +46,21 @@ class Issue:
         return f"{text} ({self.fix})" if self.fix else text
 
     def to_dict(self) -> dict[str, Any]:
-        return {"field": self.field, "message": self.message, "value": _jsonable(self.value),
-                "fix": self.fix}
+        return {
+            "field": self.field,
+            "message": self.message,
+            "value": _jsonable(self.value),
+            "fix": self.fix,
+        }
 
     def renamed(self, names: Mapping[str, str]) -> Issue:
         """This issue with its field and the parameters its text names spelled by `names`."""
-        return Issue(names.get(self.field, self.field) if self.field else self.field,
-                     spelled(self.message, names), self.value,
-                     spelled(self.fix, names) if self.fix else self.fix)
+        return Issue(
+            names.get(self.field, self.field) if self.field else self.field,
+            spelled(self.message, names),
+            self.value,
+            spelled(self.fix, names) if self.fix else self.fix,
+        )
 
 
 def _jsonable(value: Any, limit: int = 200) -> Any:
@@ -81,8 +88,9 @@ class SpringboardError(Exception):
     code: str = "springboard_error"
     http_status: int = 500
 
-    def __init__(self, message: str, *, field: str | None = None, value: Any = None,
-                 fix: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, value: Any = None, fix: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
@@ -141,8 +149,11 @@ class ValidationError(ClientError):
         if len(issues) == 1:
             message = head + issues[0].render()
         else:
-            message = head + f"{len(issues)} problems:\n" + "\n".join(
-                f"  - {issue.render()}" for issue in issues)
+            message = (
+                head
+                + f"{len(issues)} problems:\n"
+                + "\n".join(f"  - {issue.render()}" for issue in issues)
+            )
         first = issues[0] if issues else Issue(None, "")
         super().__init__(message, field=first.field, value=first.value)
 
@@ -156,8 +167,11 @@ class ValidationError(ClientError):
 
     def renamed(self, names: Mapping[str, str]) -> ValidationError:
         clone = self._clone()
-        ValidationError.__init__(clone, [issue.renamed(names) for issue in self.issues],
-                                 context=spelled(self.context, names))
+        ValidationError.__init__(
+            clone,
+            [issue.renamed(names) for issue in self.issues],
+            context=spelled(self.context, names),
+        )
         return clone
 
 
@@ -248,7 +262,6 @@ class GenerationError(ServerError):
     code = "generation_failed"
 
 
-
 def shown(value: Any, limit: int = 80) -> str:
     """`repr(value)` for a message, cut to `limit` characters (a value may be megabytes)."""
     try:
@@ -263,8 +276,7 @@ def shown(value: Any, limit: int = 80) -> str:
 _UNION_MEMBERS = {"str", "int", "float", "bool", "none"}
 
 
-def issues_from_pydantic(exc: Any, *, prefix: str = "",
-                         allowed: Any = None) -> list[Issue]:
+def issues_from_pydantic(exc: Any, *, prefix: str = "", allowed: Any = None) -> list[Issue]:
     """Turn a `pydantic.ValidationError` into issues that name fields as the user typed them.
 
     `allowed(field_path)` may return the valid names to suggest for an unknown key.
@@ -272,8 +284,11 @@ def issues_from_pydantic(exc: Any, *, prefix: str = "",
     issues: dict[tuple[str | None, str], Issue] = {}
     for err in exc.errors():
         # pydantic reports a failed union once per member (`str`, `list[str]`): drop those.
-        loc = [str(p) for p in err["loc"]
-               if str(p) not in _UNION_MEMBERS and not str(p).startswith(("list[", "dict["))]
+        loc = [
+            str(p)
+            for p in err["loc"]
+            if str(p) not in _UNION_MEMBERS and not str(p).startswith(("list[", "dict["))
+        ]
         name = prefix + ".".join(loc) if loc else (prefix.rstrip(".") or None)
         value = err.get("input")
         if err["type"] == "extra_forbidden":
@@ -285,7 +300,8 @@ def issues_from_pydantic(exc: Any, *, prefix: str = "",
             # a validator's own words, without pydantic's "Value error, " in front
             issue = Issue(name, f"{err['ctx']['error']}; got {shown(value)}", value)
         else:
-            issue = Issue(name, f"{err['msg'][0].lower()}{err['msg'][1:]}; got {shown(value)}",
-                          value)
+            issue = Issue(
+                name, f"{err['msg'][0].lower()}{err['msg'][1:]}; got {shown(value)}", value
+            )
         issues.setdefault((issue.field, issue.message), issue)
     return list(issues.values())

@@ -29,8 +29,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from springboard.errors import (ForbiddenError, PayloadTooLargeError, SpringboardError,
-                                UnauthorizedError, UnsupportedMediaTypeError)
+from springboard.errors import (
+    ForbiddenError,
+    PayloadTooLargeError,
+    SpringboardError,
+    UnauthorizedError,
+    UnsupportedMediaTypeError,
+)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -78,7 +83,7 @@ def host_name(header: str) -> str:
     """The name in a Host header or an origin's netloc, without the port or brackets."""
     header = header.strip().lower()
     if header.startswith("["):
-        return header[1:header.index("]")] if "]" in header else header
+        return header[1 : header.index("]")] if "]" in header else header
     return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
@@ -109,23 +114,30 @@ class GuardPolicy:
         host = host_name(headers.get("host", ""))
         if self.hosts is not None and host not in self.hosts:
             raise ForbiddenError(
-                f"this server does not answer to the Host {host or '(none)'!r}", field="Host",
-                value=host, fix="use the URL the server printed, or add the name to "
-                "SPRINGBOARD_ALLOWED_HOSTS")
+                f"this server does not answer to the Host {host or '(none)'!r}",
+                field="Host",
+                value=host,
+                fix="use the URL the server printed, or add the name to SPRINGBOARD_ALLOWED_HOSTS",
+            )
         state_changing = method not in SAFE_METHODS
         if state_changing:
             self._check_same_origin(headers)
         if self.api_key and path not in self.open_paths and not key_matches(headers, self.api_key):
             raise UnauthorizedError(
-                "a valid API key is required", field="Authorization",
+                "a valid API key is required",
+                field="Authorization",
                 fix="send 'Authorization: Bearer $SPRINGBOARD_API_KEY' or "
-                "'x-api-key: $SPRINGBOARD_API_KEY'")
+                "'x-api-key: $SPRINGBOARD_API_KEY'",
+            )
         kind = headers.get("content-type", "").split(";")[0].strip().lower()
         if state_changing and not self.api_key and kind in BROWSER_SIMPLE_TYPES:
             raise UnsupportedMediaTypeError(
                 f"{kind} is accepted only by a server with an API key (a web page can send "
-                "it to this machine without asking)", field="Content-Type", value=kind,
-                fix="send application/json (or application/x-text for plain text)")
+                "it to this machine without asking)",
+                field="Content-Type",
+                value=kind,
+                fix="send application/json (or application/x-text for plain text)",
+            )
         length = headers.get("content-length", "").strip()
         if length.isdigit() and int(length) > self.max_body_bytes:
             raise self.too_large(int(length), declared=True)
@@ -133,40 +145,51 @@ class GuardPolicy:
     def _check_same_origin(self, headers: dict[str, str]) -> None:
         site = headers.get("sec-fetch-site", "").strip().lower()
         if site and site not in ("same-origin", "none"):
-            raise ForbiddenError(f"cross-site requests are refused (Sec-Fetch-Site: {site})",
-                                 field="Origin", value=site,
-                                 fix="call the API from a program, or from a page this server serves")
+            raise ForbiddenError(
+                f"cross-site requests are refused (Sec-Fetch-Site: {site})",
+                field="Origin",
+                value=site,
+                fix="call the API from a program, or from a page this server serves",
+            )
         origin = headers.get("origin")
         if origin is None:
             return
         netloc = urlsplit(origin.strip()).netloc.lower()
         if not netloc or netloc != headers.get("host", "").strip().lower():
-            raise ForbiddenError(f"cross-site requests are refused (Origin: {origin})",
-                                 field="Origin", value=origin,
-                                 fix="call the API from a program, or from a page this server serves")
+            raise ForbiddenError(
+                f"cross-site requests are refused (Origin: {origin})",
+                field="Origin",
+                value=origin,
+                fix="call the API from a program, or from a page this server serves",
+            )
 
     def too_large(self, size: int, *, declared: bool) -> PayloadTooLargeError:
         """The refusal of a body of `size` bytes (`declared` by Content-Length, or read so far)."""
         told = f"is {size} bytes" if declared else f"passed {size} bytes while being read"
         return PayloadTooLargeError(
             f"the request body {told}; this server reads at most {self.max_body_bytes}",
-            field="body", value=size, fix=self.limit_hint)
+            field="body",
+            value=size,
+            fix=self.limit_hint,
+        )
 
 
 class HttpGuard:
     """ASGI middleware applying a `GuardPolicy`; `render(error, path)` shapes a refusal as
     the server's own error response for that path (a Starlette `Response`)."""
 
-    def __init__(self, app: ASGIApp, *, policy: GuardPolicy,
-                 render: Callable[[SpringboardError, str], Any]) -> None:
+    def __init__(
+        self, app: ASGIApp, *, policy: GuardPolicy, render: Callable[[SpringboardError, str], Any]
+    ) -> None:
         self.app, self.policy, self.render = app, policy, render
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
-                   for k, v in scope.get("headers", [])}
+        headers = {
+            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
+        }
         try:
             self.policy.check_headers(scope["method"], scope["path"], headers)
             body = await self._read_body(receive)

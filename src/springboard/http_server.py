@@ -65,9 +65,12 @@ def exposure_issue(host: str, api_key: str | None, *, field: str, ways: str) -> 
     `ways` says how this server is given a key."""
     if is_loopback(host) or api_key:
         return None
-    return Issue(field, f"binding {host} exposes the server beyond this machine, and it has "
-                 "no API key", host, f"{ways} (clients send it as {KEY_HEADERS}), or keep "
-                 "the default 127.0.0.1")
+    return Issue(
+        field,
+        f"binding {host} exposes the server beyond this machine, and it has no API key",
+        host,
+        f"{ways} (clients send it as {KEY_HEADERS}), or keep the default 127.0.0.1",
+    )
 
 
 def bind(host: str, port: int, *, field: str = "port") -> socket.socket:
@@ -82,9 +85,17 @@ def bind(host: str, port: int, *, field: str = "port") -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise ValidationError([Issue(field, f"cannot bind {host}:{port}: {exc.strerror}", port,
-                                     "pick another port, or 0 for a free one")],
-                              context="cannot serve") from None
+        raise ValidationError(
+            [
+                Issue(
+                    field,
+                    f"cannot bind {host}:{port}: {exc.strerror}",
+                    port,
+                    "pick another port, or 0 for a free one",
+                )
+            ],
+            context="cannot serve",
+        ) from None
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
@@ -114,19 +125,30 @@ class ErrorShapes:
 
 def internal_error(request_id: str) -> ServerError:
     """What a caller sees of an unexpected failure: a request id to find it in the log."""
-    return ServerError(f"internal error (request id {request_id}; the server's log has the "
-                       "detail)")
+    return ServerError(f"internal error (request id {request_id}; the server's log has the detail)")
 
 
 def _request_issues(errors: list[dict[str, Any]]) -> list[Issue]:
     """FastAPI's request validation errors as issues, named without the body/query prefix."""
-    return [Issue(".".join(str(p) for p in tuple(e.get("loc", ()))[1:]) or None,
-                  str(e.get("msg", "is invalid"))) for e in errors]
+    return [
+        Issue(
+            ".".join(str(p) for p in tuple(e.get("loc", ()))[1:]) or None,
+            str(e.get("msg", "is invalid")),
+        )
+        for e in errors
+    ]
 
 
-def install(app: FastAPI, *, shapes: ErrorShapes, api_key: str | None, host: str,
-            max_body_bytes: int, limit_hint: str,
-            request_issues: Callable[[list[dict[str, Any]]], list[Issue]] = _request_issues) -> None:
+def install(
+    app: FastAPI,
+    *,
+    shapes: ErrorShapes,
+    api_key: str | None,
+    host: str,
+    max_body_bytes: int,
+    limit_hint: str,
+    request_issues: Callable[[list[dict[str, Any]]], list[Issue]] = _request_issues,
+) -> None:
     """Put the guard in front of `app` (a server bound to `host`) and render every error
     by `shapes`; `request_issues` names the fields of a request FastAPI could not read."""
     from fastapi.exceptions import RequestValidationError
@@ -134,9 +156,16 @@ def install(app: FastAPI, *, shapes: ErrorShapes, api_key: str | None, host: str
 
     from springboard.config import get_settings
 
-    app.add_middleware(HttpGuard, render=shapes.render, policy=GuardPolicy(
-        api_key=api_key, hosts=allowed_hosts(host, get_settings().allowed_host_names),
-        max_body_bytes=max_body_bytes, limit_hint=limit_hint))
+    app.add_middleware(
+        HttpGuard,
+        render=shapes.render,
+        policy=GuardPolicy(
+            api_key=api_key,
+            hosts=allowed_hosts(host, get_settings().allowed_host_names),
+            max_body_bytes=max_body_bytes,
+            limit_hint=limit_hint,
+        ),
+    )
 
     @app.exception_handler(SpringboardError)
     async def springboard_error(request: Request, exc: SpringboardError) -> Response:
@@ -144,39 +173,62 @@ def install(app: FastAPI, *, shapes: ErrorShapes, api_key: str | None, host: str
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> Response:
-        return shapes.render(ValidationError(request_issues(list(exc.errors()))),
-                             request.url.path)
+        return shapes.render(ValidationError(request_issues(list(exc.errors()))), request.url.path)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
-        error = UnknownRouteError(f"{request.method} {request.url.path}: {exc.detail}",
-                                  field="path", value=request.url.path,
-                                  fix="see /docs for the routes")
+        error = UnknownRouteError(
+            f"{request.method} {request.url.path}: {exc.detail}",
+            field="path",
+            value=request.url.path,
+            fix="see /docs for the routes",
+        )
         error.http_status = exc.status_code
         return shapes.render(error, request.url.path)
 
     @app.exception_handler(RecursionError)
     async def too_deep(request: Request, exc: RecursionError) -> Response:
-        return shapes.render(ValidationError([Issue(
-            None, "the request body nests JSON too deeply", fix="send the documented shape")]),
-            request.url.path)
+        return shapes.render(
+            ValidationError(
+                [
+                    Issue(
+                        None,
+                        "the request body nests JSON too deeply",
+                        fix="send the documented shape",
+                    )
+                ]
+            ),
+            request.url.path,
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         # The detail goes to the log only: a body that names files or internals helps an attacker.
         request_id = uuid.uuid4().hex
-        log.error("%s %s failed (request id %s)", request.method, request.url.path, request_id,
-                  exc_info=exc)
+        log.error(
+            "%s %s failed (request id %s)",
+            request.method,
+            request.url.path,
+            request_id,
+            exc_info=exc,
+        )
         reply = shapes.render(internal_error(request_id), request.url.path)
         reply.headers[shapes.request_id_header] = request_id
         return reply
 
 
-def uvicorn_server(app: FastAPI, *, access_log: bool = True,
-                   graceful_timeout: int | None = None) -> uvicorn.Server:
+def uvicorn_server(
+    app: FastAPI, *, access_log: bool = True, graceful_timeout: int | None = None
+) -> uvicorn.Server:
     """The uvicorn server both kinds of server run (`.run(sockets=[bind(...)])`)."""
     import uvicorn
 
-    return uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=access_log,
-                                         timeout_keep_alive=30,
-                                         timeout_graceful_shutdown=graceful_timeout))
+    return uvicorn.Server(
+        uvicorn.Config(
+            app,
+            log_level="info",
+            access_log=access_log,
+            timeout_keep_alive=30,
+            timeout_graceful_shutdown=graceful_timeout,
+        )
+    )

@@ -15,8 +15,9 @@ from typing import Any
 from springboard.errors import Issue
 
 
-def read_objects(path: Path, *, label: str | None = None,
-                 fix: str | None = None) -> tuple[list[tuple[str, dict[str, Any]]], list[Issue]]:
+def read_objects(
+    path: Path, *, label: str | None = None, fix: str | None = None
+) -> tuple[list[tuple[str, dict[str, Any]]], list[Issue]]:
     """`(where, object)` per good line (`where` is `label:line`, label defaulting to the
     file name) and an Issue per line that is not valid JSON or not an object."""
     records: list[tuple[str, dict[str, Any]]] = []
@@ -29,7 +30,9 @@ def read_objects(path: Path, *, label: str | None = None,
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                issues.append(Issue(where, f"is not valid JSON: {exc.msg}", line.strip()[:200], fix))
+                issues.append(
+                    Issue(where, f"is not valid JSON: {exc.msg}", line.strip()[:200], fix)
+                )
                 continue
             if not isinstance(record, dict):
                 issues.append(Issue(where, "is not a JSON object", line.strip()[:200], fix))

@@ -37,8 +37,9 @@ class Options(BaseModel):
             super().__init__(**values)
         except pydantic.ValidationError as exc:
             allowed = ", ".join(type(self).model_fields)
-            raise ValidationError(issues_from_pydantic(exc, allowed=lambda _: allowed),
-                                  context=self.problem) from None
+            raise ValidationError(
+                issues_from_pydantic(exc, allowed=lambda _: allowed), context=self.problem
+            ) from None
 
 
 def default_of(model: type[BaseModel], name: str) -> Any:
@@ -73,10 +74,13 @@ class TransformOptions(Options):
     problem: ClassVar[str] = "cannot start the transform"
 
     content_type: Literal["application/jsonlines", "text/plain"] = Field(
-        JSONLINES, description="application/jsonlines or text/plain.")
+        JSONLINES, description="application/jsonlines or text/plain."
+    )
     # Measured on a 10M T5: padded batches of 32 run ~6-8x a per-record loop, of 64
     # ~8-15x; memory stays flat either way (the job streams).
-    batch_size: int = Field(64, ge=1, le=1024,
-                            description="Records per batch (and per checkpoint).")
-    max_payload_mb: float = payload_limit_mb("Largest record, in MB; a bigger one gets an "
-                                           "error line.")
+    batch_size: int = Field(
+        64, ge=1, le=1024, description="Records per batch (and per checkpoint)."
+    )
+    max_payload_mb: float = payload_limit_mb(
+        "Largest record, in MB; a bigger one gets an error line."
+    )

@@ -12,6 +12,7 @@ lives (`config`, `jobs.paths` and `serving.endpoints` do).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import stat
@@ -39,8 +40,11 @@ def ensure_home(home: Path) -> Path:
     if home not in _not_ours():
         tighten(home)
     elif stat.S_IMODE(home.stat().st_mode) & GROUP_OTHER:
-        _warn_once(home, f"SPRINGBOARD_HOME is {home}, which other users can open; point it "
-                         "at a folder of its own (the default is ~/.springboard)")
+        _warn_once(
+            home,
+            f"SPRINGBOARD_HOME is {home}, which other users can open; point it "
+            "at a folder of its own (the default is ~/.springboard)",
+        )
     return home
 
 
@@ -59,10 +63,8 @@ def private_dir(path: Path, home: Path) -> Path:
     current = home
     for part in parts:
         current = current / part
-        try:
+        with contextlib.suppress(FileExistsError):
             current.mkdir(mode=PRIVATE_DIR)
-        except FileExistsError:
-            pass
     return path
 
 
@@ -82,8 +84,7 @@ def opener(path: str | os.PathLike[str], flags: int) -> int:
     fd = os.open(path, flags, PRIVATE_FILE)
     try:
         info = os.fstat(fd)
-        if stat.S_ISREG(info.st_mode) and info.st_mode & GROUP_OTHER \
-                and info.st_uid == os.getuid():
+        if stat.S_ISREG(info.st_mode) and info.st_mode & GROUP_OTHER and info.st_uid == os.getuid():
             os.fchmod(fd, stat.S_IMODE(info.st_mode) & ~GROUP_OTHER)
     except BaseException:
         os.close(fd)
@@ -103,12 +104,19 @@ def tighten(path: Path) -> bool:
     if not mode & GROUP_OTHER:
         return False
     if info.st_uid != os.getuid():
-        _warn_once(path, f"{path} is accessible to other users (mode {mode:o}) and belongs "
-                         f"to uid {info.st_uid}, not to you; leaving it as it is")
+        _warn_once(
+            path,
+            f"{path} is accessible to other users (mode {mode:o}) and belongs "
+            f"to uid {info.st_uid}, not to you; leaving it as it is",
+        )
         return False
     os.chmod(path, mode & ~GROUP_OTHER)
-    log.warning("tightened the permissions of %s from %o to %o: it holds private state",
-                path, mode, mode & ~GROUP_OTHER)
+    log.warning(
+        "tightened the permissions of %s from %o to %o: it holds private state",
+        path,
+        mode,
+        mode & ~GROUP_OTHER,
+    )
     return True
 
 

@@ -10,6 +10,7 @@ are created private to the user (`permissions`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -27,8 +28,9 @@ from springboard import permissions, thread_budget
 _children: dict[int, subprocess.Popen[bytes]] = {}
 
 
-def spawn(module: str, args: list[str], *, log_path: Path,
-          env: Mapping[str, str] | None = None) -> tuple[int, float]:
+def spawn(
+    module: str, args: list[str], *, log_path: Path, env: Mapping[str, str] | None = None
+) -> tuple[int, float]:
     """Run `python -m module args...` detached, output appended to `log_path`, in `env`
     (default: this process's) with the child's thread budget set.
 
@@ -36,13 +38,19 @@ def spawn(module: str, args: list[str], *, log_path: Path,
     """
     child_env = thread_budget.child_env(os.environ if env is None else env)
     with open(log_path, "ab", opener=permissions.opener) as log:
-        process = subprocess.Popen([sys.executable, "-m", module, *args], stdout=log,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   env=child_env, start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", module, *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=child_env,
+            start_new_session=True,
+        )
     _children[process.pid] = process
     started = psutil.Process(process.pid).create_time()
-    threading.Thread(target=_reap_when_done, args=(process,), daemon=True,
-                     name=f"reap-{process.pid}").start()
+    threading.Thread(
+        target=_reap_when_done, args=(process,), daemon=True, name=f"reap-{process.pid}"
+    ).start()
     return process.pid, started
 
 
@@ -73,10 +81,8 @@ def terminate(pid: int, started: float | None, *, grace: float) -> None:
     import time
 
     if alive(pid, started):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         deadline = time.monotonic() + grace
         while alive(pid, started) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -108,8 +114,11 @@ def entrypoint(run: Callable[[str], int], usage: str) -> None:
     import logging
 
     permissions.restrict_umask()
-    logging.basicConfig(level=logging.INFO, stream=sys.stdout,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stdout,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     if len(sys.argv) != 2:
         sys.stderr.write(f"usage: {usage}\n")
         sys.exit(2)

@@ -51,8 +51,9 @@ class Budget:
     @property
     def reason(self) -> str:
         if self.by_rule:
-            return (f"{self.cores} cores shared by {self.heavy} heavy "
-                    + ("process" if self.heavy == 1 else "processes"))
+            return f"{self.cores} cores shared by {self.heavy} heavy " + (
+                "process" if self.heavy == 1 else "processes"
+            )
         return self.source
 
 
@@ -79,8 +80,13 @@ def heavy_processes(*, exclude_pid: int | None = None) -> int:
     ended = {status.value for status in TERMINAL}
     rows = [r for r in job_records.find() if r["status"] not in ended]
     rows += endpoint_records.list_all()
-    return sum(1 for r in rows if r.get("pid") and r["pid"] != exclude_pid
-               and processes.alive(r["pid"], r.get("pid_started")))
+    return sum(
+        1
+        for r in rows
+        if r.get("pid")
+        and r["pid"] != exclude_pid
+        and processes.alive(r["pid"], r.get("pid_started"))
+    )
 
 
 def _configured() -> Budget | None:
@@ -142,6 +148,7 @@ def apply() -> Budget:
     budget = for_this_process()
     torch.set_num_threads(budget.threads)
     threads = torch.get_num_threads()
-    log.info("thread budget: %d torch thread%s (%s)", threads, "" if threads == 1 else "s",
-             budget.reason)
+    log.info(
+        "thread budget: %d torch thread%s (%s)", threads, "" if threads == 1 else "s", budget.reason
+    )
     return budget

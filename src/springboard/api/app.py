@@ -31,14 +31,22 @@ def create_app(api_key: str | None = None, *, host: str = "127.0.0.1") -> FastAP
     from springboard import __version__
     from springboard.config import get_settings
 
-    app = FastAPI(title="Springboard control plane",
-                  description="Invocation jobs in the managed service's REST shapes: point "
-                  "boto3's `bedrock` client at this server with `endpoint_url`.",
-                  version=__version__, lifespan=_scheduler_ticks)
-    install(app, shapes=SHAPES, api_key=api_key, host=host,
-            max_body_bytes=get_settings().api_max_body_kb * 1024,
-            limit_hint="raise SPRINGBOARD_API_MAX_BODY_KB on the server",
-            request_issues=bedrock.request_issues)
+    app = FastAPI(
+        title="Springboard control plane",
+        description="Invocation jobs in the managed service's REST shapes: point "
+        "boto3's `bedrock` client at this server with `endpoint_url`.",
+        version=__version__,
+        lifespan=_scheduler_ticks,
+    )
+    install(
+        app,
+        shapes=SHAPES,
+        api_key=api_key,
+        host=host,
+        max_body_bytes=get_settings().api_max_body_kb * 1024,
+        limit_hint="raise SPRINGBOARD_API_MAX_BODY_KB on the server",
+        request_issues=bedrock.request_issues,
+    )
 
     @app.get("/ping", summary="Health: 200 while the server runs", tags=["health"])
     def ping() -> dict[str, str]:
@@ -65,5 +73,8 @@ def _bedrock_error(exc: SpringboardError) -> JSONResponse:
     return bedrock.error_response(exc)
 
 
-SHAPES = ErrorShapes(default=_bedrock_error, by_prefix=(("/v1/", error_response),),
-                     request_id_header="x-amzn-RequestId")
+SHAPES = ErrorShapes(
+    default=_bedrock_error,
+    by_prefix=(("/v1/", error_response),),
+    request_id_header="x-amzn-RequestId",
+)

@@ -37,8 +37,18 @@ from springboard.errors import (
 
 router = APIRouter(tags=["model invocation jobs"])
 
-JobStatusName = Literal["Submitted", "InProgress", "Completed", "Failed", "Stopping", "Stopped",
-                        "PartiallyCompleted", "Expired", "Validating", "Scheduled"]
+JobStatusName = Literal[
+    "Submitted",
+    "InProgress",
+    "Completed",
+    "Failed",
+    "Stopping",
+    "Stopped",
+    "PartiallyCompleted",
+    "Expired",
+    "Validating",
+    "Scheduled",
+]
 ACCEPT_EULA_HEADER = "x-springboard-accept-eula"
 
 
@@ -80,10 +90,13 @@ def error_message(exc: BaseException) -> str:
         if len(issues) == 1:
             return issues[0]
         return f"{len(issues)} problems: " + "; ".join(
-            f"({n}) {text}" for n, text in enumerate(issues, 1))
+            f"({n}) {text}" for n, text in enumerate(issues, 1)
+        )
     if isinstance(exc, EulaNotAcceptedError):
-        return (f"{exc.message}; then send the header '{ACCEPT_EULA_HEADER}: true' with "
-                "the create request")
+        return (
+            f"{exc.message}; then send the header '{ACCEPT_EULA_HEADER}: true' with "
+            "the create request"
+        )
     if isinstance(exc, SpringboardError):
         text = str(exc)
         return text if not exc.field or exc.field in text else f"{exc.field}: {text}"
@@ -96,8 +109,9 @@ def error_response(exc: BaseException) -> JSONResponse:
 
 
 def error_reply(name: str, status: int, message: str) -> JSONResponse:
-    return JSONResponse({"message": message}, status_code=status,
-                        headers={"x-amzn-errortype": name})
+    return JSONResponse(
+        {"message": message}, status_code=status, headers={"x-amzn-errortype": name}
+    )
 
 
 def request_issues(errors: list[dict[str, Any]]) -> list[Issue]:
@@ -109,8 +123,13 @@ def request_issues(errors: list[dict[str, Any]]) -> list[Issue]:
     for error in errors:
         if error.get("type") == "json_invalid":
             detail = (error.get("ctx") or {}).get("error", "")
-            issues.append(Issue(None, f"the request body is not valid JSON ({detail})",
-                                fix="send one JSON object"))
+            issues.append(
+                Issue(
+                    None,
+                    f"the request body is not valid JSON ({detail})",
+                    fix="send one JSON object",
+                )
+            )
         else:  # drop the "body" / "query" / "path" prefix of the location
             rest.append({**error, "loc": tuple(error.get("loc", ()))[1:]})
 
@@ -139,21 +158,28 @@ def _allowed_fields(path: str | None) -> str | None:
         annotation = field.annotation
         if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
             annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
-        model = typing.get_args(annotation)[0] if typing.get_origin(annotation) is list else annotation
+        model = (
+            typing.get_args(annotation)[0] if typing.get_origin(annotation) is list else annotation
+        )
     fields = getattr(model, "model_fields", None)
     return ", ".join(fields) if fields else None
 
 
 # -- request and response shapes -------------------------------------------------------------
 
+
 class _Shape(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class S3InputDataConfig(_Shape):
-    s3Uri: str = Field(min_length=1, max_length=1024, description="The input: a JSON Lines "
-                       "file or a folder of them, under a data root (SPRINGBOARD_DATA_ROOTS) or "
-                       "with an allowed scheme (SPRINGBOARD_ALLOWED_SCHEMES, default s3://).")
+    s3Uri: str = Field(
+        min_length=1,
+        max_length=1024,
+        description="The input: a JSON Lines "
+        "file or a folder of them, under a data root (SPRINGBOARD_DATA_ROOTS) or "
+        "with an allowed scheme (SPRINGBOARD_ALLOWED_SCHEMES, default s3://).",
+    )
     s3InputFormat: Literal["JSONL"] | None = None
     s3BucketOwner: str | None = Field(None, max_length=12, description="Accepted, ignored.")
 
@@ -163,8 +189,11 @@ class InputDataConfig(_Shape):
 
 
 class S3OutputDataConfig(_Shape):
-    s3Uri: str = Field(min_length=1, max_length=1024, description="Where `<job id>/NAME.out` "
-                       "and the manifest go; the same rules as the input.")
+    s3Uri: str = Field(
+        min_length=1,
+        max_length=1024,
+        description="Where `<job id>/NAME.out` and the manifest go; the same rules as the input.",
+    )
     s3EncryptionKeyId: str | None = Field(None, max_length=2048, description="Accepted, ignored.")
     s3BucketOwner: str | None = Field(None, max_length=12, description="Accepted, ignored.")
 
@@ -185,19 +214,25 @@ class VpcConfig(_Shape):
 
 class CreateModelInvocationJobRequest(_Shape):
     jobName: str = Field(max_length=63, description="1-63 letters, digits and hyphens.")
-    roleArn: str | None = Field(None, max_length=2048, description="Recorded with the job; "
-                                "Springboard assumes no role.")
-    clientRequestToken: str | None = Field(None, max_length=256, description="The same token "
-                                           "again returns the same job instead of a second one.")
-    modelId: str = Field(max_length=2048, description="A catalog model id or alias, e.g. "
-                         "springboard-tiny-llama.")
+    roleArn: str | None = Field(
+        None, max_length=2048, description="Recorded with the job; Springboard assumes no role."
+    )
+    clientRequestToken: str | None = Field(
+        None,
+        max_length=256,
+        description="The same token again returns the same job instead of a second one.",
+    )
+    modelId: str = Field(
+        max_length=2048, description="A catalog model id or alias, e.g. springboard-tiny-llama."
+    )
     inputDataConfig: InputDataConfig
     outputDataConfig: OutputDataConfig
     timeoutDurationInHours: int | None = Field(None, description="24-168; default 24.")
     tags: list[Tag] | None = Field(None, max_length=200, description="Accepted, ignored.")
     vpcConfig: VpcConfig | None = Field(None, description="Accepted, ignored.")
     modelInvocationType: Literal["InvokeModel"] | None = Field(
-        None, description="Only InvokeModel-style records are run.")
+        None, description="Only InvokeModel-style records are run."
+    )
 
 
 class CreateModelInvocationJobResponse(BaseModel):
@@ -254,6 +289,7 @@ class ListModelInvocationJobsResponse(BaseModel):
 
 # -- helpers ----------------------------------------------------------------------------------
 
+
 def _summary(job: Any) -> dict[str, Any]:
     from springboard.jobs import invocation
 
@@ -279,10 +315,14 @@ def _job(identifier: str) -> Any:
     try:
         return invocation.get(identifier)
     except NotFoundError:
-        raise NotFoundError(f"no model invocation job {identifier!r}", field="jobIdentifier",
-                            value=identifier, fix="give the jobArn that "
-                            "CreateModelInvocationJob returned, or the job's 12-character id; "
-                            "list them with GET /model-invocation-jobs") from None
+        raise NotFoundError(
+            f"no model invocation job {identifier!r}",
+            field="jobIdentifier",
+            value=identifier,
+            fix="give the jobArn that "
+            "CreateModelInvocationJob returned, or the job's 12-character id; "
+            "list them with GET /model-invocation-jobs",
+        ) from None
 
 
 def encode_token(offset: int) -> str:
@@ -297,72 +337,115 @@ def decode_token(token: str) -> int:
             raise ValueError
         return offset
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
-        raise ValidationError([Issue("nextToken", "is not a token this API returned", token,
-                                     "send the nextToken of the previous answer unchanged, "
-                                     "or leave it out for the first page")]) from None
+        raise ValidationError(
+            [
+                Issue(
+                    "nextToken",
+                    "is not a token this API returned",
+                    token,
+                    "send the nextToken of the previous answer unchanged, "
+                    "or leave it out for the first page",
+                )
+            ]
+        ) from None
 
 
-JobIdentifier = Annotated[str, Path(alias="jobIdentifier", max_length=1011, description=(
-    "The job's ARN (percent-encoded or not) or its bare 12-character id."))]
+JobIdentifier = Annotated[
+    str,
+    Path(
+        alias="jobIdentifier",
+        max_length=1011,
+        description=("The job's ARN (percent-encoded or not) or its bare 12-character id."),
+    ),
+]
 
 
 # -- routes -----------------------------------------------------------------------------------
 
-@router.post("/model-invocation-job", response_model=CreateModelInvocationJobResponse,
-             summary="CreateModelInvocationJob: submit a batch of model invocations")
+
+@router.post(
+    "/model-invocation-job",
+    response_model=CreateModelInvocationJobResponse,
+    summary="CreateModelInvocationJob: submit a batch of model invocations",
+)
 def create_model_invocation_job(
     body: CreateModelInvocationJobRequest,
-    accept_eula: Annotated[bool, Header(alias=ACCEPT_EULA_HEADER, description=(
-        "Springboard: accept a gated model's EULA for this job."))] = False,
+    accept_eula: Annotated[
+        bool,
+        Header(
+            alias=ACCEPT_EULA_HEADER,
+            description=("Springboard: accept a gated model's EULA for this job."),
+        ),
+    ] = False,
 ) -> dict[str, str]:
     from springboard.jobs import invocation
 
     job = invocation.create(
-        job_name=body.jobName, model_id=body.modelId,
+        job_name=body.jobName,
+        model_id=body.modelId,
         input_uri=body.inputDataConfig.s3InputDataConfig.s3Uri,
         output_uri=body.outputDataConfig.s3OutputDataConfig.s3Uri,
-        timeout_hours=body.timeoutDurationInHours, client_token=body.clientRequestToken,
-        role_arn=body.roleArn, accept_eula=accept_eula, policy=LocationPolicy.http())
+        timeout_hours=body.timeoutDurationInHours,
+        client_token=body.clientRequestToken,
+        role_arn=body.roleArn,
+        accept_eula=accept_eula,
+        policy=LocationPolicy.http(),
+    )
     return {"jobArn": invocation.job_arn(job.id)}
 
 
-@router.get("/model-invocation-job/{jobIdentifier:path}", response_model=ModelInvocationJobSummary,
-            response_model_exclude_none=True,
-            summary="GetModelInvocationJob: a job's status, locations and counts")
+@router.get(
+    "/model-invocation-job/{jobIdentifier:path}",
+    response_model=ModelInvocationJobSummary,
+    response_model_exclude_none=True,
+    summary="GetModelInvocationJob: a job's status, locations and counts",
+)
 def get_model_invocation_job(job_identifier: JobIdentifier) -> dict[str, Any]:
     return _summary(_job(job_identifier))
 
 
-@router.get("/model-invocation-jobs", response_model=ListModelInvocationJobsResponse,
-            response_model_exclude_none=True,
-            summary="ListModelInvocationJobs: jobs, filtered, sorted and paged")
+@router.get(
+    "/model-invocation-jobs",
+    response_model=ListModelInvocationJobsResponse,
+    response_model_exclude_none=True,
+    summary="ListModelInvocationJobs: jobs, filtered, sorted and paged",
+)
 def list_model_invocation_jobs(
     status_equals: Annotated[JobStatusName | None, Query(alias="statusEquals")] = None,
     name_contains: Annotated[str | None, Query(alias="nameContains", max_length=63)] = None,
     submit_time_after: Annotated[datetime | None, Query(alias="submitTimeAfter")] = None,
     submit_time_before: Annotated[datetime | None, Query(alias="submitTimeBefore")] = None,
     max_results: Annotated[int, Query(alias="maxResults", ge=1, le=1000)] = 1000,
-    next_token: Annotated[str | None, Query(alias="nextToken", min_length=1, max_length=2048)] = None,
+    next_token: Annotated[
+        str | None, Query(alias="nextToken", min_length=1, max_length=2048)
+    ] = None,
     sort_by: Annotated[Literal["CreationTime"], Query(alias="sortBy")] = "CreationTime",
-    sort_order: Annotated[Literal["Ascending", "Descending"], Query(alias="sortOrder")] = "Descending",
+    sort_order: Annotated[
+        Literal["Ascending", "Descending"], Query(alias="sortOrder")
+    ] = "Descending",
 ) -> dict[str, Any]:
     from springboard.jobs import invocation
 
     offset = decode_token(next_token) if next_token else 0
     jobs = invocation.list_jobs(
-        status=status_equals, name_contains=name_contains,
+        status=status_equals,
+        name_contains=name_contains,
         submit_time_after=_utc(submit_time_after) if submit_time_after else None,
-        submit_time_before=_utc(submit_time_before) if submit_time_before else None)
+        submit_time_before=_utc(submit_time_before) if submit_time_before else None,
+    )
     jobs.sort(key=lambda j: (_utc(j.created_at), j.id), reverse=sort_order == "Descending")
-    page = jobs[offset:offset + max_results]
+    page = jobs[offset : offset + max_results]
     out: dict[str, Any] = {"invocationJobSummaries": [_summary(j) for j in page]}
     if offset + max_results < len(jobs):
         out["nextToken"] = encode_token(offset + max_results)
     return out
 
 
-@router.post("/model-invocation-job/{jobIdentifier:path}/stop", response_model=dict,
-             summary="StopModelInvocationJob: stop after the current batch (output kept)")
+@router.post(
+    "/model-invocation-job/{jobIdentifier:path}/stop",
+    response_model=dict,
+    summary="StopModelInvocationJob: stop after the current batch (output kept)",
+)
 def stop_model_invocation_job(job_identifier: JobIdentifier) -> dict[str, Any]:
     from springboard.jobs import invocation
 

@@ -23,8 +23,9 @@ def check(host: str, port: int, api_key: str | None) -> None:
     issues = []
     if not 0 <= port <= 65535:
         issues.append(Issue("port", "must be in 0..65535 (0 picks a free port)", port))
-    exposed = exposure_issue(host, api_key, field="host",
-                             ways="set SPRINGBOARD_API_KEY or pass --api-key-file PATH")
+    exposed = exposure_issue(
+        host, api_key, field="host", ways="set SPRINGBOARD_API_KEY or pass --api-key-file PATH"
+    )
     if exposed:
         issues.append(exposed)
     if issues:
@@ -51,12 +52,20 @@ def serve(host: str = "127.0.0.1", port: int = 8080, api_key: str | None = None)
     app = create_app(api_key=api_key, host=host)
     roots = _data_roots()
     server = uvicorn_server(app)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    log.info("Springboard control plane on %s (API docs at %s/docs)%s", url, url,
-             "; API key required" if api_key else "")
-    log.info("jobs created over HTTP read and write under %s only, or at %s",
-             ", ".join(roots), ", ".join(f"{s}://" for s in sorted(
-                 get_settings().allowed_scheme_set)) or "no URL scheme")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    log.info(
+        "Springboard control plane on %s (API docs at %s/docs)%s",
+        url,
+        url,
+        "; API key required" if api_key else "",
+    )
+    log.info(
+        "jobs created over HTTP read and write under %s only, or at %s",
+        ", ".join(roots),
+        ", ".join(f"{s}://" for s in sorted(get_settings().allowed_scheme_set)) or "no URL scheme",
+    )
     try:
         server.run(sockets=[sock])
     finally:

@@ -26,7 +26,7 @@ class Location:
 
     uri: str
     path: Path | None  # set for local locations
-    scheme: str        # "file" for local ones
+    scheme: str  # "file" for local ones
 
     @property
     def is_local(self) -> bool:
@@ -42,12 +42,12 @@ class LocationPolicy:
     schemes: frozenset[str] | None  # None: any scheme fsspec knows
 
     @classmethod
-    def local_user(cls) -> "LocationPolicy":
+    def local_user(cls) -> LocationPolicy:
         """The CLI and SDK: the user names their own files."""
         return cls("local", None, None)
 
     @classmethod
-    def http(cls) -> "LocationPolicy":
+    def http(cls) -> LocationPolicy:
         """Callers of the HTTP APIs: data roots and allowed schemes from the settings."""
         from springboard.config import get_settings
 
@@ -55,7 +55,7 @@ class LocationPolicy:
         return cls("http", tuple(settings.data_root_dirs), settings.allowed_scheme_set)
 
     @classmethod
-    def named(cls, name: str) -> "LocationPolicy":
+    def named(cls, name: str) -> LocationPolicy:
         """The policy a job was created under (recorded by name; re-read when it runs)."""
         return cls.http() if name == "http" else cls.local_user()
 
@@ -68,19 +68,22 @@ class LocationPolicy:
         match = _SCHEME.match(uri)
         scheme = match.group(1).lower() if match else "file"
         if "::" in uri and self.schemes is not None:  # fsspec URL chaining (simplecache::...)
-            raise ValidationError([Issue(field, "chained fsspec URLs ('::') are not accepted",
-                                         uri, self._allowed())])
+            raise ValidationError(
+                [Issue(field, "chained fsspec URLs ('::') are not accepted", uri, self._allowed())]
+            )
         if scheme != "file":
             if self.schemes is not None and scheme not in self.schemes:
-                raise ValidationError([Issue(field, f"the scheme {scheme}:// is not allowed",
-                                             uri, self._allowed())])
+                raise ValidationError(
+                    [Issue(field, f"the scheme {scheme}:// is not allowed", uri, self._allowed())]
+                )
             return Location(uri, None, scheme)
-        raw = uri[len(match.group(0)):] if match else uri
+        raw = uri[len(match.group(0)) :] if match else uri
         if self.roots is None:
             return Location(uri, Path(raw).expanduser().resolve(), "file")
         if not raw.startswith("/"):
-            raise ValidationError([Issue(field, "must be an absolute path (or file:// URI)",
-                                         uri, self._allowed())])
+            raise ValidationError(
+                [Issue(field, "must be an absolute path (or file:// URI)", uri, self._allowed())]
+            )
         path = Path(raw).resolve()
         self.require_inside(path, field, uri)
         return Location(uri, path, "file")
@@ -94,14 +97,25 @@ class LocationPolicy:
             return
         resolved = path.resolve()
         if not any(resolved == root or resolved.is_relative_to(root) for root in self.roots):
-            raise ValidationError([Issue(field, "lies outside the data roots",
-                                         uri if uri is not None else str(path), self._allowed())])
+            raise ValidationError(
+                [
+                    Issue(
+                        field,
+                        "lies outside the data roots",
+                        uri if uri is not None else str(path),
+                        self._allowed(),
+                    )
+                ]
+            )
 
     def _allowed(self) -> str:
         parts = []
         if self.roots is not None:
-            parts.append("use a path under " + " or ".join(str(r) for r in self.roots)
-                         + " (SPRINGBOARD_DATA_ROOTS)")
+            parts.append(
+                "use a path under "
+                + " or ".join(str(r) for r in self.roots)
+                + " (SPRINGBOARD_DATA_ROOTS)"
+            )
         if self.schemes is not None:
             listed = ", ".join(f"{s}://" for s in sorted(self.schemes)) or "none"
             parts.append(f"allowed schemes: {listed} (SPRINGBOARD_ALLOWED_SCHEMES)")

@@ -18,13 +18,19 @@ def check_safe(model_dir: Path, *, allow_pickle: bool, trust_remote_code: bool) 
     """Raise `UnsafeArtifactError` when `model_dir` needs pickle or remote code."""
     files = [p for p in model_dir.rglob("*") if p.is_file()]
     has_safetensors = any(p.suffix == ".safetensors" for p in files)
-    pickles = [p.name for p in files if p.suffix in PICKLE_SUFFIXES
-               and not p.name.startswith("training_args")]
+    pickles = [
+        p.name
+        for p in files
+        if p.suffix in PICKLE_SUFFIXES and not p.name.startswith("training_args")
+    ]
     if not has_safetensors and pickles and not allow_pickle:
         raise UnsafeArtifactError(
             f"{model_dir} holds only pickle weights ({', '.join(sorted(pickles)[:3])}), which can "
-            "run arbitrary code when loaded", field="allow_pickle", value=False,
-            fix="convert them to safetensors, or set SPRINGBOARD_ALLOW_PICKLE=1 if you trust them")
+            "run arbitrary code when loaded",
+            field="allow_pickle",
+            value=False,
+            fix="convert them to safetensors, or set SPRINGBOARD_ALLOW_PICKLE=1 if you trust them",
+        )
     config = model_dir / "config.json"
     if config.exists() and not trust_remote_code:
         try:
@@ -34,5 +40,7 @@ def check_safe(model_dir: Path, *, allow_pickle: bool, trust_remote_code: bool) 
         if auto_map:
             raise UnsafeArtifactError(
                 f"{model_dir} needs its own Python code to load (config.json has auto_map)",
-                field="trust_remote_code", value=False,
-                fix="read that code, then set SPRINGBOARD_TRUST_REMOTE_CODE=1 to allow it")
+                field="trust_remote_code",
+                value=False,
+                fix="read that code, then set SPRINGBOARD_TRUST_REMOTE_CODE=1 to allow it",
+            )

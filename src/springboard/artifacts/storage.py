@@ -37,7 +37,7 @@ _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 BUCKET_SCHEMES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "oss", "r2"})
 CREDENTIALS_FIX = {
     "s3": "set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (and AWS_ENDPOINT_URL "
-          "for an S3-compatible server), as for the AWS CLI",
+    "for an S3-compatible server), as for the AWS CLI",
 }
 
 
@@ -54,7 +54,7 @@ def is_remote(uri: str) -> bool:
 def local_path(uri: str) -> Path:
     """The absolute local path of a plain path or a `file://` URI."""
     match = _SCHEME.match(uri)
-    return Path(uri[len(match.group(0)):] if match else uri).expanduser().resolve()
+    return Path(uri[len(match.group(0)) :] if match else uri).expanduser().resolve()
 
 
 def join(folder: str, name: str) -> str:
@@ -70,6 +70,7 @@ def basename(uri: str) -> str:
 
 # -- remote filesystems ------------------------------------------------------------------
 
+
 def require_backend(uri: str, field: str) -> None:
     """Refuse a scheme whose fsspec backend is not installed, without opening anything."""
     import fsspec
@@ -78,9 +79,17 @@ def require_backend(uri: str, field: str) -> None:
     try:
         fsspec.get_filesystem_class(name)
     except (ImportError, ValueError) as exc:
-        raise ValidationError([Issue(field, f"cannot open {name}:// locations: {exc}", uri,
-                                     f"install the fsspec backend for {name} (s3: pip install "
-                                     "s3fs), or use a local path")]) from None
+        raise ValidationError(
+            [
+                Issue(
+                    field,
+                    f"cannot open {name}:// locations: {exc}",
+                    uri,
+                    f"install the fsspec backend for {name} (s3: pip install "
+                    "s3fs), or use a local path",
+                )
+            ]
+        ) from None
 
 
 def filesystem(uri: str, field: str) -> tuple[Any, str]:
@@ -100,47 +109,82 @@ def _failures(uri: str, field: str, doing: str = "open") -> Iterator[None]:
     except ValidationError:
         raise
     except FileNotFoundError as exc:
-        raise ValidationError([Issue(field, f"{uri} does not exist ({exc})", uri,
-                                     "check the bucket and the path")]) from exc
+        raise ValidationError(
+            [Issue(field, f"{uri} does not exist ({exc})", uri, "check the bucket and the path")]
+        ) from exc
     except PermissionError as exc:
-        raise ValidationError([Issue(field, f"access to {uri} was denied ({exc})", uri,
-                                     CREDENTIALS_FIX.get(scheme(uri), "check the credentials "
-                                                         "of the backend"))]) from exc
+        raise ValidationError(
+            [
+                Issue(
+                    field,
+                    f"access to {uri} was denied ({exc})",
+                    uri,
+                    CREDENTIALS_FIX.get(scheme(uri), "check the credentials of the backend"),
+                )
+            ]
+        ) from exc
     except Exception as exc:  # botocore, aiohttp, OSError: the remote's own reason, kept
         fix = CREDENTIALS_FIX.get(scheme(uri), "check the location and the backend's settings")
-        raise ValidationError([Issue(field, f"cannot {doing} {uri}: {type(exc).__name__}: {exc}",
-                                     uri, fix)]) from exc
+        raise ValidationError(
+            [Issue(field, f"cannot {doing} {uri}: {type(exc).__name__}: {exc}", uri, fix)]
+        ) from exc
 
 
 def _missing(fs: Any, path: str, uri: str, field: str) -> ValidationError:
     """The error for a location that is not there, saying whether its bucket is."""
     bucket = path.strip("/").split("/", 1)[0]
     if scheme(uri) in BUCKET_SCHEMES and bucket and not fs.exists(bucket):
-        return ValidationError([Issue(field, f"{uri} does not exist: there is no bucket "
-                                      f"{bucket!r}", uri, "create the bucket, or check its name "
-                                      "and the endpoint (AWS_ENDPOINT_URL)")])
-    return ValidationError([Issue(field, f"{uri} does not exist", uri,
-                                  "give an existing file, or a folder of files")])
+        return ValidationError(
+            [
+                Issue(
+                    field,
+                    f"{uri} does not exist: there is no bucket {bucket!r}",
+                    uri,
+                    "create the bucket, or check its name and the endpoint (AWS_ENDPOINT_URL)",
+                )
+            ]
+        )
+    return ValidationError(
+        [Issue(field, f"{uri} does not exist", uri, "give an existing file, or a folder of files")]
+    )
 
 
 # -- reading -----------------------------------------------------------------------------
 
-def list_files(uri: str, field: str, *, suffixes: tuple[str, ...] | None = None,
-               skip: frozenset[str] = frozenset()) -> list[str]:
+
+def list_files(
+    uri: str,
+    field: str,
+    *,
+    suffixes: tuple[str, ...] | None = None,
+    skip: frozenset[str] = frozenset(),
+) -> list[str]:
     """The files of a location: the file itself, or a folder's files (not hidden, not in
     sub-folders, only `suffixes` when given, not `skip`), sorted by name. Local files come
     back as absolute paths, remote ones as URLs."""
+
     def keep(name: str) -> bool:
-        return (not name.startswith(".") and name not in skip
-                and (suffixes is None or name.endswith(suffixes)))
+        return (
+            not name.startswith(".")
+            and name not in skip
+            and (suffixes is None or name.endswith(suffixes))
+        )
 
     if not is_remote(uri):
         folder = local_path(uri)
         if folder.is_file():
             return [str(folder)]
         if not folder.is_dir():
-            raise ValidationError([Issue(field, f"{folder} does not exist", uri,
-                                         "give an existing file, or a folder of files")])
+            raise ValidationError(
+                [
+                    Issue(
+                        field,
+                        f"{folder} does not exist",
+                        uri,
+                        "give an existing file, or a folder of files",
+                    )
+                ]
+            )
         files = sorted(str(p) for p in folder.iterdir() if p.is_file() and keep(p.name))
     else:
         fs, path = filesystem(uri, field)
@@ -150,12 +194,23 @@ def list_files(uri: str, field: str, *, suffixes: tuple[str, ...] | None = None,
             if not fs.isdir(path):
                 raise _missing(fs, path, uri, field)
             entries = fs.ls(path, detail=True)
-            files = sorted(fs.unstrip_protocol(e["name"]) for e in entries
-                           if e.get("type") == "file" and keep(basename(e["name"])))
+            files = sorted(
+                fs.unstrip_protocol(e["name"])
+                for e in entries
+                if e.get("type") == "file" and keep(basename(e["name"]))
+            )
     if not files:
         wanted = f" ({', '.join(suffixes)})" if suffixes else ""
-        raise ValidationError([Issue(field, f"{uri} holds no data files{wanted}", uri,
-                                     "put the data files in the folder, or name a file")])
+        raise ValidationError(
+            [
+                Issue(
+                    field,
+                    f"{uri} holds no data files{wanted}",
+                    uri,
+                    "put the data files in the folder, or name a file",
+                )
+            ]
+        )
     return files
 
 
@@ -180,7 +235,7 @@ def open_binary(uri: str, field: str) -> Iterator[IO[bytes]]:
     with _failures(uri, field, "read"):
         remote = fs.open(path, "rb")
     # fsspec's own readline() takes no limit; a buffered reader's does (bounded lines)
-    with io.BufferedReader(remote, buffer_size=1 << 20) as handle:  # type: ignore[arg-type]
+    with io.BufferedReader(remote, buffer_size=1 << 20) as handle:
         yield handle
 
 
@@ -200,6 +255,7 @@ def download(uri: str, target: Path, field: str) -> Path:
 
 # -- writing -----------------------------------------------------------------------------
 
+
 def require_writable(uri: str, field: str) -> None:
     """Check that an output folder can be created at `uri`: a local one is created; a
     remote one's bucket must exist (nothing is written there yet)."""
@@ -210,12 +266,27 @@ def require_writable(uri: str, field: str) -> None:
     bucket = path.strip("/").split("/", 1)[0]
     with _failures(uri, field):
         if scheme(uri) in BUCKET_SCHEMES and not fs.exists(bucket):
-            raise ValidationError([Issue(field, f"cannot write to {uri}: there is no bucket "
-                                         f"{bucket!r}", uri, "create the bucket, or check its "
-                                         "name and the endpoint (AWS_ENDPOINT_URL)")])
+            raise ValidationError(
+                [
+                    Issue(
+                        field,
+                        f"cannot write to {uri}: there is no bucket {bucket!r}",
+                        uri,
+                        "create the bucket, or check its name and the endpoint (AWS_ENDPOINT_URL)",
+                    )
+                ]
+            )
         if fs.isfile(path):
-            raise ValidationError([Issue(field, f"{uri} is a file; the output is a folder", uri,
-                                         "name a folder (a prefix ending in /)")])
+            raise ValidationError(
+                [
+                    Issue(
+                        field,
+                        f"{uri} is a file; the output is a folder",
+                        uri,
+                        "name a folder (a prefix ending in /)",
+                    )
+                ]
+            )
 
 
 def upload(source: Path, uri: str, field: str) -> None:

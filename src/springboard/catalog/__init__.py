@@ -15,13 +15,32 @@ from springboard.catalog.filters import parse_filter
 from springboard.catalog.hyperparameters import retrieve_default as _defaults
 from springboard.catalog.hyperparameters import validate as _validate
 from springboard.catalog.registry import Catalog, load_spec_file
-from springboard.catalog.spec import (DeploymentPreset, HardwareProfile, HyperparameterSpec,
-                                      ModelSpec, Source, SourceKind, Task)
+from springboard.catalog.spec import (
+    DeploymentPreset,
+    HardwareProfile,
+    HyperparameterSpec,
+    ModelSpec,
+    Source,
+    SourceKind,
+    Task,
+)
 
 __all__ = [
-    "Catalog", "DeploymentPreset", "HardwareProfile", "HyperparameterSpec", "ModelSpec",
-    "Source", "SourceKind", "Task", "get_model", "list_models", "load_catalog",
-    "load_spec_file", "parse_filter", "require_eula", "retrieve_default",
+    "Catalog",
+    "DeploymentPreset",
+    "HardwareProfile",
+    "HyperparameterSpec",
+    "ModelSpec",
+    "Source",
+    "SourceKind",
+    "Task",
+    "get_model",
+    "list_models",
+    "load_catalog",
+    "load_spec_file",
+    "parse_filter",
+    "require_eula",
+    "retrieve_default",
     "validate_hyperparameters",
 ]
 
@@ -44,7 +63,8 @@ def retrieve_default(model_id: str, version: str = "*") -> dict[str, Any]:
     return _defaults(get_model(model_id, version))
 
 
-def validate_hyperparameters(model_id: str, values: Mapping[str, Any],
-                             version: str = "*") -> dict[str, Any]:
+def validate_hyperparameters(
+    model_id: str, values: Mapping[str, Any], version: str = "*"
+) -> dict[str, Any]:
     """Coerce and check `values`; return them merged over the defaults."""
     return _validate(get_model(model_id, version), values)

@@ -18,5 +18,7 @@ def require_eula(spec: ModelSpec, accepted: bool) -> None:
     raise EulaNotAcceptedError(
         f"{spec.id} is gated: its end-user license agreement ({spec.license}) must be "
         f"accepted first. Read it at {url}",
-        field="accept_eula", value=False,
-        fix="then pass `accept_eula` to accept it")
+        field="accept_eula",
+        value=False,
+        fix="then pass `accept_eula` to accept it",
+    )

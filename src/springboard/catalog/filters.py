@@ -18,13 +18,16 @@ from springboard.errors import Issue, ValidationError
 
 Predicate = Callable[[dict[str, Any]], bool]
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     \s*(?:
       (?P<op>==|!=)
     | (?P<lparen>[(\[]) | (?P<rparen>[)\]]) | (?P<comma>,)
     | (?P<string>"[^"]*"|'[^']*')
     | (?P<word>[A-Za-z0-9_.\-*/:@+]+)
-    )""", re.VERBOSE)
+    )""",
+    re.VERBOSE,
+)
 
 
 @dataclass
@@ -53,8 +56,16 @@ def _tokenize(expr: str) -> list[_Token]:
 
 def _error(expr: str, pos: int, message: str) -> ValidationError:
     pointer = f"\n    {expr}\n    {' ' * pos}^"
-    return ValidationError([Issue("filter", f"{message} at position {pos}{pointer}", expr,
-                                  "e.g. \"task == text2text and training_supported == true\"")])
+    return ValidationError(
+        [
+            Issue(
+                "filter",
+                f"{message} at position {pos}{pointer}",
+                expr,
+                'e.g. "task == text2text and training_supported == true"',
+            )
+        ]
+    )
 
 
 def _literal(token: _Token) -> Any:
@@ -136,12 +147,21 @@ class _Parser:
     def comparison(self) -> Predicate:
         field_tok = self.take()
         if field_tok.kind != "word":
-            raise _error(self.expr, field_tok.pos, f"expected a field name, found {field_tok.text!r}")
+            raise _error(
+                self.expr, field_tok.pos, f"expected a field name, found {field_tok.text!r}"
+            )
         name = field_tok.text
         if name not in FILTER_FIELDS:
-            raise ValidationError([Issue(
-                "filter", f"unknown field '{name}' at position {field_tok.pos}", name,
-                "valid fields: " + ", ".join(FILTER_FIELDS))])
+            raise ValidationError(
+                [
+                    Issue(
+                        "filter",
+                        f"unknown field '{name}' at position {field_tok.pos}",
+                        name,
+                        "valid fields: " + ", ".join(FILTER_FIELDS),
+                    )
+                ]
+            )
         negate = False
         if self.is_word("not") and self.is_word("in", 1):
             self.take()
@@ -154,8 +174,9 @@ class _Parser:
         if op.kind == "word" and op.text.lower() == "in":
             values = self.value_list()
             return lambda row: any(_equal(row.get(name), v) for v in values) is not negate
-        raise _error(self.expr, op.pos, f"expected ==, !=, in or not in after '{name}', "
-                                        f"found {op.text!r}")
+        raise _error(
+            self.expr, op.pos, f"expected ==, !=, in or not in after '{name}', found {op.text!r}"
+        )
 
     def value_token(self) -> _Token:
         tok = self.take()
@@ -166,8 +187,11 @@ class _Parser:
     def value_list(self) -> list[Any]:
         open_tok = self.take()
         if open_tok.kind != "lparen":
-            return [_literal(open_tok)] if open_tok.kind in ("word", "string") else \
-                self._raise_list(open_tok)
+            return (
+                [_literal(open_tok)]
+                if open_tok.kind in ("word", "string")
+                else self._raise_list(open_tok)
+            )
         values = [_literal(self.value_token())]
         while True:
             tok = self.take()

@@ -72,23 +72,33 @@ def retrieve_default(spec: ModelSpec) -> dict[str, Any]:
     return {h.name: h.default for h in spec.hyperparameters}
 
 
-def validate(spec: ModelSpec, values: Mapping[str, Any], *,
-             include_defaults: bool = True) -> dict[str, Any]:
+def validate(
+    spec: ModelSpec, values: Mapping[str, Any], *, include_defaults: bool = True
+) -> dict[str, Any]:
     """Coerce and check `values` against the spec; return them merged over the defaults.
 
     Raises `ValidationError` with one issue per bad name or value.
     """
     if not spec.training_supported:
-        raise ValidationError([Issue("model_id", f"{spec.id} does not support training", spec.id,
-                                     "pick a model with training_supported == true")])
+        raise ValidationError(
+            [
+                Issue(
+                    "model_id",
+                    f"{spec.id} does not support training",
+                    spec.id,
+                    "pick a model with training_supported == true",
+                )
+            ]
+        )
     issues: list[Issue] = []
     result = retrieve_default(spec) if include_defaults else {}
     valid = ", ".join(h.name for h in spec.hyperparameters)
     for name, raw in values.items():
         hp = spec.hyperparameter(name)
         if hp is None:
-            issues.append(Issue(name, f"unknown hyperparameter for {spec.id}", raw,
-                                f"valid names: {valid}"))
+            issues.append(
+                Issue(name, f"unknown hyperparameter for {spec.id}", raw, f"valid names: {valid}")
+            )
             continue
         try:
             value = _coerce(hp, raw)

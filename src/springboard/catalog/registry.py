@@ -83,7 +83,7 @@ class Catalog:
                 self._aliases[alias] = spec.id
 
     @classmethod
-    def load(cls, settings: Settings | None = None) -> "Catalog":
+    def load(cls, settings: Settings | None = None) -> Catalog:
         settings = settings or get_settings()
         files = _shipped_spec_files() + _user_spec_files(settings.catalog_dirs)
         specs = [spec for path in files for spec in load_spec_file(path)]
@@ -104,18 +104,27 @@ class Catalog:
         by_version = self._by_id.get(canonical)
         if not by_version:
             close = difflib.get_close_matches(model_id, self.ids() + list(self._aliases), n=3)
-            hint = f"did you mean {', '.join(close)}?" if close else \
-                "run `springboard models list` to see the catalog"
-            raise NotFoundError(f"no model '{model_id}' in the catalog", field="model_id",
-                                value=model_id, fix=hint)
+            hint = (
+                f"did you mean {', '.join(close)}?"
+                if close
+                else "run `springboard models list` to see the catalog"
+            )
+            raise NotFoundError(
+                f"no model '{model_id}' in the catalog", field="model_id", value=model_id, fix=hint
+            )
         chosen = pick(version, list(by_version))
         if chosen is None:
             raise NotFoundError(
-                f"{canonical} has no version matching '{version}'", field="version",
-                value=version, fix="available: " + ", ".join(self.versions(canonical)))
+                f"{canonical} has no version matching '{version}'",
+                field="version",
+                value=version,
+                fix="available: " + ", ".join(self.versions(canonical)),
+            )
         return by_version[chosen]
 
-    def list(self, filter_expr: str | None = None, *, all_versions: bool = False) -> list[ModelSpec]:
+    def list(
+        self, filter_expr: str | None = None, *, all_versions: bool = False
+    ) -> list[ModelSpec]:
         """Specs (latest version of each id unless `all_versions`) matching the filter."""
         predicate = parse_filter(filter_expr) if filter_expr else None
         out: list[ModelSpec] = []

@@ -7,21 +7,21 @@ filtering live in `registry`, `versions` and `filters`.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
-class Task(str, Enum):
+class Task(StrEnum):
     TEXT2TEXT = "text2text"
     TEXT_GENERATION = "text-generation"
 
 
-class SourceKind(str, Enum):
-    BUNDLED = "bundled"          # shipped inside the package (`springboard/bundled/<path>`)
+class SourceKind(StrEnum):
+    BUNDLED = "bundled"  # shipped inside the package (`springboard/bundled/<path>`)
     HUGGINGFACE = "huggingface"  # a Hub repo id + revision, read from the HF cache
-    LOCAL = "local"              # a directory on this machine (given here or by the user)
+    LOCAL = "local"  # a directory on this machine (given here or by the user)
 
 
 class _Strict(BaseModel):
@@ -36,10 +36,11 @@ class Source(_Strict):
     repo_id: str | None = None
     revision: str = "main"
     download_hint: str | None = Field(
-        None, description="What to tell a user whose machine lacks the weights.")
+        None, description="What to tell a user whose machine lacks the weights."
+    )
 
     @model_validator(mode="after")
-    def _check(self) -> "Source":
+    def _check(self) -> Source:
         if self.kind is SourceKind.HUGGINGFACE and not self.repo_id:
             raise ValueError("a huggingface source needs `repo_id`")
         if self.kind is SourceKind.BUNDLED and not self.path:
@@ -113,11 +114,16 @@ class ModelSpec(_Strict):
     deployment_presets: list[DeploymentPreset] = []
     card: str = Field("", description="What the model is, what it was trained on, figures.")
     lineage: dict[str, Any] | None = Field(None, description="For fine-tuned models.")
-    chat_stop: list[str] = Field([], description="Strings that end an assistant turn under the "
-                                 "model's chat template; chat completions always stop at them.")
+    chat_stop: list[str] = Field(
+        [],
+        description="Strings that end an assistant turn under the "
+        "model's chat template; chat completions always stop at them.",
+    )
     invocation_shapes: list[Literal["completion", "text2text", "text-generation"]] | None = Field(
-        None, description="modelInput shapes invocation jobs accept (default: completion and "
-        "the model's own task payload).")
+        None,
+        description="modelInput shapes invocation jobs accept (default: completion and "
+        "the model's own task payload).",
+    )
 
     @property
     def accepted_shapes(self) -> list[str]:
@@ -153,7 +159,19 @@ class ModelSpec(_Strict):
 
 
 FILTER_FIELDS: tuple[str, ...] = (
-    "id", "version", "name", "task", "framework", "architecture", "source", "repo_id",
-    "license", "eula_required", "training_supported", "parameters", "context_length",
-    "instance_type", "fine_tuned",
+    "id",
+    "version",
+    "name",
+    "task",
+    "framework",
+    "architecture",
+    "source",
+    "repo_id",
+    "license",
+    "eula_required",
+    "training_supported",
+    "parameters",
+    "context_length",
+    "instance_type",
+    "fine_tuned",
 )

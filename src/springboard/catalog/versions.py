@@ -12,8 +12,16 @@ def parse_version(text: str, *, field: str = "version") -> Version:
     try:
         return Version(text)
     except InvalidVersion:
-        raise ValidationError([Issue(field, f"'{text}' is not a version", text,
-                                     "use e.g. 1.2.0, * (latest) or 1.* (latest 1.x)")]) from None
+        raise ValidationError(
+            [
+                Issue(
+                    field,
+                    f"'{text}' is not a version",
+                    text,
+                    "use e.g. 1.2.0, * (latest) or 1.* (latest 1.x)",
+                )
+            ]
+        ) from None
 
 
 def matches(request: str, version: str) -> bool:

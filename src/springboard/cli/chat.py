@@ -16,12 +16,32 @@ from springboard.cli.output import console
 
 def chat(
     name: Annotated[str, typer.Argument(help="Endpoint name.")],
-    system: Annotated[str | None, typer.Option("--system", help="A system message to start the conversation with.")] = None,
-    temperature: Annotated[float | None, typer.Option("--temperature", help="Sampling temperature, 0-2 (0 is greedy; the endpoint's default is 1).")] = None,
-    max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="Most tokens per reply (default: the rest of the context).")] = None,
-    top_p: Annotated[float | None, typer.Option("--top-p", help="Nucleus sampling mass, in (0, 1].")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Seed for reproducible sampling.")] = None,
-    stop: Annotated[list[str] | None, typer.Option("--stop", help="Stop at this string (repeatable, up to 4).")] = None,
+    system: Annotated[
+        str | None,
+        typer.Option("--system", help="A system message to start the conversation with."),
+    ] = None,
+    temperature: Annotated[
+        float | None,
+        typer.Option(
+            "--temperature",
+            help="Sampling temperature, 0-2 (0 is greedy; the endpoint's default is 1).",
+        ),
+    ] = None,
+    max_tokens: Annotated[
+        int | None,
+        typer.Option(
+            "--max-tokens", help="Most tokens per reply (default: the rest of the context)."
+        ),
+    ] = None,
+    top_p: Annotated[
+        float | None, typer.Option("--top-p", help="Nucleus sampling mass, in (0, 1].")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed for reproducible sampling.")
+    ] = None,
+    stop: Annotated[
+        list[str] | None, typer.Option("--stop", help="Stop at this string (repeatable, up to 4).")
+    ] = None,
 ) -> None:
     """Chat with an endpoint in the terminal: history kept, replies streamed as they are
     generated (/reset forgets, /exit leaves)."""
@@ -29,8 +49,15 @@ def chat(
     from springboard.serving.endpoints import url_of
 
     url_of(name)  # an endpoint that is not InService is refused before the first prompt
-    session = ChatSession(name, system=system, temperature=temperature, max_tokens=max_tokens,
-                          top_p=top_p, seed=seed, stop=stop or None)
+    session = ChatSession(
+        name,
+        system=system,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        top_p=top_p,
+        seed=seed,
+        stop=stop or None,
+    )
     interactive = sys.stdin.isatty()
     if interactive:
         console.print(f"[dim]chatting with {name}: /reset forgets, /exit leaves[/]")

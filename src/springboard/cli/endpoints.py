@@ -9,8 +9,14 @@ import typer
 from rich.table import Table
 
 from springboard.cli.output import console, emit_json, read_json_arg, show
-from springboard.cli.prompts import (ExamplesOpt, KeepPromptOpt, ShotsOpt, TemplateOpt,
-                                     prompter_from, with_prompt)
+from springboard.cli.prompts import (
+    ExamplesOpt,
+    KeepPromptOpt,
+    ShotsOpt,
+    TemplateOpt,
+    prompter_from,
+    with_prompt,
+)
 from springboard.errors import Issue, ValidationError
 
 app = typer.Typer(help="Manage endpoints: list, describe, logs, delete.", no_args_is_help=True)
@@ -24,8 +30,9 @@ def parse_env(pairs: list[str], option: str = "--env") -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            issues.append(Issue(option, f"'{pair}' is not KEY=VALUE", pair,
-                                f"e.g. {option} NAME=VALUE"))
+            issues.append(
+                Issue(option, f"'{pair}' is not KEY=VALUE", pair, f"e.g. {option} NAME=VALUE")
+            )
         else:
             env[key.strip()] = value
     if issues:
@@ -35,15 +42,37 @@ def parse_env(pairs: list[str], option: str = "--env") -> dict[str, str]:
 
 def deploy(
     model_id: Annotated[str, typer.Argument(help="Catalog model id (or alias).")],
-    version: Annotated[str, typer.Option("--version", "-v", help="Model version (*, 1.*, 1.2.0).")] = "*",
-    name: Annotated[str | None, typer.Option("--name", help="Endpoint name (default: model id + time).")] = None,
-    host: Annotated[str, typer.Option("--host", help="Address to bind; beyond loopback needs SPRINGBOARD_API_KEY.")] = "127.0.0.1",
+    version: Annotated[
+        str, typer.Option("--version", "-v", help="Model version (*, 1.*, 1.2.0).")
+    ] = "*",
+    name: Annotated[
+        str | None, typer.Option("--name", help="Endpoint name (default: model id + time).")
+    ] = None,
+    host: Annotated[
+        str,
+        typer.Option("--host", help="Address to bind; beyond loopback needs SPRINGBOARD_API_KEY."),
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to bind; 0 picks a free one.")] = 0,
-    env: Annotated[list[str], typer.Option("--env", "-e", help="Deployment setting KEY=VALUE (repeatable), e.g. OPTION_MAX_ROLLING_BATCH_SIZE=8. Other variables (HF_TOKEN=...) reach the server's environment only; their values are not stored.")] = [],  # noqa: B006
-    accept_eula: Annotated[bool, typer.Option("--accept-eula", help="Accept the model's EULA.")] = False,
-    model_dir: Annotated[str | None, typer.Option("--model-dir", help="Serve the weights in this directory.")] = None,
-    no_wait: Annotated[bool, typer.Option("--no-wait", help="Return at once, while the model loads.")] = False,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for InService.")] = 600.0,
+    env: Annotated[
+        list[str],
+        typer.Option(
+            "--env",
+            "-e",
+            help="Deployment setting KEY=VALUE (repeatable), e.g. OPTION_MAX_ROLLING_BATCH_SIZE=8. Other variables (HF_TOKEN=...) reach the server's environment only; their values are not stored.",
+        ),
+    ] = [],  # noqa: B006 (typer's default for a repeatable option; never mutated)
+    accept_eula: Annotated[
+        bool, typer.Option("--accept-eula", help="Accept the model's EULA.")
+    ] = False,
+    model_dir: Annotated[
+        str | None, typer.Option("--model-dir", help="Serve the weights in this directory.")
+    ] = None,
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="Return at once, while the model loads.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to wait for InService.")
+    ] = 600.0,
     json_out: JsonOpt = False,
 ) -> None:
     """Start an endpoint (its own server process) and wait until it is healthy."""
@@ -51,27 +80,61 @@ def deploy(
 
     settings = parse_env(env)
     if no_wait or json_out:
-        info = endpoints.deploy(model_id, version=version, name=name, host=host, port=port,
-                                env=settings, accept_eula=accept_eula, model_dir=model_dir,
-                                wait=not no_wait, timeout=timeout)
+        info = endpoints.deploy(
+            model_id,
+            version=version,
+            name=name,
+            host=host,
+            port=port,
+            env=settings,
+            accept_eula=accept_eula,
+            model_dir=model_dir,
+            wait=not no_wait,
+            timeout=timeout,
+        )
     else:
         with console.status(f"deploying {model_id}: starting the server and loading the model..."):
-            info = endpoints.deploy(model_id, version=version, name=name, host=host, port=port,
-                                    env=settings, accept_eula=accept_eula, model_dir=model_dir,
-                                    wait=True, timeout=timeout)
-    show(info, as_json=json_out,
-         line=f"endpoint [bold]{info.name}[/] is {info.status} at {info.url or '(starting)'}")
+            info = endpoints.deploy(
+                model_id,
+                version=version,
+                name=name,
+                host=host,
+                port=port,
+                env=settings,
+                accept_eula=accept_eula,
+                model_dir=model_dir,
+                wait=True,
+                timeout=timeout,
+            )
+    show(
+        info,
+        as_json=json_out,
+        line=f"endpoint [bold]{info.name}[/] is {info.status} at {info.url or '(starting)'}",
+    )
 
 
 def invoke(
     name: Annotated[str, typer.Argument(help="Endpoint name.")],
     payload: Annotated[str, typer.Argument(help="The request: inline JSON (or text), or @file.")],
-    content_type: Annotated[str, typer.Option("--content-type", "-t", help="application/json, application/jsonlines or application/x-text.")] = "application/json",
+    content_type: Annotated[
+        str,
+        typer.Option(
+            "--content-type",
+            "-t",
+            help="application/json, application/jsonlines or application/x-text.",
+        ),
+    ] = "application/json",
     prompt_template: TemplateOpt = None,
     examples: ExamplesOpt = None,
     shots: ShotsOpt = None,
     keep_prompt: KeepPromptOpt = False,
-    stream: Annotated[bool, typer.Option("--stream", help="Print the text as it is generated (a JSON payload; --json prints each streamed line).")] = False,
+    stream: Annotated[
+        bool,
+        typer.Option(
+            "--stream",
+            help="Print the text as it is generated (a JSON payload; --json prints each streamed line).",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Send a request to an endpoint and print the answer. With --prompt-template, PAYLOAD is
@@ -104,10 +167,12 @@ def invoke(
         emit_json(answer)
         return
     console.print_json(data=answer)
-    console.print(f"[dim]{(time.perf_counter() - started) * 1000:.0f} ms, "
-                  f"tokens in {response.headers.get('x-springboard-input-tokens', '?')} / "
-                  f"out {response.headers.get('x-springboard-output-tokens', '?')}, "
-                  f"request {response.headers.get('x-request-id', '?')}[/]")
+    console.print(
+        f"[dim]{(time.perf_counter() - started) * 1000:.0f} ms, "
+        f"tokens in {response.headers.get('x-springboard-input-tokens', '?')} / "
+        f"out {response.headers.get('x-springboard-output-tokens', '?')}, "
+        f"request {response.headers.get('x-request-id', '?')}[/]"
+    )
 
 
 def _print_stream(name: str, body: object, json_out: bool, started: float) -> None:
@@ -115,8 +180,16 @@ def _print_stream(name: str, body: object, json_out: bool, started: float) -> No
     from springboard.serving import client
 
     if not isinstance(body, dict):
-        raise ValidationError([Issue("PAYLOAD", "--stream takes one JSON object", None,
-                                     'e.g. \'{"inputs": "Q: 2 + 3?\\nA:"}\'')])
+        raise ValidationError(
+            [
+                Issue(
+                    "PAYLOAD",
+                    "--stream takes one JSON object",
+                    None,
+                    'e.g. \'{"inputs": "Q: 2 + 3?\\nA:"}\'',
+                )
+            ]
+        )
     shown, tokens, first_token = -1, 0, None
     for line in client.stream_invoke(name, body):
         if json_out:
@@ -124,15 +197,20 @@ def _print_stream(name: str, body: object, json_out: bool, started: float) -> No
             continue
         first_token = first_token or time.perf_counter()
         if line["index"] != shown:
-            console.print(("\n" if shown >= 0 else "") + (f"[dim][{line['index']}][/] "
-                          if line["index"] or shown >= 0 else ""), end="")
+            console.print(
+                ("\n" if shown >= 0 else "")
+                + (f"[dim][{line['index']}][/] " if line["index"] or shown >= 0 else ""),
+                end="",
+            )
             shown = line["index"]
         console.print(line["token"]["text"], end="", markup=False, highlight=False)
         tokens += line.get("details", {}).get("generated_tokens", 0)
     if not json_out:
-        console.print(f"\n[dim]{(time.perf_counter() - started) * 1000:.0f} ms, first text "
-                      f"after {((first_token or started) - started) * 1000:.0f} ms, "
-                      f"{tokens} tokens out[/]")
+        console.print(
+            f"\n[dim]{(time.perf_counter() - started) * 1000:.0f} ms, first text "
+            f"after {((first_token or started) - started) * 1000:.0f} ms, "
+            f"{tokens} tokens out[/]"
+        )
 
 
 @app.command("list")
@@ -159,9 +237,13 @@ def describe(name: str, json_out: JsonOpt = False) -> None:
 
 
 @app.command("logs")
-def logs(name: str,
-         follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
-         lines: Annotated[int, typer.Option("--lines", "-n", help="How many last lines.")] = 50) -> None:
+def logs(
+    name: str,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines.")
+    ] = False,
+    lines: Annotated[int, typer.Option("--lines", "-n", help="How many last lines.")] = 50,
+) -> None:
     """Print an endpoint's server log (tail it with --follow)."""
     from springboard.cli.tail import tail
     from springboard.serving import endpoints

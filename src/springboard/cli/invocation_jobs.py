@@ -10,9 +10,12 @@ from rich.table import Table
 from springboard.cli.output import console, emit_json
 from springboard.cli.prompts import ExamplesOpt, KeepPromptOpt, ShotsOpt, TemplateOpt, prompter_from
 
-app = typer.Typer(help="Batch invocation jobs (Bedrock style): create, get, list, stop.",
-                  no_args_is_help=True)
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (the managed service's field names).")]
+app = typer.Typer(
+    help="Batch invocation jobs (Bedrock style): create, get, list, stop.", no_args_is_help=True
+)
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print JSON (the managed service's field names).")
+]
 
 
 def _print(job: object, json_out: bool) -> None:
@@ -22,9 +25,21 @@ def _print(job: object, json_out: bool) -> None:
     if json_out:
         emit_json(data)
         return
-    for key in ("jobArn", "jobName", "modelId", "status", "message", "submitTime", "endTime",
-                "totalRecordCount", "processedRecordCount", "successRecordCount",
-                "errorRecordCount", "inputTokenCount", "outputTokenCount"):
+    for key in (
+        "jobArn",
+        "jobName",
+        "modelId",
+        "status",
+        "message",
+        "submitTime",
+        "endTime",
+        "totalRecordCount",
+        "processedRecordCount",
+        "successRecordCount",
+        "errorRecordCount",
+        "inputTokenCount",
+        "outputTokenCount",
+    ):
         if key in data:
             console.print(f"[bold]{key:>21}[/]  {data[key]}", highlight=False)
     console.print(f"[bold]{'output':>21}[/]  {job.outputs['dir']}", highlight=False)  # type: ignore[attr-defined]
@@ -34,17 +49,42 @@ def _print(job: object, json_out: bool) -> None:
 def create(
     job_name: Annotated[str, typer.Option("--job-name", help="1-63 letters, digits and hyphens.")],
     model_id: Annotated[str, typer.Option("--model-id", help="Catalog model id (or alias).")],
-    input: Annotated[str, typer.Option("--input", help="JSON Lines file or folder: a path, file:// or s3:// URI.")],
-    output: Annotated[str, typer.Option("--output", help="Folder for <job-id>/NAME.out and manifest.json.out: a path, file:// or s3:// URI.")],
-    timeout_hours: Annotated[int, typer.Option("--timeout-hours", help="Expire the job after this many hours (24-168).")] = 24,
-    client_token: Annotated[str | None, typer.Option("--client-token", help="Idempotency token: repeating it returns the same job.")] = None,
-    role_arn: Annotated[str | None, typer.Option("--role-arn", help="Accepted and recorded, for scripts written for the managed service.")] = None,
-    accept_eula: Annotated[bool, typer.Option("--accept-eula", help="Accept the model's EULA.")] = False,
+    input: Annotated[
+        str,
+        typer.Option("--input", help="JSON Lines file or folder: a path, file:// or s3:// URI."),
+    ],
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            help="Folder for <job-id>/NAME.out and manifest.json.out: a path, file:// or s3:// URI.",
+        ),
+    ],
+    timeout_hours: Annotated[
+        int, typer.Option("--timeout-hours", help="Expire the job after this many hours (24-168).")
+    ] = 24,
+    client_token: Annotated[
+        str | None,
+        typer.Option(
+            "--client-token", help="Idempotency token: repeating it returns the same job."
+        ),
+    ] = None,
+    role_arn: Annotated[
+        str | None,
+        typer.Option(
+            "--role-arn", help="Accepted and recorded, for scripts written for the managed service."
+        ),
+    ] = None,
+    accept_eula: Annotated[
+        bool, typer.Option("--accept-eula", help="Accept the model's EULA.")
+    ] = False,
     prompt_template: TemplateOpt = None,
     examples: ExamplesOpt = None,
     shots: ShotsOpt = None,
     keep_prompt: KeepPromptOpt = False,
-    wait: Annotated[bool, typer.Option("--wait", help="Show progress and wait until the job ends.")] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Show progress and wait until the job ends.")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Submit a JSON Lines file of model invocations as a batch job. With --prompt-template,
@@ -52,18 +92,27 @@ def create(
     from springboard.cli.progress import wait_for_job
     from springboard.jobs import invocation
 
-    job = invocation.create(job_name=job_name, model_id=model_id, input_uri=input,
-                            output_uri=output, timeout_hours=timeout_hours,
-                            client_token=client_token, role_arn=role_arn, accept_eula=accept_eula,
-                            prompter=prompter_from(prompt_template, examples, shots),
-                            keep_prompt=keep_prompt)
+    job = invocation.create(
+        job_name=job_name,
+        model_id=model_id,
+        input_uri=input,
+        output_uri=output,
+        timeout_hours=timeout_hours,
+        client_token=client_token,
+        role_arn=role_arn,
+        accept_eula=accept_eula,
+        prompter=prompter_from(prompt_template, examples, shots),
+        keep_prompt=keep_prompt,
+    )
     if wait:
         job = wait_for_job(job.id, quiet=json_out)
     _print(job, json_out)
 
 
 @app.command("get")
-def get(job_id: Annotated[str, typer.Argument(help="Job id or ARN.")], json_out: JsonOpt = False) -> None:
+def get(
+    job_id: Annotated[str, typer.Argument(help="Job id or ARN.")], json_out: JsonOpt = False
+) -> None:
     """Show a job: status, counts, where its output is."""
     from springboard.jobs import invocation
 
@@ -72,8 +121,12 @@ def get(job_id: Annotated[str, typer.Argument(help="Job id or ARN.")], json_out:
 
 @app.command("list")
 def list_jobs(
-    status: Annotated[str | None, typer.Option("--status", help="e.g. InProgress, Scheduled, Completed.")] = None,
-    name_contains: Annotated[str | None, typer.Option("--name-contains", help="Only names containing this.")] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="e.g. InProgress, Scheduled, Completed.")
+    ] = None,
+    name_contains: Annotated[
+        str | None, typer.Option("--name-contains", help="Only names containing this.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """List invocation jobs, oldest first."""
@@ -86,14 +139,21 @@ def list_jobs(
     table = Table("id", "name", "model", "status", "records", "submitted")
     for job in jobs:
         counts = job.counts or {}
-        table.add_row(job.id, job.name, job.model_id, job.status,
-                      f"{counts.get('processed', 0)}/{counts.get('total', '?')}",
-                      job.created_at.strftime("%Y-%m-%d %H:%M:%S"))
+        table.add_row(
+            job.id,
+            job.name,
+            job.model_id,
+            job.status,
+            f"{counts.get('processed', 0)}/{counts.get('total', '?')}",
+            job.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+        )
     console.print(table)
 
 
 @app.command("stop")
-def stop(job_id: Annotated[str, typer.Argument(help="Job id or ARN.")], json_out: JsonOpt = False) -> None:
+def stop(
+    job_id: Annotated[str, typer.Argument(help="Job id or ARN.")], json_out: JsonOpt = False
+) -> None:
     """Stop a waiting or running job; output lines already written are kept."""
     from springboard.jobs import invocation
 

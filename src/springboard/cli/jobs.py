@@ -12,12 +12,13 @@ from rich.table import Table
 from springboard.cli.endpoints import parse_env
 from springboard.cli.options import default_of, option_from
 from springboard.cli.output import console, emit_json, show
-from springboard.cli.prompts import (ExamplesOpt, KeepPromptOpt, ShotsOpt, TemplateOpt,
-                                     prompter_from)
+from springboard.cli.prompts import ExamplesOpt, KeepPromptOpt, ShotsOpt, TemplateOpt, prompter_from
 from springboard.options import TransformOptions
 
-app = typer.Typer(help="Manage jobs: list, describe, logs, stop, resume, wait, metrics, schedule.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Manage jobs: list, describe, logs, stop, resume, wait, metrics, schedule.",
+    no_args_is_help=True,
+)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
@@ -30,50 +31,126 @@ def _after_submit(job: Any, *, wait: bool, json_out: bool) -> None:
     if json_out:
         emit_json(job.model_dump(mode="json"))
     elif not wait:
-        console.print(f"job [bold]{job.id}[/] {job.status}: follow it with "
-                      f"`springboard jobs wait {job.id}`")
+        console.print(
+            f"job [bold]{job.id}[/] {job.status}: follow it with `springboard jobs wait {job.id}`"
+        )
 
 
 def transform(
     model_id: Annotated[str, typer.Argument(help="Catalog model id (or alias).")],
-    input: Annotated[str, typer.Option("--input", "-i", help="A JSON Lines / text file, or a folder of them: a path, file:// or s3:// (any fsspec) URI.")],
-    output: Annotated[str, typer.Option("--output", "-o", help="Folder for the NAME.out files: a path, file:// or s3:// (any fsspec) URI.")],
-    version: Annotated[str, typer.Option("--version", "-v", help="Model version (*, 1.*, 1.2.0).")] = "*",
-    env: Annotated[list[str], typer.Option("--env", "-e", help="HYPER_PARAMS=... (JSON or a Python dict literal; overrides every record), OPTION_DTYPE, OPTION_N_POSITIONS.")] = [],  # noqa: B006
-    content_type: Annotated[str, option_from(TransformOptions, "content_type", "--content-type")] = default_of(TransformOptions, "content_type"),
-    batch_size: Annotated[int, option_from(TransformOptions, "batch_size", "--batch-size")] = default_of(TransformOptions, "batch_size"),
-    max_payload_mb: Annotated[float, option_from(TransformOptions, "max_payload_mb", "--max-payload-mb")] = default_of(TransformOptions, "max_payload_mb"),
+    input: Annotated[
+        str,
+        typer.Option(
+            "--input",
+            "-i",
+            help="A JSON Lines / text file, or a folder of them: a path, file:// or s3:// (any fsspec) URI.",
+        ),
+    ],
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Folder for the NAME.out files: a path, file:// or s3:// (any fsspec) URI.",
+        ),
+    ],
+    version: Annotated[
+        str, typer.Option("--version", "-v", help="Model version (*, 1.*, 1.2.0).")
+    ] = "*",
+    env: Annotated[
+        list[str],
+        typer.Option(
+            "--env",
+            "-e",
+            help="HYPER_PARAMS=... (JSON or a Python dict literal; overrides every record), OPTION_DTYPE, OPTION_N_POSITIONS.",
+        ),
+    ] = [],  # noqa: B006 (typer's default for a repeatable option; never mutated)
+    content_type: Annotated[
+        str, option_from(TransformOptions, "content_type", "--content-type")
+    ] = default_of(TransformOptions, "content_type"),
+    batch_size: Annotated[
+        int, option_from(TransformOptions, "batch_size", "--batch-size")
+    ] = default_of(TransformOptions, "batch_size"),
+    max_payload_mb: Annotated[
+        float, option_from(TransformOptions, "max_payload_mb", "--max-payload-mb")
+    ] = default_of(TransformOptions, "max_payload_mb"),
     name: Annotated[str | None, typer.Option("--name", help="Job name.")] = None,
-    accept_eula: Annotated[bool, typer.Option("--accept-eula", help="Accept the model's EULA.")] = False,
-    model_dir: Annotated[str | None, typer.Option("--model-dir", help="Use the weights in this directory.")] = None,
+    accept_eula: Annotated[
+        bool, typer.Option("--accept-eula", help="Accept the model's EULA.")
+    ] = False,
+    model_dir: Annotated[
+        str | None, typer.Option("--model-dir", help="Use the weights in this directory.")
+    ] = None,
     prompt_template: TemplateOpt = None,
     examples: ExamplesOpt = None,
     shots: ShotsOpt = None,
     keep_prompt: KeepPromptOpt = False,
-    wait: Annotated[bool, typer.Option("--wait", help="Show progress and wait until the job ends.")] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Show progress and wait until the job ends.")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Run a model over a dataset as a batch transform job (no endpoint needed)."""
     from springboard.jobs import transform as transform_jobs
 
-    job = transform_jobs.submit(model_id, input=input, output=output, version=version,
-                                env=parse_env(env), content_type=content_type,
-                                batch_size=batch_size, max_payload_mb=max_payload_mb, name=name,
-                                accept_eula=accept_eula, model_dir=model_dir,
-                                prompter=prompter_from(prompt_template, examples, shots),
-                                keep_prompt=keep_prompt)
+    job = transform_jobs.submit(
+        model_id,
+        input=input,
+        output=output,
+        version=version,
+        env=parse_env(env),
+        content_type=content_type,
+        batch_size=batch_size,
+        max_payload_mb=max_payload_mb,
+        name=name,
+        accept_eula=accept_eula,
+        model_dir=model_dir,
+        prompter=prompter_from(prompt_template, examples, shots),
+        keep_prompt=keep_prompt,
+    )
     _after_submit(job, wait=wait, json_out=json_out)
 
 
 def train(
     model_id: Annotated[str, typer.Argument(help="Catalog model id to fine-tune.")],
-    train: Annotated[str, typer.Option("--train", help="Training data: a JSON Lines / .txt file, or a directory (with an optional template.json).")],
-    validation: Annotated[str | None, typer.Option("--validation", help="Validation data (otherwise validation_split_ratio of --train).")] = None,
-    hyperparameter: Annotated[list[str], typer.Option("--hyperparameter", "-H", help="NAME=VALUE (repeatable); see `springboard hyperparameters MODEL_ID`.")] = [],  # noqa: B006
-    version: Annotated[str, typer.Option("--version", "-v", help="Model version (*, 1.*, 1.2.0).")] = "*",
-    name: Annotated[str | None, typer.Option("--name", help="Job name; the result is registered as MODEL_ID-ft-NAME.")] = None,
-    accept_eula: Annotated[bool, typer.Option("--accept-eula", help="Accept the model's EULA.")] = False,
-    output: Annotated[str | None, typer.Option("--output", help="Also copy the fine-tuned model to OUTPUT/<model id>/ (a directory, s3://bucket/prefix or another fsspec URL).")] = None,
+    train: Annotated[
+        str,
+        typer.Option(
+            "--train",
+            help="Training data: a JSON Lines / .txt file, or a directory (with an optional template.json).",
+        ),
+    ],
+    validation: Annotated[
+        str | None,
+        typer.Option(
+            "--validation", help="Validation data (otherwise validation_split_ratio of --train)."
+        ),
+    ] = None,
+    hyperparameter: Annotated[
+        list[str],
+        typer.Option(
+            "--hyperparameter",
+            "-H",
+            help="NAME=VALUE (repeatable); see `springboard hyperparameters MODEL_ID`.",
+        ),
+    ] = [],  # noqa: B006 (typer's default for a repeatable option; never mutated)
+    version: Annotated[
+        str, typer.Option("--version", "-v", help="Model version (*, 1.*, 1.2.0).")
+    ] = "*",
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="Job name; the result is registered as MODEL_ID-ft-NAME."),
+    ] = None,
+    accept_eula: Annotated[
+        bool, typer.Option("--accept-eula", help="Accept the model's EULA.")
+    ] = False,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            help="Also copy the fine-tuned model to OUTPUT/<model id>/ (a directory, s3://bucket/prefix or another fsspec URL).",
+        ),
+    ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until the job ends.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -81,16 +158,27 @@ def train(
     from springboard.training import jobs as training_jobs
 
     values = parse_env(hyperparameter, option="--hyperparameter")
-    job = training_jobs.submit(model_id, train=train, validation=validation,
-                               hyperparameters=values, version=version, name=name,
-                               accept_eula=accept_eula, output=output)
+    job = training_jobs.submit(
+        model_id,
+        train=train,
+        validation=validation,
+        hyperparameters=values,
+        version=version,
+        name=name,
+        accept_eula=accept_eula,
+        output=output,
+    )
     _after_submit(job, wait=wait, json_out=json_out)
 
 
 @app.command("list")
-def list_jobs(kind: Annotated[str | None, typer.Option("--kind", help="transform, training or invocation.")] = None,
-              status: Annotated[str | None, typer.Option("--status", help="e.g. InProgress.")] = None,
-              json_out: JsonOpt = False) -> None:
+def list_jobs(
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="transform, training or invocation.")
+    ] = None,
+    status: Annotated[str | None, typer.Option("--status", help="e.g. InProgress.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
     """List jobs, oldest first."""
     from springboard.jobs import service
 
@@ -102,8 +190,15 @@ def list_jobs(kind: Annotated[str | None, typer.Option("--kind", help="transform
     for j in jobs:
         counts = j.counts or {}
         done = f"{counts.get('processed', 0)}/{counts.get('total', '?')}" if counts else ""
-        table.add_row(j.id, j.kind, j.name, j.status, j.model_id, done,
-                      j.created_at.strftime("%Y-%m-%d %H:%M:%S"))
+        table.add_row(
+            j.id,
+            j.kind,
+            j.name,
+            j.status,
+            j.model_id,
+            done,
+            j.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+        )
     console.print(table)
 
 
@@ -116,9 +211,13 @@ def describe(job_id: str, json_out: JsonOpt = False) -> None:
 
 
 @app.command("logs")
-def logs(job_id: str,
-         follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
-         lines: Annotated[int, typer.Option("--lines", "-n", help="How many last lines.")] = 50) -> None:
+def logs(
+    job_id: str,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines.")
+    ] = False,
+    lines: Annotated[int, typer.Option("--lines", "-n", help="How many last lines.")] = 50,
+) -> None:
     """Print a job's log (tail it with --follow)."""
     from pathlib import Path
 
@@ -147,9 +246,13 @@ def resume(job_id: str, json_out: JsonOpt = False) -> None:
 
 
 @app.command("wait")
-def wait(job_id: str,
-         timeout: Annotated[float | None, typer.Option("--timeout", help="Give up after this many seconds.")] = None,
-         json_out: JsonOpt = False) -> None:
+def wait(
+    job_id: str,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Give up after this many seconds.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
     """Wait for a job to end, showing its progress."""
     from springboard.cli.progress import wait_for_job
 
@@ -170,14 +273,23 @@ def schedule(json_out: JsonOpt = False) -> None:
         emit_json(started)
         return
     ids = [job_id for kind_ids in started.values() for job_id in kind_ids]
-    console.print(f"started {len(ids)} job(s)" + (": " + ", ".join(ids) if ids else ""),
-                  highlight=False)
+    console.print(
+        f"started {len(ids)} job(s)" + (": " + ", ".join(ids) if ids else ""), highlight=False
+    )
 
 
 @app.command("metrics")
-def metrics(job_id: str, json_out: JsonOpt = False,
-            csv_out: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
-            plot: Annotated[str | None, typer.Option("--plot", help="Also draw train and validation loss against steps into this PNG.")] = None) -> None:
+def metrics(
+    job_id: str,
+    json_out: JsonOpt = False,
+    csv_out: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+    plot: Annotated[
+        str | None,
+        typer.Option(
+            "--plot", help="Also draw train and validation loss against steps into this PNG."
+        ),
+    ] = None,
+) -> None:
     """Print a job's metrics stream (timestamp, metric_name, value)."""
     from springboard.jobs import paths, service
 
@@ -191,8 +303,9 @@ def metrics(job_id: str, json_out: JsonOpt = False,
         emit_json(points)
         return
     if csv_out:
-        writer = csv.DictWriter(sys.stdout, fieldnames=["timestamp", "metric_name", "value"],
-                                extrasaction="ignore")
+        writer = csv.DictWriter(
+            sys.stdout, fieldnames=["timestamp", "metric_name", "value"], extrasaction="ignore"
+        )
         writer.writeheader()
         writer.writerows(points)
         return

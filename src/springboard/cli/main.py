@@ -8,9 +8,19 @@ from __future__ import annotations
 
 import typer
 
-from springboard.cli import (chat, endpoints, evaluate, invocation_jobs, jobs, models,
-                             predict, prompts, self_consistency, serve)
 from springboard import permissions
+from springboard.cli import (
+    chat,
+    endpoints,
+    evaluate,
+    invocation_jobs,
+    jobs,
+    models,
+    predict,
+    prompts,
+    self_consistency,
+    serve,
+)
 from springboard.cli.output import run_cli
 
 app = typer.Typer(

@@ -21,8 +21,14 @@ from springboard.options import default_of
 __all__ = ["default_of", "option_from"]
 
 
-def option_from(model: type[BaseModel], name: str, *flags: str, help: str | None = None,
-                also: str = "", **extra: Any) -> Any:
+def option_from(
+    model: type[BaseModel],
+    name: str,
+    *flags: str,
+    help: str | None = None,
+    also: str = "",
+    **extra: Any,
+) -> Any:
     """A `typer.Option` for `model`'s field `name` under `flags`, its help the field's
     description (or `help`), followed by `also` (what only the CLI needs said)."""
     text = help if help is not None else model.model_fields[name].description or ""

@@ -57,15 +57,22 @@ def read_json_arg(value: str, *, option: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValidationError([Issue(option, f"is not valid JSON ({exc.msg} at character "
-                                     f"{exc.pos})", value,
-                                     "quote it in single quotes, e.g. '{\"text_inputs\": \"hi\"}'")]) from None
+        raise ValidationError(
+            [
+                Issue(
+                    option,
+                    f"is not valid JSON ({exc.msg} at character {exc.pos})",
+                    value,
+                    'quote it in single quotes, e.g. \'{"text_inputs": "hi"}\'',
+                )
+            ]
+        ) from None
 
 
 # Library parameter -> the command parameter it arrives as, where the two names differ.
 LIBRARY_NAMES: dict[str, str] = {
-    "job_ids": "from_job",          # self_consistency.from_jobs(job_ids) <- --from-job
-    "input_uri": "input",           # invocation.create(input_uri=) <- --input
+    "job_ids": "from_job",  # self_consistency.from_jobs(job_ids) <- --from-job
+    "input_uri": "input",  # invocation.create(input_uri=) <- --input
     "output_uri": "output",
 }
 
@@ -95,10 +102,12 @@ def command_of(app: Any, argv: Sequence[str]) -> Any:
     args = list(argv)
     while hasattr(command, "commands"):  # a group
         position = next((i for i, a in enumerate(args) if not a.startswith("-")), None)
-        sub = command.commands.get(args[position]) if position is not None else None
+        if position is None:
+            break
+        sub = command.commands.get(args[position])
         if sub is None:
             break
-        args, command = args[position + 1:], sub
+        args, command = args[position + 1 :], sub
     return command
 
 
@@ -111,16 +120,16 @@ def in_cli_terms(text: str) -> str:
     return spelled(text, flag_names(command_of(app, sys.argv[1:]))) if app else text
 
 
-def report_error(exc: SpringboardError, as_json: bool,
-                 names: dict[str, str] | None = None) -> int:
+def report_error(exc: SpringboardError, as_json: bool, names: dict[str, str] | None = None) -> int:
     """Print `exc` (its parameters spelled by `names`, e.g. as flags); the exit code."""
     if names:
         exc = exc.renamed(names)
     if as_json:
         sys.stderr.write(json.dumps({"error": exc.to_dict()}, default=str) + "\n")
     else:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True,
-                          soft_wrap=True)
+        err_console.print(
+            f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True
+        )
     return 2 if isinstance(exc, ClientError) else 1
 
 

@@ -7,19 +7,40 @@ from typing import Annotated
 import typer
 
 from springboard.cli.output import console, emit_json, read_json_arg
-from springboard.cli.prompts import (ExamplesOpt, KeepPromptOpt, ShotsOpt, TemplateOpt,
-                                     prompter_from, with_prompt)
+from springboard.cli.prompts import (
+    ExamplesOpt,
+    KeepPromptOpt,
+    ShotsOpt,
+    TemplateOpt,
+    prompter_from,
+    with_prompt,
+)
 
 
 def predict(
     model_id: Annotated[str, typer.Argument(help="Catalog model id (or alias).")],
-    input: Annotated[str, typer.Option("--input", "-i",
-                                       help="The payload: inline JSON or @file.json; with "
-                                       "--prompt-template, a record of fields (or a list).")],
-    version: Annotated[str, typer.Option("--version", "-v", help="Model version (*, 1.*, 1.2.0).")] = "*",
-    model_dir: Annotated[str | None, typer.Option(
-        "--model-dir", help="Load the weights from this directory instead of the catalog source.")] = None,
-    accept_eula: Annotated[bool, typer.Option("--accept-eula", help="Accept the model's EULA.")] = False,
+    input: Annotated[
+        str,
+        typer.Option(
+            "--input",
+            "-i",
+            help="The payload: inline JSON or @file.json; with "
+            "--prompt-template, a record of fields (or a list).",
+        ),
+    ],
+    version: Annotated[
+        str, typer.Option("--version", "-v", help="Model version (*, 1.*, 1.2.0).")
+    ] = "*",
+    model_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--model-dir",
+            help="Load the weights from this directory instead of the catalog source.",
+        ),
+    ] = None,
+    accept_eula: Annotated[
+        bool, typer.Option("--accept-eula", help="Accept the model's EULA.")
+    ] = False,
     dtype: Annotated[str, typer.Option("--dtype", help="fp32, bf16 or fp16.")] = "fp32",
     prompt_template: TemplateOpt = None,
     examples: ExamplesOpt = None,
@@ -38,8 +59,9 @@ def predict(
         payload, prompt = prompter.request(payload, Catalog.load().get(model_id, version).task)
     options = LoadOptions.parse({"dtype": dtype})
     # from_catalog refuses a gated model before resolving or loading anything
-    generator = Generator.from_catalog(model_id, version, model_dir=model_dir,
-                                       accept_eula=accept_eula, options=options)
+    generator = Generator.from_catalog(
+        model_id, version, model_dir=model_dir, accept_eula=accept_eula, options=options
+    )
     response = with_prompt(generator.predict(payload), prompt if keep_prompt else None)
     if json_out:
         emit_json(response)
@@ -50,9 +72,20 @@ def predict(
 def compare(
     model_a: Annotated[str, typer.Argument(help="First model (e.g. the base).")],
     model_b: Annotated[str, typer.Argument(help="Second model (e.g. its fine-tuned version).")],
-    input: Annotated[str, typer.Option("--input", "-i", help="JSON Lines prompts (text_inputs, inputs, prompt or text field) or text lines.")],
-    parameters: Annotated[str | None, typer.Option("--parameters", help="Generation parameters for both, as JSON.")] = None,
-    accept_eula: Annotated[bool, typer.Option("--accept-eula", help="Accept the models' EULAs.")] = False,
+    input: Annotated[
+        str,
+        typer.Option(
+            "--input",
+            "-i",
+            help="JSON Lines prompts (text_inputs, inputs, prompt or text field) or text lines.",
+        ),
+    ],
+    parameters: Annotated[
+        str | None, typer.Option("--parameters", help="Generation parameters for both, as JSON.")
+    ] = None,
+    accept_eula: Annotated[
+        bool, typer.Option("--accept-eula", help="Accept the models' EULAs.")
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Generate with two models on the same prompts and show them side by side."""

@@ -6,8 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn,
-                           TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from springboard.cli.output import console, err_console
 
@@ -17,34 +24,49 @@ def wait_for_job(job_id: str, *, quiet: bool = False, timeout: float | None = No
 
     if quiet:
         return service.wait(job_id, timeout=timeout)
-    columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TaskProgressColumn(), TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
-               TextColumn("eta"), TimeRemainingColumn()]
+    columns = [
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    ]
     with Progress(*columns, console=err_console, transient=False) as progress:
         task = progress.add_task(job_id, total=None, rate="")
 
         def update(job: Any) -> None:
             done, total, detail = _position(job.kind, job.counts or {}, progress.tasks[0].speed)
-            progress.update(task, total=total, completed=done,
-                            description=f"{job.id} {job.status}", rate=detail)
+            progress.update(
+                task, total=total, completed=done, description=f"{job.id} {job.status}", rate=detail
+            )
 
         job = service.wait(job_id, timeout=timeout, on_update=update)
     summarize(job)
     return job
 
 
-def _position(kind: str, counts: dict[str, Any], speed: float | None) -> tuple[int, int | None, str]:
+def _position(
+    kind: str, counts: dict[str, Any], speed: float | None
+) -> tuple[int, int | None, str]:
     """(done, total, detail) of a job: steps and losses for training, records otherwise."""
     if kind == "training":
-        losses = " ".join(f"{name}={counts[name]:.4f}" for name in ("train_loss", "val_loss")
-                          if isinstance(counts.get(name), int | float))
+        losses = " ".join(
+            f"{name}={counts[name]:.4f}"
+            for name in ("train_loss", "val_loss")
+            if isinstance(counts.get(name), int | float)
+        )
         return counts.get("step", 0), counts.get("total_steps"), losses
     return counts.get("processed", 0), counts.get("total"), f"{speed:.1f} rec/s" if speed else ""
 
 
 def summarize(job: Any) -> None:
     counts = job.counts or {}
-    took = (job.ended_at - job.started_at).total_seconds() if job.ended_at and job.started_at else None
+    took = (
+        (job.ended_at - job.started_at).total_seconds() if job.ended_at and job.started_at else None
+    )
     parts = [f"[bold]{job.id}[/] {job.status}"]
     parts += _training_parts(counts) if job.kind == "training" else _batch_parts(counts)
     if took is not None:
@@ -57,14 +79,19 @@ def summarize(job: Any) -> None:
 def _batch_parts(counts: dict[str, Any]) -> list[str]:
     if not counts:
         return []
-    return [f"{counts.get('succeeded', 0)} ok, {counts.get('failed', 0)} failed of {counts.get('total', '?')}",
-            f"tokens in {counts.get('input_tokens', 0)} / out {counts.get('output_tokens', 0)}"]
+    return [
+        f"{counts.get('succeeded', 0)} ok, {counts.get('failed', 0)} failed of {counts.get('total', '?')}",
+        f"tokens in {counts.get('input_tokens', 0)} / out {counts.get('output_tokens', 0)}",
+    ]
 
 
 def _training_parts(counts: dict[str, Any]) -> list[str]:
     parts = [f"step {counts.get('step', 0)}/{counts.get('total_steps', '?')}"]
-    parts += [f"{name} {counts[name]:.4f}" for name in ("train_loss", "val_loss")
-              if isinstance(counts.get(name), int | float)]
+    parts += [
+        f"{name} {counts[name]:.4f}"
+        for name in ("train_loss", "val_loss")
+        if isinstance(counts.get(name), int | float)
+    ]
     if counts.get("tokens_per_second"):
         parts.append(f"{counts['tokens_per_second']:.0f} tokens/s")
     return parts

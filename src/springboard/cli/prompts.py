@@ -14,20 +14,31 @@ from springboard.cli.output import console, emit_json, err_console, read_json_ar
 if TYPE_CHECKING:
     from springboard.prompting import Prompter
 
-app = typer.Typer(help="Prompt templates for in-context learning: list, show, render.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Prompt templates for in-context learning: list, show, render.", no_args_is_help=True
+)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 # The options predict, invoke, transform and invocation-jobs create share.
-TemplateOpt = Annotated[str | None, typer.Option(
-    "--prompt-template", help="Render each record's fields into a prompt with this template: "
-    "a built-in name (see `springboard prompts list`), a .json/.yaml file, or inline JSON.")]
-ExamplesOpt = Annotated[str | None, typer.Option(
-    "--examples", help="JSON Lines file of worked examples for the template's shots.")]
-ShotsOpt = Annotated[int | None, typer.Option(
-    "--shots", help="Show this many examples instead of the template's own count.")]
-KeepPromptOpt = Annotated[bool, typer.Option(
-    "--keep-prompt", help="Keep the rendered prompt in the output.")]
+TemplateOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--prompt-template",
+        help="Render each record's fields into a prompt with this template: "
+        "a built-in name (see `springboard prompts list`), a .json/.yaml file, or inline JSON.",
+    ),
+]
+ExamplesOpt = Annotated[
+    str | None,
+    typer.Option("--examples", help="JSON Lines file of worked examples for the template's shots."),
+]
+ShotsOpt = Annotated[
+    int | None,
+    typer.Option("--shots", help="Show this many examples instead of the template's own count."),
+]
+KeepPromptOpt = Annotated[
+    bool, typer.Option("--keep-prompt", help="Keep the rendered prompt in the output.")
+]
 
 
 def prompter_from(template: str | None, examples: str | None, shots: int | None) -> Prompter | None:
@@ -38,8 +49,16 @@ def prompter_from(template: str | None, examples: str | None, shots: int | None)
     if template is None:
         if examples is not None or shots is not None:
             option = "--examples" if examples is not None else "--shots"
-            raise ValidationError([Issue(option, "needs --prompt-template", examples or shots,
-                                         "name a template, e.g. --prompt-template summarization")])
+            raise ValidationError(
+                [
+                    Issue(
+                        option,
+                        "needs --prompt-template",
+                        examples or shots,
+                        "name a template, e.g. --prompt-template summarization",
+                    )
+                ]
+            )
         return None
     return Prompter.load(template, examples, shots=shots)
 
@@ -49,22 +68,37 @@ def list_templates(json_out: JsonOpt = False) -> None:
     """List the built-in prompt templates."""
     from springboard.prompting import builtin_templates
 
-    rows = [{"name": t.name, "description": t.description, "shots": t.effective_shots,
-             "record_fields": t.record_fields, "example_fields": t.fields("example"),
-             "target": t.target} for t in builtin_templates().values()]
+    rows = [
+        {
+            "name": t.name,
+            "description": t.description,
+            "shots": t.effective_shots,
+            "record_fields": t.record_fields,
+            "example_fields": t.fields("example"),
+            "target": t.target,
+        }
+        for t in builtin_templates().values()
+    ]
     if json_out:
         emit_json(rows)
         return
     table = Table("name", "shots", "record fields", "example fields", "description")
     for row in rows:
-        table.add_row(row["name"], str(row["shots"]), ", ".join(row["record_fields"]),
-                      ", ".join(row["example_fields"]), row["description"])
+        table.add_row(
+            row["name"],
+            str(row["shots"]),
+            ", ".join(row["record_fields"]),
+            ", ".join(row["example_fields"]),
+            row["description"],
+        )
     console.print(table)
 
 
 @app.command("show")
 def show(
-    template: Annotated[str, typer.Argument(help="A built-in name, a .json/.yaml file or inline JSON.")],
+    template: Annotated[
+        str, typer.Argument(help="A built-in name, a .json/.yaml file or inline JSON.")
+    ],
     json_out: JsonOpt = False,
 ) -> None:
     """Show a template's settings (built-in or your own)."""
@@ -80,11 +114,17 @@ def show(
 
 @app.command("render")
 def render(
-    template: Annotated[str, typer.Argument(help="A built-in name, a .json/.yaml file or inline JSON.")],
-    record: Annotated[str, typer.Option("--record", "-r", help="The record's fields: inline JSON or @file.json.")],
+    template: Annotated[
+        str, typer.Argument(help="A built-in name, a .json/.yaml file or inline JSON.")
+    ],
+    record: Annotated[
+        str, typer.Option("--record", "-r", help="The record's fields: inline JSON or @file.json.")
+    ],
     examples: ExamplesOpt = None,
     shots: ShotsOpt = None,
-    model: Annotated[str, typer.Option("--model", "-m", help="Count tokens with this catalog model's tokenizer.")] = "springboard-tiny-t5",
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Count tokens with this catalog model's tokenizer.")
+    ] = "springboard-tiny-t5",
     json_out: JsonOpt = False,
 ) -> None:
     """Print exactly the prompt a model will see for a record, and its token count."""
@@ -94,18 +134,32 @@ def render(
     prompt = prompter.render(read_json_arg(record, option="--record"), where="--record")
     count = count_tokens(prompt, model)
     if json_out:
-        emit_json({"template": prompter.template.name, "prompt": prompt, "model": count.model_id,
-                   "tokens": count.tokens, "context_length": count.context_length,
-                   "fits": count.fits})
+        emit_json(
+            {
+                "template": prompter.template.name,
+                "prompt": prompt,
+                "model": count.model_id,
+                "tokens": count.tokens,
+                "context_length": count.context_length,
+                "fits": count.fits,
+            }
+        )
     else:
         sys.stdout.write(f"{prompt}\n")
         sys.stdout.flush()
-        err_console.print(f"[dim]{count.tokens} tokens for {count.model_id} "
-                          f"(context {count.context_length})[/]", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[dim]{count.tokens} tokens for {count.model_id} (context {count.context_length})[/]",
+            highlight=False,
+            soft_wrap=True,
+        )
     if not count.fits:
-        err_console.print(f"[yellow]warning:[/] the prompt is {count.tokens} tokens, more than "
-                          f"{count.model_id}'s {count.context_length}-token context: use fewer "
-                          "shots or shorter examples", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[yellow]warning:[/] the prompt is {count.tokens} tokens, more than "
+            f"{count.model_id}'s {count.context_length}-token context: use fewer "
+            "shots or shorter examples",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def with_prompt(response: Any, prompt: str | list[str] | None) -> Any:

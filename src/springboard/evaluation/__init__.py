@@ -17,25 +17,53 @@ from typing import Any
 
 from springboard.evaluation.accuracy import REFERENCE_FIELD as ACCURACY_REFERENCE_FIELD
 from springboard.evaluation.accuracy import accuracy, exact_match, normalize_answer
-from springboard.evaluation.answers import (AnswerFormat, canonical_answer, extract_answer,
-                                            parse_answer_format)
-from springboard.evaluation.records import (ID_FIELD, PREDICTION_FIELD, Joined, Pair, join,
-                                            read_jsonl)
+from springboard.evaluation.answers import (
+    AnswerFormat,
+    canonical_answer,
+    extract_answer,
+    parse_answer_format,
+)
+from springboard.evaluation.records import (
+    ID_FIELD,
+    PREDICTION_FIELD,
+    Joined,
+    Pair,
+    join,
+    read_jsonl,
+)
 from springboard.evaluation.rouge import REFERENCE_FIELD as ROUGE_REFERENCE_FIELD
 from springboard.evaluation.rouge import ROUGE_TYPES, mean_scores, rouge, rouge_scores
 from springboard.evaluation.voting import CurvePoint, accuracy_curve, majority_vote, same_answer
 
 _REPORT_MODELS = {"AccuracyReport", "Coverage", "RougeReport", "RougeScores", "Score"}
-_SELF_CONSISTENCY = {"GreedyResult", "QuestionRow", "SelfConsistencyReport",
-                     "TemperatureResult"}
+_SELF_CONSISTENCY = {"GreedyResult", "QuestionRow", "SelfConsistencyReport", "TemperatureResult"}
 
-__all__ = sorted(_REPORT_MODELS) + [
-    "ACCURACY_REFERENCE_FIELD", "ID_FIELD", "Joined", "PREDICTION_FIELD", "Pair",
-    "ROUGE_REFERENCE_FIELD", "ROUGE_TYPES", "accuracy", "exact_match", "join", "mean_scores",
-    "normalize_answer", "read_jsonl", "rouge", "rouge_scores",
-] + sorted(_SELF_CONSISTENCY) + [
-    "AnswerFormat", "CurvePoint", "accuracy_curve", "canonical_answer", "extract_answer",
-    "majority_vote", "parse_answer_format", "same_answer",
+__all__ = [
+    *sorted(_REPORT_MODELS),
+    "ACCURACY_REFERENCE_FIELD",
+    "ID_FIELD",
+    "Joined",
+    "PREDICTION_FIELD",
+    "Pair",
+    "ROUGE_REFERENCE_FIELD",
+    "ROUGE_TYPES",
+    "accuracy",
+    "exact_match",
+    "join",
+    "mean_scores",
+    "normalize_answer",
+    "read_jsonl",
+    "rouge",
+    "rouge_scores",
+    *sorted(_SELF_CONSISTENCY),
+    "AnswerFormat",
+    "CurvePoint",
+    "accuracy_curve",
+    "canonical_answer",
+    "extract_answer",
+    "majority_vote",
+    "parse_answer_format",
+    "same_answer",
 ]
 
 

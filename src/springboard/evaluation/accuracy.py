@@ -11,7 +11,7 @@ import string
 import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from springboard.evaluation.records import ID_FIELD, PREDICTION_FIELD, join, write_jsonl
 
@@ -46,8 +46,7 @@ def normalize_answer(text: str) -> str:
     return " ".join(word for word in words if word and word not in _ARTICLES)
 
 
-def exact_match(prediction: str, reference: str | Sequence[str], *,
-                normalize: bool = True) -> bool:
+def exact_match(prediction: str, reference: str | Sequence[str], *, normalize: bool = True) -> bool:
     """True when `prediction` equals `reference`, or any of a list of acceptable references.
 
     With `normalize=False` the strings must be identical, whitespace and case included.
@@ -59,11 +58,17 @@ def exact_match(prediction: str, reference: str | Sequence[str], *,
     return prediction in references
 
 
-def accuracy(predictions: str | Path, references: str | Path, *,
-             id_field: str = ID_FIELD, prediction_field: str = PREDICTION_FIELD,
-             reference_field: str = REFERENCE_FIELD, normalize: bool = True,
-             extract: Callable[[str], str | None] | None = None,
-             per_record: str | Path | None = None) -> AccuracyReport:
+def accuracy(
+    predictions: str | Path,
+    references: str | Path,
+    *,
+    id_field: str = ID_FIELD,
+    prediction_field: str = PREDICTION_FIELD,
+    reference_field: str = REFERENCE_FIELD,
+    normalize: bool = True,
+    extract: Callable[[str], str | None] | None = None,
+    per_record: str | Path | None = None,
+) -> AccuracyReport:
     """Join two JSON Lines files on `id_field` and report the exact-match accuracy.
 
     `extract`, when given, turns each prediction into the answer to compare (e.g. the
@@ -73,21 +78,37 @@ def accuracy(predictions: str | Path, references: str | Path, *,
     """
     from springboard.evaluation.report import AccuracyReport
 
-    joined = join(predictions, references, id_field=id_field,
-                  prediction_field=prediction_field, reference_field=reference_field)
-    rows = []
+    joined = join(
+        predictions,
+        references,
+        id_field=id_field,
+        prediction_field=prediction_field,
+        reference_field=reference_field,
+    )
+    rows: list[dict[str, Any]] = []
     for pair in joined.pairs:
         answer = pair.prediction if extract is None else extract(pair.prediction)
-        correct = answer is not None and exact_match(answer, pair.reference,
-                                                     normalize=normalize)
-        rows.append({"id": pair.id, "prediction": pair.prediction, "answer": answer,
-                     "reference": pair.reference, "correct": correct})
+        correct = answer is not None and exact_match(answer, pair.reference, normalize=normalize)
+        rows.append(
+            {
+                "id": pair.id,
+                "prediction": pair.prediction,
+                "answer": answer,
+                "reference": pair.reference,
+                "correct": correct,
+            }
+        )
     if per_record is not None:
         write_jsonl(per_record, rows)
-    correct = sum(row["correct"] for row in rows)
+    n_correct = sum(row["correct"] for row in rows)
     errored_ids = [e.id for e in joined.errored]
-    return AccuracyReport(accuracy=correct / len(rows), correct=correct, count=len(rows),
-                          normalized=normalize,
-                          missing_predictions=joined.missing_predictions,
-                          missing_references=joined.missing_references,
-                          errored=len(errored_ids), errored_ids=errored_ids)
+    return AccuracyReport(
+        accuracy=n_correct / len(rows),
+        correct=n_correct,
+        count=len(rows),
+        normalized=normalize,
+        missing_predictions=joined.missing_predictions,
+        missing_references=joined.missing_references,
+        errored=len(errored_ids),
+        errored_ids=errored_ids,
+    )

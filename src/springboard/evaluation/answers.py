@@ -1,7 +1,7 @@
 """Pulling the final answer out of a chain-of-thought text, in one of three formats.
 
 `number` takes the number after the last "The answer is" ("$1,234.50." becomes "1234.5");
-`choice` takes the letter A–E after it ("(B)", "B)", "b" become "B"); `regex:PATTERN` takes
+`choice` takes the letter A-E after it ("(B)", "B)", "b" become "B"); `regex:PATTERN` takes
 the first group (or the whole match) of the pattern's last match. A text without an answer
 gives None: an unparsable reasoning path, which never wins a vote. `canonical_answer` puts a
 gold answer in the same form so the two compare as strings.
@@ -26,12 +26,18 @@ _FORMATS_FIX = "use one of: number, choice, regex:PATTERN (e.g. regex:Answer: (\
 # After the last "answer is": an optional colon or markdown bold, a sign and a currency
 # symbol in either order, then digits with thousands commas and an optional decimal part.
 _PHRASE = re.compile(r"\banswer is\b", re.IGNORECASE)
-_NUMBER = re.compile(r"[\s:*]*(?P<sign1>[-−]?)\s*[$€£]?\s*(?P<sign2>[-−]?)\s*"
-                     r"(?P<digits>\d[\d,]*(?:\.\d+)?|\.\d+)")
-_CHOICE = re.compile(r"[\s:*]*(?:option\s+|choice\s+)?(?P<open>\(?)(?P<letter>[A-Ea-e])\b"
-                     r"(?P<close>\)?)(?P<after>[^\n]{0,3})")
-_BARE_NUMBER = re.compile(r"\s*(?P<sign1>[-−]?)\s*[$€£]?\s*(?P<sign2>[-−]?)\s*"
-                          r"(?P<digits>\d[\d,]*(?:\.\d+)?|\.\d+)\s*\.?\s*")
+_NUMBER = re.compile(
+    r"[\s:*]*(?P<sign1>[-\u2212]?)\s*[$€£]?\s*(?P<sign2>[-\u2212]?)\s*"
+    r"(?P<digits>\d[\d,]*(?:\.\d+)?|\.\d+)"
+)
+_CHOICE = re.compile(
+    r"[\s:*]*(?:option\s+|choice\s+)?(?P<open>\(?)(?P<letter>[A-Ea-e])\b"
+    r"(?P<close>\)?)(?P<after>[^\n]{0,3})"
+)
+_BARE_NUMBER = re.compile(
+    r"\s*(?P<sign1>[-\u2212]?)\s*[$€£]?\s*(?P<sign2>[-\u2212]?)\s*"
+    r"(?P<digits>\d[\d,]*(?:\.\d+)?|\.\d+)\s*\.?\s*"
+)
 
 
 @dataclass(frozen=True)
@@ -49,8 +55,9 @@ class AnswerFormat:
 def parse_answer_format(text: str) -> AnswerFormat:
     """Validate an `answer_format` string: `number`, `choice` or `regex:PATTERN`."""
     if not isinstance(text, str):
-        raise ValidationError([Issue(_FIELD, f"must be a string; got {text!r}", text,
-                                     _FORMATS_FIX)])
+        raise ValidationError(
+            [Issue(_FIELD, f"must be a string; got {text!r}", text, _FORMATS_FIX)]
+        )
     return _parse(text)
 
 
@@ -59,17 +66,32 @@ def _parse(text: str) -> AnswerFormat:
     if text in ("number", "choice"):
         return AnswerFormat(text)  # type: ignore[arg-type]
     if text.startswith("regex:"):
-        pattern = text[len("regex:"):]
+        pattern = text[len("regex:") :]
         if not pattern:
-            raise ValidationError([Issue(_FIELD, "`regex:` needs a pattern after the colon",
-                                         text, "e.g. regex:Answer: (\\w+)")])
+            raise ValidationError(
+                [
+                    Issue(
+                        _FIELD,
+                        "`regex:` needs a pattern after the colon",
+                        text,
+                        "e.g. regex:Answer: (\\w+)",
+                    )
+                ]
+            )
         try:
             compiled = re.compile(pattern)
         except re.error as exc:
-            raise ValidationError([Issue(
-                _FIELD, f"{pattern!r} is not a valid regular expression ({exc})", text,
-                "fix the pattern (Python `re` syntax); its first group, or the whole match, "
-                "is the answer")]) from None
+            raise ValidationError(
+                [
+                    Issue(
+                        _FIELD,
+                        f"{pattern!r} is not a valid regular expression ({exc})",
+                        text,
+                        "fix the pattern (Python `re` syntax); its first group, or the whole match, "
+                        "is the answer",
+                    )
+                ]
+            ) from None
         return AnswerFormat("regex", pattern, compiled)
     raise ValidationError([Issue(_FIELD, f"unknown answer format {text!r}", text, _FORMATS_FIX)])
 
@@ -81,7 +103,7 @@ def _as_format(answer_format: str | AnswerFormat) -> AnswerFormat:
 
 
 def _canonical_number(sign: str, digits: str) -> str:
-    """"1,234.50" → "1234.5", "42.00" → "42", "007" → "7", "-0" → "0"."""
+    """ "1,234.50" → "1234.5", "42.00" → "42", "007" → "7", "-0" → "0"."""
     digits = digits.replace(",", "")
     whole, _, fraction = digits.partition(".")
     whole = whole.lstrip("0") or "0"

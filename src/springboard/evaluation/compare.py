@@ -33,8 +33,15 @@ def read_prompts(path: str | Path) -> list[tuple[Any, str]]:
             continue
         field = next((f for f in PROMPT_FIELDS if isinstance(record, dict) and f in record), None)
         if field is None:
-            raise ValidationError([Issue("input", f"{file.name}:{number} has none of the fields "
-                                         f"{', '.join(PROMPT_FIELDS)}", line[:200])])
+            raise ValidationError(
+                [
+                    Issue(
+                        "input",
+                        f"{file.name}:{number} has none of the fields {', '.join(PROMPT_FIELDS)}",
+                        line[:200],
+                    )
+                ]
+            )
         prompts.append((record.get("id", number), str(record[field])))
     if not prompts:
         raise ValidationError([Issue("input", f"{file} holds no prompts", str(path))])
@@ -48,8 +55,14 @@ def _texts(generator: Any, prompts: list[str], parameters: dict[str, Any]) -> li
     return [a["generated_text"] if isinstance(a, dict) else a[0]["generated_text"] for a in answer]
 
 
-def compare(model_a: str, model_b: str, input: str | Path, *,
-            parameters: dict[str, Any] | None = None, accept_eula: bool = False) -> list[dict[str, Any]]:
+def compare(
+    model_a: str,
+    model_b: str,
+    input: str | Path,
+    *,
+    parameters: dict[str, Any] | None = None,
+    accept_eula: bool = False,
+) -> list[dict[str, Any]]:
     """One row per prompt: its id, the prompt, and each model's generation."""
     from springboard.inference import Generator
 
@@ -59,5 +72,7 @@ def compare(model_a: str, model_b: str, input: str | Path, *,
     for model_id in (model_a, model_b):
         generator = Generator.from_catalog(model_id, accept_eula=accept_eula)
         columns[model_id] = _texts(generator, texts, dict(parameters or {}))
-    return [{"id": pid, "prompt": prompt, model_a: columns[model_a][i], model_b: columns[model_b][i]}
-            for i, (pid, prompt) in enumerate(prompts)]
+    return [
+        {"id": pid, "prompt": prompt, model_a: columns[model_a][i], model_b: columns[model_b][i]}
+        for i, (pid, prompt) in enumerate(prompts)
+    ]

@@ -10,9 +10,10 @@ reported at once, grouped so a thousand bad lines make one message. Scoring live
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +50,13 @@ class Joined:
 
     pairs: list[Pair]
     missing_predictions: list[Id]  # reference ids with no prediction line, in file order
-    missing_references: list[Id]   # prediction ids with no reference line, in file order
-    errored: list[Errored]         # every prediction line with an error, in file order
+    missing_references: list[Id]  # prediction ids with no reference line, in file order
+    errored: list[Errored]  # every prediction line with an error, in file order
 
 
-def read_jsonl(path: str | Path, *, option: str | None = None
-               ) -> Iterator[tuple[int, dict[str, Any]]]:
+def read_jsonl(
+    path: str | Path, *, option: str | None = None
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield `(line_number, record)` for each non-blank line; raise on the first bad one.
 
     `option` names the file in errors as the caller passed it (e.g. `input`).
@@ -78,8 +80,14 @@ def write_jsonl(path: str | Path, rows: Iterable[Mapping[str, Any]]) -> Path:
     return target
 
 
-def join(predictions: str | Path, references: str | Path, *, id_field: str,
-         prediction_field: str, reference_field: str) -> Joined:
+def join(
+    predictions: str | Path,
+    references: str | Path,
+    *,
+    id_field: str,
+    prediction_field: str,
+    reference_field: str,
+) -> Joined:
     """Read both files and match them on `str(record[id_field])`.
 
     Raises `ValidationError` listing every unreadable file, non-JSON line, missing field,
@@ -94,8 +102,12 @@ def join(predictions: str | Path, references: str | Path, *, id_field: str,
     referenced = _read_references(ref_path, id_field, reference_field, problems)
     problems.raise_if_any()
 
-    joined = Joined(pairs=[], missing_predictions=[], missing_references=[],
-                    errored=[Errored(i, e) for i, _, e in predicted.values() if e is not None])
+    joined = Joined(
+        pairs=[],
+        missing_predictions=[],
+        missing_references=[],
+        errored=[Errored(i, e) for i, _, e in predicted.values() if e is not None],
+    )
     for key, (ref_id, reference) in referenced.items():
         if key not in predicted:
             joined.missing_predictions.append(ref_id)
@@ -107,8 +119,9 @@ def join(predictions: str | Path, references: str | Path, *, id_field: str,
     return joined
 
 
-def _read_predictions(path: Path, id_field: str, prediction_field: str, problems: _Problems
-                      ) -> dict[str, tuple[Id, str | None, Any]]:
+def _read_predictions(
+    path: Path, id_field: str, prediction_field: str, problems: _Problems
+) -> dict[str, tuple[Id, str | None, Any]]:
     """`str(id)` -> (id as given, prediction text or None, error or None)."""
     predictions: dict[str, tuple[Id, str | None, Any]] = {}
     first_lines: dict[str, int] = {}
@@ -117,10 +130,13 @@ def _read_predictions(path: Path, id_field: str, prediction_field: str, problems
         key_id = _record_id(record, id_field, where, problems)
         error, text = record.get("error"), None
         if error is None and prediction_field not in record:
-            problems.add(prediction_field, where, "is missing (and there is no `error` object)",
-                         detail=where.fields(),
-                         fix="pass `prediction_field` naming the field that holds the "
-                             "prediction")
+            problems.add(
+                prediction_field,
+                where,
+                "is missing (and there is no `error` object)",
+                detail=where.fields(),
+                fix="pass `prediction_field` naming the field that holds the prediction",
+            )
         elif error is None:
             text = _prediction_text(record[prediction_field], prediction_field, where, problems)
         if key_id is not None and _unique(key_id, first_lines, where, id_field, problems):
@@ -128,8 +144,9 @@ def _read_predictions(path: Path, id_field: str, prediction_field: str, problems
     return predictions
 
 
-def _read_references(path: Path, id_field: str, reference_field: str, problems: _Problems
-                     ) -> dict[str, tuple[Id, str | list[str]]]:
+def _read_references(
+    path: Path, id_field: str, reference_field: str, problems: _Problems
+) -> dict[str, tuple[Id, str | list[str]]]:
     """`str(id)` -> (id as given, reference text or list of acceptable texts)."""
     references: dict[str, tuple[Id, str | list[str]]] = {}
     first_lines: dict[str, int] = {}
@@ -138,38 +155,51 @@ def _read_references(path: Path, id_field: str, reference_field: str, problems: 
         key_id = _record_id(record, id_field, where, problems)
         reference = None
         if reference_field not in record:
-            problems.add(reference_field, where, "is missing", detail=where.fields(),
-                         fix="pass `reference_field` naming the field that holds the "
-                             "reference")
+            problems.add(
+                reference_field,
+                where,
+                "is missing",
+                detail=where.fields(),
+                fix="pass `reference_field` naming the field that holds the reference",
+            )
         else:
-            reference = _reference_value(record[reference_field], reference_field, where,
-                                         problems)
-        if key_id is not None and _unique(key_id, first_lines, where, id_field, problems):
-            if reference is not None:
-                references[str(key_id)] = (key_id, reference)
+            reference = _reference_value(record[reference_field], reference_field, where, problems)
+        if (
+            key_id is not None
+            and _unique(key_id, first_lines, where, id_field, problems)
+            and reference is not None
+        ):
+            references[str(key_id)] = (key_id, reference)
     return references
 
 
-def _nothing_to_score(predictions: dict[str, Any], references: dict[str, Any],
-                      id_field: str) -> ClientError:
+def _nothing_to_score(
+    predictions: dict[str, Any], references: dict[str, Any], id_field: str
+) -> ClientError:
     matched = [k for k in references if k in predictions]
     if matched:
-        return ClientError(f"every prediction that has a reference ({len(matched)}) carries "
-                           f"an `error` instead of a prediction (e.g. ids "
-                           f"{_sample([references[k][0] for k in matched])}); nothing to score",
-                           field="predictions",
-                           fix="rerun the failed predictions, then evaluate again")
+        return ClientError(
+            f"every prediction that has a reference ({len(matched)}) carries "
+            f"an `error` instead of a prediction (e.g. ids "
+            f"{_sample([references[k][0] for k in matched])}); nothing to score",
+            field="predictions",
+            fix="rerun the failed predictions, then evaluate again",
+        )
     pred_ids = [v[0] for v in predictions.values()]
     ref_ids = [v[0] for v in references.values()]
     return ClientError(
         f"no ids matched between predictions and references on `{id_field}` (compared as "
         f"text): predictions have {_sample(pred_ids) or 'no records'}; references have "
-        f"{_sample(ref_ids) or 'no records'}", field="id_field", value=id_field,
+        f"{_sample(ref_ids) or 'no records'}",
+        field="id_field",
+        value=id_field,
         fix="check that both files come from the same data set and that `id_field` "
-            "names the same field in both")
+        "names the same field in both",
+    )
 
 
 # --- reading one file --------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _Where:
@@ -188,13 +218,20 @@ def _existing_file(path: str | Path, option: str | None, problems: _Problems) ->
     if not target.exists():
         problems.issues.append(Issue(option, f"file {path} does not exist", str(path)))
     elif not target.is_file():
-        problems.issues.append(Issue(option, f"{path} is not a file", str(path),
-                                     "pass a JSON Lines file, one record per line"))
+        problems.issues.append(
+            Issue(
+                option,
+                f"{path} is not a file",
+                str(path),
+                "pass a JSON Lines file, one record per line",
+            )
+        )
     return target
 
 
-def _records(path: Path, option: str | None,
-             problems: _Problems) -> Iterator[tuple[int, dict[str, Any]]]:
+def _records(
+    path: Path, option: str | None, problems: _Problems
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield each non-blank line's object; collect lines that are not JSON objects."""
     number = 0
     try:
@@ -205,42 +242,67 @@ def _records(path: Path, option: str | None,
                 try:
                     record = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    problems.add(option, _Where(path, number, {}), "is not valid JSON",
-                                 detail=f"reads: {exc.msg} at column {exc.colno}",
-                                 value=line[:80], fix="each line must hold one JSON object")
+                    problems.add(
+                        option,
+                        _Where(path, number, {}),
+                        "is not valid JSON",
+                        detail=f"reads: {exc.msg} at column {exc.colno}",
+                        value=line[:80],
+                        fix="each line must hold one JSON object",
+                    )
                     continue
                 if not isinstance(record, dict):
-                    problems.add(option, _Where(path, number, {}), "is not a JSON object",
-                                 detail=f"holds a {_kind(record)}", value=line[:80],
-                                 fix="each line must hold one JSON object")
+                    problems.add(
+                        option,
+                        _Where(path, number, {}),
+                        "is not a JSON object",
+                        detail=f"holds a {_kind(record)}",
+                        value=line[:80],
+                        fix="each line must hold one JSON object",
+                    )
                     continue
                 yield number, record
     except UnicodeDecodeError as exc:
-        problems.issues.append(Issue(option, f"{path} is not UTF-8 text after line {number} "
-                                     f"({exc.reason})", str(path)))
+        problems.issues.append(
+            Issue(option, f"{path} is not UTF-8 text after line {number} ({exc.reason})", str(path))
+        )
 
 
-def _record_id(record: Mapping[str, Any], id_field: str, where: _Where,
-               problems: _Problems) -> Id | None:
+def _record_id(
+    record: Mapping[str, Any], id_field: str, where: _Where, problems: _Problems
+) -> Id | None:
     if id_field not in record:
-        problems.add(id_field, where, "is missing", detail=where.fields(),
-                     fix="pass `id_field` naming the field both files use as id")
+        problems.add(
+            id_field,
+            where,
+            "is missing",
+            detail=where.fields(),
+            fix="pass `id_field` naming the field both files use as id",
+        )
         return None
     value = record[id_field]
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        problems.add(id_field, where, "is not a string or an integer",
-                     detail=f"holds {value!r}", value=value)
+        problems.add(
+            id_field, where, "is not a string or an integer", detail=f"holds {value!r}", value=value
+        )
         return None
     return value
 
 
-def _unique(key_id: Id, seen: dict[str, int], where: _Where, id_field: str,
-            problems: _Problems) -> bool:
+def _unique(
+    key_id: Id, seen: dict[str, int], where: _Where, id_field: str, problems: _Problems
+) -> bool:
     first = seen.setdefault(str(key_id), where.line)
     if first == where.line:
         return True
-    problems.add(id_field, where, "is repeated", detail=f"repeats {key_id!r} from line {first}",
-                 value=key_id, fix="each id may appear once per file")
+    problems.add(
+        id_field,
+        where,
+        "is repeated",
+        detail=f"repeats {key_id!r} from line {first}",
+        value=key_id,
+        fix="each id may appear once per file",
+    )
     return False
 
 
@@ -262,21 +324,32 @@ def _prediction_text(value: Any, name: str, where: _Where, problems: _Problems) 
             value = value[0]
     text = _text(value)
     if text is None:
-        problems.add(name, where, "is not a string or a list whose first element is a string",
-                     detail=f"holds a {_kind(value)}", value=value)
+        problems.add(
+            name,
+            where,
+            "is not a string or a list whose first element is a string",
+            detail=f"holds a {_kind(value)}",
+            value=value,
+        )
     return text
 
 
-def _reference_value(value: Any, name: str, where: _Where,
-                     problems: _Problems) -> str | list[str] | None:
+def _reference_value(
+    value: Any, name: str, where: _Where, problems: _Problems
+) -> str | list[str] | None:
     if isinstance(value, list):
         texts = [_text(v) for v in value]
         if texts and all(t is not None for t in texts):
             return texts  # type: ignore[return-value]
     elif (text := _text(value)) is not None:
         return text
-    problems.add(name, where, "is not a string or a non-empty list of strings",
-                 detail=f"holds a {_kind(value)}", value=value)
+    problems.add(
+        name,
+        where,
+        "is not a string or a non-empty list of strings",
+        detail=f"holds a {_kind(value)}",
+        value=value,
+    )
     return None
 
 
@@ -295,6 +368,7 @@ def _sample(ids: list[Id]) -> str:
 
 # --- collecting problems -----------------------------------------------------------------
 
+
 @dataclass
 class _Group:
     field: str | None
@@ -303,7 +377,8 @@ class _Group:
     detail: str | None
     value: Any
     fix: str | None
-    lines: list[int] = field(default_factory=list)
+    # `dataclasses.field` by its full name: this class has a field called `field`
+    lines: list[int] = dataclasses.field(default_factory=list)
 
 
 class _Problems:
@@ -313,11 +388,20 @@ class _Problems:
         self.issues: list[Issue] = []
         self._groups: dict[tuple[str | None, Path, str], _Group] = {}
 
-    def add(self, field_name: str | None, where: _Where, problem: str, *,
-            detail: str | None = None, value: Any = None, fix: str | None = None) -> None:
+    def add(
+        self,
+        field_name: str | None,
+        where: _Where,
+        problem: str,
+        *,
+        detail: str | None = None,
+        value: Any = None,
+        fix: str | None = None,
+    ) -> None:
         key = (field_name, where.path, problem)
         group = self._groups.setdefault(
-            key, _Group(field_name, where.path, problem, detail, value, fix))
+            key, _Group(field_name, where.path, problem, detail, value, fix)
+        )
         group.lines.append(where.line)
 
     def raise_if_any(self) -> None:
@@ -333,8 +417,10 @@ class _Problems:
             message = f"{group.problem} on line {lines[0]} of {group.path}"
         else:
             more = f" and {len(lines) - _SHOWN} more" if len(lines) > _SHOWN else ""
-            message = (f"{group.problem} on lines {', '.join(map(str, lines[:_SHOWN]))}{more} "
-                       f"of {group.path}")
+            message = (
+                f"{group.problem} on lines {', '.join(map(str, lines[:_SHOWN]))}{more} "
+                f"of {group.path}"
+            )
         if group.detail:
             message += f"; line {lines[0]} {group.detail}"
         return Issue(group.field, message, group.value, group.fix)

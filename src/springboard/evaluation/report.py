@@ -35,13 +35,16 @@ class RougeScores(_Model):
 class Coverage(_Model):
     """How the predictions and references matched up."""
 
-    count: int = Field(description="Pairs scored: ids on both sides whose prediction is not "
-                                   "an error.")
+    count: int = Field(
+        description="Pairs scored: ids on both sides whose prediction is not an error."
+    )
     missing_predictions: list[Id] = Field(
-        description="Reference ids with no prediction line, in the references' order.")
+        description="Reference ids with no prediction line, in the references' order."
+    )
     missing_references: list[Id] = Field(
         description="Prediction ids (errored ones included) with no reference, in the "
-                    "predictions' order.")
+        "predictions' order."
+    )
     errored: int = Field(description="Prediction lines carrying an `error` object; not scored.")
     errored_ids: list[Id] = Field(description="Their ids, in the predictions' order.")
 

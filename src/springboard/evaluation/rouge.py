@@ -39,12 +39,21 @@ def rouge_scores(pairs: Iterable[tuple[str, str | Sequence[str]]]) -> list[Rouge
         elif reference:
             raw = scorer.score_multi(list(reference), prediction)
         else:
-            raise ValidationError([Issue(f"pairs[{index}]", "has an empty list of references",
-                                         reference)])
-        results.append(RougeScores(**{
-            name: Score(precision=float(s.precision), recall=float(s.recall),
-                        fmeasure=float(s.fmeasure))
-            for name, s in raw.items()}))
+            raise ValidationError(
+                [Issue(f"pairs[{index}]", "has an empty list of references", reference)]
+            )
+        results.append(
+            RougeScores(
+                **{
+                    name: Score(
+                        precision=float(s.precision),
+                        recall=float(s.recall),
+                        fmeasure=float(s.fmeasure),
+                    )
+                    for name, s in raw.items()
+                }
+            )
+        )
     return results
 
 
@@ -54,16 +63,28 @@ def mean_scores(scores: Sequence[RougeScores]) -> RougeScores:
 
     if not scores:
         raise ValidationError([Issue("scores", "is empty; there is nothing to average")])
-    return RougeScores(**{
-        name: Score(**{part: fmean(getattr(getattr(s, name), part) for s in scores)
-                       for part in ("precision", "recall", "fmeasure")})
-        for name in ROUGE_TYPES})
+    return RougeScores(
+        **{
+            name: Score(
+                **{
+                    part: fmean(getattr(getattr(s, name), part) for s in scores)
+                    for part in ("precision", "recall", "fmeasure")
+                }
+            )
+            for name in ROUGE_TYPES
+        }
+    )
 
 
-def rouge(predictions: str | Path, references: str | Path, *,
-          id_field: str = ID_FIELD, prediction_field: str = PREDICTION_FIELD,
-          reference_field: str = REFERENCE_FIELD,
-          per_record: str | Path | None = None) -> RougeReport:
+def rouge(
+    predictions: str | Path,
+    references: str | Path,
+    *,
+    id_field: str = ID_FIELD,
+    prediction_field: str = PREDICTION_FIELD,
+    reference_field: str = REFERENCE_FIELD,
+    per_record: str | Path | None = None,
+) -> RougeReport:
     """Join two JSON Lines files on `id_field` and report mean ROUGE over the pairs.
 
     `per_record`, when given, receives one JSON line per scored pair: its id, prediction,
@@ -71,15 +92,28 @@ def rouge(predictions: str | Path, references: str | Path, *,
     """
     from springboard.evaluation.report import RougeReport
 
-    joined = join(predictions, references, id_field=id_field,
-                  prediction_field=prediction_field, reference_field=reference_field)
+    joined = join(
+        predictions,
+        references,
+        id_field=id_field,
+        prediction_field=prediction_field,
+        reference_field=reference_field,
+    )
     scores = rouge_scores((p.prediction, p.reference) for p in joined.pairs)
     if per_record is not None:
-        write_jsonl(per_record, ({"id": p.id, "prediction": p.prediction,
-                                  "reference": p.reference, **s.model_dump()}
-                                 for p, s in zip(joined.pairs, scores)))
+        write_jsonl(
+            per_record,
+            (
+                {"id": p.id, "prediction": p.prediction, "reference": p.reference, **s.model_dump()}
+                for p, s in zip(joined.pairs, scores, strict=True)
+            ),
+        )
     errored_ids = [e.id for e in joined.errored]
-    return RougeReport(**mean_scores(scores).model_dump(), count=len(scores),
-                       missing_predictions=joined.missing_predictions,
-                       missing_references=joined.missing_references,
-                       errored=len(errored_ids), errored_ids=errored_ids)
+    return RougeReport(
+        **mean_scores(scores).model_dump(),
+        count=len(scores),
+        missing_predictions=joined.missing_predictions,
+        missing_references=joined.missing_references,
+        errored=len(errored_ids),
+        errored_ids=errored_ids,
+    )

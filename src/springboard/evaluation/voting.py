@@ -64,22 +64,40 @@ def majority_vote(answers: Sequence[str | None], seed: int | None = 0) -> str | 
     return _vote(answers, random.Random(seed))
 
 
-def _check(paths: Sequence[Sequence[str | None]], gold: Sequence[str], max_n: int | None,
-           resamples: int) -> int:
+def _check(
+    paths: Sequence[Sequence[str | None]], gold: Sequence[str], max_n: int | None, resamples: int
+) -> int:
     issues = []
     if len(paths) != len(gold):
-        issues.append(Issue("gold", f"has {len(gold)} answers for {len(paths)} questions",
-                            len(gold), "give one gold answer per question, in the same order"))
+        issues.append(
+            Issue(
+                "gold",
+                f"has {len(gold)} answers for {len(paths)} questions",
+                len(gold),
+                "give one gold answer per question, in the same order",
+            )
+        )
     if not paths:
         issues.append(Issue("paths", "no questions to score", 0))
     empty = [i for i, question in enumerate(paths) if not question]
     if empty:
-        issues.append(Issue("paths", f"questions at positions {empty[:5]} have no paths",
-                            empty, "sample at least one path per question"))
+        issues.append(
+            Issue(
+                "paths",
+                f"questions at positions {empty[:5]} have no paths",
+                empty,
+                "sample at least one path per question",
+            )
+        )
     fewest = min((len(question) for question in paths), default=0)
     if max_n is not None and not 1 <= max_n <= max(fewest, 1):
-        issues.append(Issue("max_n", f"must be in [1, {fewest}] (the fewest paths any question "
-                                     f"has); got {max_n}", max_n))
+        issues.append(
+            Issue(
+                "max_n",
+                f"must be in [1, {fewest}] (the fewest paths any question has); got {max_n}",
+                max_n,
+            )
+        )
     if resamples < 1:
         issues.append(Issue("resamples", f"must be at least 1; got {resamples}", resamples))
     if issues:
@@ -87,9 +105,14 @@ def _check(paths: Sequence[Sequence[str | None]], gold: Sequence[str], max_n: in
     return fewest if max_n is None else max_n
 
 
-def accuracy_curve(paths: Sequence[Sequence[str | None]], gold: Sequence[str], *,
-                   max_n: int | None = None, resamples: int = DEFAULT_RESAMPLES,
-                   seed: int = 0) -> list[CurvePoint]:
+def accuracy_curve(
+    paths: Sequence[Sequence[str | None]],
+    gold: Sequence[str],
+    *,
+    max_n: int | None = None,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+) -> list[CurvePoint]:
     """Voted accuracy for n = 1..max_n paths per question (default: the fewest paths any
     question has), each the mean and population std over `resamples` draws.
 
@@ -109,6 +132,12 @@ def accuracy_curve(paths: Sequence[Sequence[str | None]], gold: Sequence[str], *
                 drawn = question if len(question) == n else rng.sample(question, n)
                 correct += same_answer(_vote(drawn, rng), answer)
             accuracies.append(correct / len(paths))
-        points.append(CurvePoint(n=n, mean=statistics.fmean(accuracies),
-                                 std=statistics.pstdev(accuracies), resamples=resamples))
+        points.append(
+            CurvePoint(
+                n=n,
+                mean=statistics.fmean(accuracies),
+                std=statistics.pstdev(accuracies),
+                resamples=resamples,
+            )
+        )
     return points

@@ -60,7 +60,7 @@ class IncrementalDecoder:
     @property
     def text(self) -> str:
         """The text released so far."""
-        return self._clean[:self._released]
+        return self._clean[: self._released]
 
     def push(self, token_ids: Iterable[int]) -> str:
         """Add generated ids; the new text that is safe to show (possibly '')."""
@@ -73,47 +73,56 @@ class IncrementalDecoder:
         """The rest of `final_text` past what was released: the sequence has ended."""
         released = self.text
         if not final_text.startswith(released):
-            same = next((i for i, (a, b) in enumerate(zip(released, final_text))
-                         if a != b), min(len(released), len(final_text)))
-            log.warning("streamed text diverged from the final text at character %d "
-                        "(streamed %r, final %r)", same, released[same:same + 20],
-                        final_text[same:same + 20])
+            same = next(
+                (i for i, (a, b) in enumerate(zip(released, final_text, strict=False)) if a != b),
+                min(len(released), len(final_text)),
+            )
+            log.warning(
+                "streamed text diverged from the final text at character %d "
+                "(streamed %r, final %r)",
+                same,
+                released[same : same + 20],
+                final_text[same : same + 20],
+            )
         self._released = len(self._clean)
-        return final_text[len(released):]
+        return final_text[len(released) :]
 
     # -- layers ----------------------------------------------------------------------------
 
     def _advance(self) -> None:
         """Move the read offset to the last token boundary where the text is whole."""
         end = len(self._ids)
-        window = self._decode(self._ids[self._prefix:end])
+        window = self._decode(self._ids[self._prefix : end])
         # Ids pushed together may end inside a character: try the boundaries before.
-        while window.endswith("\ufffd") and end > max(self._read + 1,
-                                                       len(self._ids) - SETTLED_BACK):
+        while window.endswith("\ufffd") and end > max(
+            self._read + 1, len(self._ids) - SETTLED_BACK
+        ):
             end -= 1
-            window = self._decode(self._ids[self._prefix:end])
+            window = self._decode(self._ids[self._prefix : end])
         if window.endswith("\ufffd"):
             if len(self._ids) - self._read <= MAX_PENDING:
                 return  # a multi-byte character is not complete yet
             end = len(self._ids) - SETTLED_BACK  # bytes that never form a character
-            window = self._decode(self._ids[self._prefix:end])
+            window = self._decode(self._ids[self._prefix : end])
         if len(window) > len(self._prefix_text):
-            self._raw += window[len(self._prefix_text):]
+            self._raw += window[len(self._prefix_text) :]
             self._prefix, self._read = self._read, end
-            self._prefix_text = self._decode(self._ids[self._prefix:self._read])
+            self._prefix_text = self._decode(self._ids[self._prefix : self._read])
 
     def _decode(self, ids: list[int]) -> str:
-        return self._tokenizer.decode(ids, skip_special_tokens=True,
-                                      clean_up_tokenization_spaces=False)
+        return self._tokenizer.decode(
+            ids, skip_special_tokens=True, clean_up_tokenization_spaces=False
+        )
 
     def _cleanup(self) -> None:
         if not self._cleans:
             self._clean = self._raw
             return
-        end = _unsplit(self._raw, len(self._raw) - held_suffix(self._raw, CLEANUP_PATTERNS),
-                       CLEANUP_PATTERNS)
+        end = _unsplit(
+            self._raw, len(self._raw) - held_suffix(self._raw, CLEANUP_PATTERNS), CLEANUP_PATTERNS
+        )
         if end > self._raw_cleaned:
-            self._clean += self._tokenizer.clean_up_tokenization(self._raw[self._raw_cleaned:end])
+            self._clean += self._tokenizer.clean_up_tokenization(self._raw[self._raw_cleaned : end])
             self._raw_cleaned = end
 
     def _release(self) -> str:
@@ -130,7 +139,7 @@ class IncrementalDecoder:
                 end = min(end, self._stop_at)
         if end <= self._released:
             return ""
-        new = text[self._released:end]
+        new = text[self._released : end]
         self._released = end
         return new
 

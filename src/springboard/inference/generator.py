@@ -26,11 +26,24 @@ from springboard.catalog import Catalog, ModelSpec, Task, require_eula
 from springboard.errors import ContextLengthError, GenerationError, Issue, ValidationError
 from springboard.inference.limits import RequestLimits, prompt_issues
 from springboard.inference.loading import LoadOptions, load
-from springboard.inference.observers import (LogprobRecorder, Relay, RowObserver, StepLogprob,
-                                             TokenCallback, fan_out)
+from springboard.inference.observers import (
+    LogprobRecorder,
+    Relay,
+    RowObserver,
+    RowReport,
+    StepLogprob,
+    TokenCallback,
+    fan_out,
+)
 from springboard.inference.params import DecodingParams, beam_conflicts
-from springboard.inference.payloads import (GenerationResult, ParsedRequest, TokenLogprob,
-                                            parse_request, prompt_key, render_response)
+from springboard.inference.payloads import (
+    GenerationResult,
+    ParsedRequest,
+    TokenLogprob,
+    parse_request,
+    prompt_key,
+    render_response,
+)
 from springboard.inference.planned import CANCELLED, Planned, require_streamable
 from springboard.inference.rows import CancelStopper, RowSampler, RowSpec, RowStopper
 
@@ -47,8 +60,9 @@ Cancelled = Callable[[int], bool]
 class Generator:
     """A loaded model that answers generation requests in batches."""
 
-    def __init__(self, spec: ModelSpec, model_dir: str | Path,
-                 options: LoadOptions | None = None) -> None:
+    def __init__(
+        self, spec: ModelSpec, model_dir: str | Path, options: LoadOptions | None = None
+    ) -> None:
         self.spec = spec
         self.model_dir = Path(model_dir)
         self.options = options or LoadOptions()
@@ -58,16 +72,24 @@ class Generator:
         if spec.task is Task.TEXT_GENERATION and loaded.max_positions:
             self.context_length = min(self.context_length, loaded.max_positions)
         config = self.model.generation_config
-        eos = config.eos_token_id if config.eos_token_id is not None else self.tokenizer.eos_token_id
+        eos = (
+            config.eos_token_id if config.eos_token_id is not None else self.tokenizer.eos_token_id
+        )
         self.eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
         self._pad_id = self.tokenizer.pad_token_id
         self._token_texts: dict[int, str] = {}  # id -> the token decoded alone
 
     @classmethod
-    def from_catalog(cls, model_id: str, version: str = "*", *,
-                     model_dir: str | Path | None = None, accept_eula: bool = False,
-                     options: LoadOptions | None = None,
-                     catalog: Catalog | None = None) -> "Generator":
+    def from_catalog(
+        cls,
+        model_id: str,
+        version: str = "*",
+        *,
+        model_dir: str | Path | None = None,
+        accept_eula: bool = False,
+        options: LoadOptions | None = None,
+        catalog: Catalog | None = None,
+    ) -> Generator:
         """Look `model_id` up, check its EULA, find its files, and load it."""
         from springboard.artifacts import resolve_model_dir
 
@@ -92,8 +114,9 @@ class Generator:
     def parse(self, payload: Any, *, limits: RequestLimits | None = None) -> ParsedRequest:
         """Validate a payload for this model (catalog defaults fill the gaps) within
         `limits` (by default the ones it was loaded with)."""
-        return parse_request(payload, self.task, self.spec.default_inference_parameters,
-                             limits or self.limits)
+        return parse_request(
+            payload, self.task, self.spec.default_inference_parameters, limits or self.limits
+        )
 
     def predict(self, payload: Any) -> Any:
         """Payload in, response body out: `{"generated_texts": ...}` or `[{"generated_text"}]`."""
@@ -108,10 +131,14 @@ class Generator:
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(ids) for ids in self.tokenizer(list(texts))["input_ids"]]
 
-    def plan(self, prompts: Sequence[str],
-             params: DecodingParams | Sequence[DecodingParams], *,
-             limits: RequestLimits | None = None,
-             input_field: str | None = None) -> list[Planned]:
+    def plan(
+        self,
+        prompts: Sequence[str],
+        params: DecodingParams | Sequence[DecodingParams],
+        *,
+        limits: RequestLimits | None = None,
+        input_field: str | None = None,
+    ) -> list[Planned]:
         """Check every prompt against its budget and the context limit (and its length
         in characters against `limits`, before tokenizing it). Problems name the prompts
         `input_field` (by default the payload's, `inputs` or `text_inputs`)."""
@@ -120,8 +147,11 @@ class Generator:
             raise ValueError("one DecodingParams per prompt, or one for all")
         field = input_field or self.input_field
         issues = prompt_issues(field, prompts, limits or self.limits, listed=len(prompts) > 1)
-        conflicts = {(i.field, i.message): i  # params built without resolve_decoding
-                     for p in per_prompt for i in beam_conflicts(p)}
+        conflicts = {
+            (i.field, i.message): i  # params built without resolve_decoding
+            for p in per_prompt
+            for i in beam_conflicts(p)
+        }
         issues += conflicts.values()
         if issues:
             raise ValidationError(issues, context="invalid request")
@@ -137,10 +167,12 @@ class Generator:
                 raise ContextLengthError(
                     f"{where} has {n} prompt tokens and asks for {new} new tokens: "
                     f"{n + new} exceeds the context length of {self.context_length}",
-                    field=where, value=n + new,
+                    field=where,
+                    value=n + new,
                     fix=f"shorten the input or lower max_new_tokens to {self.context_length - n}"
-                    if n < self.context_length else
-                    f"shorten the input: it alone is over the {self.context_length}-token limit")
+                    if n < self.context_length
+                    else f"shorten the input: it alone is over the {self.context_length}-token limit",
+                )
             seed = p.seed
             if p.do_sample and seed is None:
                 seed = secrets.randbits(63)
@@ -149,8 +181,9 @@ class Generator:
             raise ValidationError(issues, context="invalid request")
         return planned
 
-    def _budget(self, p: DecodingParams, prompt_tokens: int, where: str,
-                issues: list[Issue]) -> int | None:
+    def _budget(
+        self, p: DecodingParams, prompt_tokens: int, where: str, issues: list[Issue]
+    ) -> int | None:
         if p.max_new_tokens is not None:
             return p.max_new_tokens
         if p.max_length is None:
@@ -159,21 +192,36 @@ class Generator:
             return p.max_length
         new = p.max_length - prompt_tokens
         if new < 1:
-            issues.append(Issue("max_length", f"counts the prompt for this model, and {where} "
-                                f"already has {prompt_tokens} tokens; got {p.max_length}",
-                                p.max_length, "raise max_length or use max_new_tokens"))
+            issues.append(
+                Issue(
+                    "max_length",
+                    f"counts the prompt for this model, and {where} "
+                    f"already has {prompt_tokens} tokens; got {p.max_length}",
+                    p.max_length,
+                    "raise max_length or use max_new_tokens",
+                )
+            )
             return None
         return new
 
-    def generate(self, prompts: Sequence[str],
-                 params: DecodingParams | Sequence[DecodingParams], *,
-                 batch_size: int | None = None) -> list[GenerationResult]:
+    def generate(
+        self,
+        prompts: Sequence[str],
+        params: DecodingParams | Sequence[DecodingParams],
+        *,
+        batch_size: int | None = None,
+    ) -> list[GenerationResult]:
         """Generate for every prompt; one result per prompt, in order."""
         return self.execute(self.plan(prompts, params), batch_size=batch_size)
 
-    def execute(self, planned: Sequence[Planned], *, batch_size: int | None = None,
-                cancelled: Cancelled | None = None,
-                on_token: TokenCallback | None = None) -> list[GenerationResult]:
+    def execute(
+        self,
+        planned: Sequence[Planned],
+        *,
+        batch_size: int | None = None,
+        cancelled: Cancelled | None = None,
+        on_token: TokenCallback | None = None,
+    ) -> list[GenerationResult]:
         """Run checked prompts (possibly from many requests) in as few passes as allowed.
 
         Results come back in the order of `planned`. With `cancelled`, an item that is no
@@ -194,17 +242,24 @@ class Generator:
                 outcome = [item.cancelled_result() for item in items]
             else:
                 gone = None if cancelled is None else (lambda k, b=batch: cancelled(b[k]))
-                report = None if on_token is None else (
-                    lambda k, j, t, lp, b=batch: on_token(b[k], j, t, lp))
+                report = (
+                    None
+                    if on_token is None
+                    else (lambda k, j, t, lp, b=batch: on_token(b[k], j, t, lp))
+                )
                 outcome = self._run_batch(items, gone, report)
             for n, result in zip(batch, outcome, strict=True):
                 results[n] = result
         return [r for r in results if r is not None]
 
-    def execute_each(self, groups: Sequence[Sequence[Planned]], *,
-                     batch_size: int | None = None, cancelled: Cancelled | None = None,
-                     on_token: Sequence[TokenCallback | None] | None = None,
-                     ) -> list[list[GenerationResult] | GenerationError]:
+    def execute_each(
+        self,
+        groups: Sequence[Sequence[Planned]],
+        *,
+        batch_size: int | None = None,
+        cancelled: Cancelled | None = None,
+        on_token: Sequence[TokenCallback | None] | None = None,
+    ) -> list[list[GenerationResult] | GenerationError]:
         """`execute` the items of several requests together; per request (group), its
         results or the `GenerationError` it raises on its own.
 
@@ -219,8 +274,9 @@ class Generator:
         relays = [Relay(c) if c is not None else None for c in on_token or [None] * len(groups)]
         report = fan_out(owners, relays) if any(relays) else None
         try:
-            results = iter(self.execute(flat, batch_size=batch_size, cancelled=gone,
-                                        on_token=report))
+            results = iter(
+                self.execute(flat, batch_size=batch_size, cancelled=gone, on_token=report)
+            )
             return [[next(results) for _ in group] for group in groups]
         except GenerationError as exc:
             if len(groups) == 1:
@@ -233,8 +289,9 @@ class Generator:
             if relay is not None:
                 relay.rerun()
             try:
-                outcomes.append(self.execute(group, batch_size=batch_size, cancelled=alone,
-                                             on_token=relay))
+                outcomes.append(
+                    self.execute(group, batch_size=batch_size, cancelled=alone, on_token=relay)
+                )
             except GenerationError as exc:
                 outcomes.append(exc)
         return outcomes
@@ -260,8 +317,12 @@ class Generator:
 
     # -- batch level ---------------------------------------------------------------------
 
-    def _run_batch(self, batch: list[Planned], cancelled: Cancelled | None = None,
-                   on_token: TokenCallback | None = None) -> list[GenerationResult]:
+    def _run_batch(
+        self,
+        batch: list[Planned],
+        cancelled: Cancelled | None = None,
+        on_token: TokenCallback | None = None,
+    ) -> list[GenerationResult]:
         import torch
 
         rows: list[RowSpec] = []
@@ -272,81 +333,132 @@ class Generator:
                 owners.append((k, j))
         try:  # anything that fails while running the pass fails the pass; keep the cause
             with torch.inference_mode():
-                output, start, observer = self._generate(batch, rows, owners, cancelled,
-                                                         on_token)
+                output, start, observer = self._generate(batch, rows, owners, cancelled, on_token)
         except Exception as exc:
             raise GenerationError(f"generation failed: {exc}") from exc
         first = batch[0].params
         sequences: list[list[tuple[str, int, str]]] = [[] for _ in batch]
         logprobs: list[list[list[TokenLogprob]] | None] = [
-            None if item.params.logprobs is None else [] for item in batch]
+            None if item.params.logprobs is None else [] for item in batch
+        ]
         if first.num_beams > 1:
             n = first.num_return_sequences
             for r in range(output.shape[0]):
-                sequences[r // n].append(self.finish_sequence(
-                    output[r, start:].tolist(), batch[r // n].max_new_tokens, first.stop))
+                sequences[r // n].append(
+                    self.finish_sequence(
+                        output[r, start:].tolist(), batch[r // n].max_new_tokens, first.stop
+                    )
+                )
         else:
             for r, (k, _) in enumerate(owners):
-                sequences[k].append(self.finish_sequence(
-                    output[r, start:].tolist(), rows[r].max_new_tokens, rows[r].stop))
+                sequences[k].append(
+                    self.finish_sequence(
+                        output[r, start:].tolist(), rows[r].max_new_tokens, rows[r].stop
+                    )
+                )
                 kept = logprobs[k]
                 if kept is not None and observer is not None:
-                    kept.append(self.token_logprobs(observer.records[r][:sequences[k][-1][1]]))
+                    kept.append(self.token_logprobs(observer.records[r][: sequences[k][-1][1]]))
         if cancelled is not None:  # sequences cut short because their caller left
             for k, seqs in enumerate(sequences):
                 if cancelled(k):
-                    seqs[:] = [(text, count, CANCELLED if reason == "length" and
-                                count < batch[k].max_new_tokens else reason)
-                               for text, count, reason in seqs]
-        return [item.result(seqs, lps)
-                for item, seqs, lps in zip(batch, sequences, logprobs, strict=True)]
+                    seqs[:] = [
+                        (
+                            text,
+                            count,
+                            CANCELLED
+                            if reason == "length" and count < batch[k].max_new_tokens
+                            else reason,
+                        )
+                        for text, count, reason in seqs
+                    ]
+        return [
+            item.result(seqs, lps)
+            for item, seqs, lps in zip(batch, sequences, logprobs, strict=True)
+        ]
 
-    def _generate(self, batch: list[Planned], rows: list[RowSpec], owners: list[tuple[int, int]],
-                  cancelled: Cancelled | None, on_token: TokenCallback | None,
-                  ) -> tuple[Any, int, RowObserver | None]:
+    def _generate(
+        self,
+        batch: list[Planned],
+        rows: list[RowSpec],
+        owners: list[tuple[int, int]],
+        cancelled: Cancelled | None,
+        on_token: TokenCallback | None,
+    ) -> tuple[Any, int, RowObserver | None]:
         """One `model.generate` call: the output ids (on the CPU), where new tokens start,
         and the observer that saw them (when tokens are reported or logprobs recorded)."""
         from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
 
         first = batch[0].params
         beam = first.num_beams > 1
-        encoded = self.tokenizer.pad({"input_ids": [list(batch[k].prompt_ids) for k, _ in owners]},
-                                     return_tensors="pt", padding=True).to(self.device)
+        encoded = self.tokenizer.pad(
+            {"input_ids": [list(batch[k].prompt_ids) for k, _ in owners]},
+            return_tensors="pt",
+            padding=True,
+        ).to(self.device)
         start = 1 if self.task is Task.TEXT2TEXT else encoded["input_ids"].shape[1]
         base = self.model.generation_config
         config = GenerationConfig(
-            max_new_tokens=max(r.max_new_tokens for r in rows), do_sample=False,
+            max_new_tokens=max(r.max_new_tokens for r in rows),
+            do_sample=False,
             num_beams=first.num_beams,
             num_return_sequences=first.num_return_sequences if beam else 1,
             no_repeat_ngram_size=first.no_repeat_ngram_size,
-            repetition_penalty=first.repetition_penalty, early_stopping=first.early_stopping,
-            pad_token_id=self._pad_id, eos_token_id=sorted(self.eos_ids) or None,
-            bos_token_id=base.bos_token_id, decoder_start_token_id=base.decoder_start_token_id)
+            repetition_penalty=first.repetition_penalty,
+            early_stopping=first.early_stopping,
+            pad_token_id=self._pad_id,
+            eos_token_id=sorted(self.eos_ids) or None,
+            bos_token_id=base.bos_token_id,
+            decoder_start_token_id=base.decoder_start_token_id,
+        )
         recorder = None if beam else LogprobRecorder.wanted(rows)
         processors = LogitsProcessorList([] if beam else [RowSampler(rows, start=start)])
         if recorder is not None:
             processors.insert(0, recorder)  # first: it sees the logits before ours change them
-        stoppers = StoppingCriteriaList([] if beam else [RowStopper(
-            rows, start, lambda ids: self.tokenizer.decode(ids, skip_special_tokens=True))])
+        stoppers = StoppingCriteriaList(
+            []
+            if beam
+            else [
+                RowStopper(
+                    rows, start, lambda ids: self.tokenizer.decode(ids, skip_special_tokens=True)
+                )
+            ]
+        )
         if cancelled is not None:
-            stoppers.append(CancelStopper(cancelled, len(batch),
-                                          None if beam else [k for k, _ in owners]))
+            stoppers.append(
+                CancelStopper(cancelled, len(batch), None if beam else [k for k, _ in owners])
+            )
         observer = None
         if not beam and (recorder is not None or on_token is not None):
-            report = None if on_token is None else (
-                lambda r, token, step: on_token(*owners[r], token, step))
-            observer = RowObserver(list(stoppers), len(rows), self.eos_ids, report=report,
-                                   recorder=recorder)
+            report: RowReport | None = (
+                None
+                if on_token is None
+                else (lambda r, token, step: on_token(*owners[r], token, step))
+            )
+            observer = RowObserver(
+                list(stoppers), len(rows), self.eos_ids, report=report, recorder=recorder
+            )
             stoppers = StoppingCriteriaList([observer])
-        output = self.model.generate(**encoded, generation_config=config,
-                                     logits_processor=processors, stopping_criteria=stoppers)
+        output = self.model.generate(
+            **encoded,
+            generation_config=config,
+            logits_processor=processors,
+            stopping_criteria=stoppers,
+        )
         return output.cpu(), start, observer
 
     def token_logprobs(self, steps: Sequence[StepLogprob]) -> list[TokenLogprob]:
         """`steps` with each token's text (the token decoded alone; decodes are cached)."""
         text = self.token_text
-        return [TokenLogprob(token_id=s.token_id, text=text(s.token_id), logprob=s.logprob,
-                             top=[(i, text(i), lp) for i, lp in s.top]) for s in steps]
+        return [
+            TokenLogprob(
+                token_id=s.token_id,
+                text=text(s.token_id),
+                logprob=s.logprob,
+                top=[(i, text(i), lp) for i, lp in s.top],
+            )
+            for s in steps
+        ]
 
     def token_text(self, token_id: int) -> str:
         """One token decoded alone, as logprobs show it (special tokens included)."""
@@ -355,8 +467,9 @@ class Generator:
             text = self._token_texts[token_id] = self.tokenizer.decode([token_id])
         return text
 
-    def finish_sequence(self, ids: list[int], limit: int,
-                        stop: tuple[str, ...]) -> tuple[str, int, str]:
+    def finish_sequence(
+        self, ids: list[int], limit: int, stop: tuple[str, ...]
+    ) -> tuple[str, int, str]:
         """Cut one generated sequence at EOS / padding / stop string; count its tokens."""
         ids = ids[:limit]
         reason = "length"
@@ -371,6 +484,5 @@ class Generator:
         text = self.tokenizer.decode(ids, skip_special_tokens=True)
         cuts = [text.find(s) for s in stop if s in text]
         if cuts:
-            text, reason = text[:min(cuts)], "stop_sequence"
+            text, reason = text[: min(cuts)], "stop_sequence"
         return text, count, reason
-

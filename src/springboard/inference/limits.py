@@ -35,16 +35,35 @@ class RequestLimits(BaseModel):
 
     # Vocabularies hold 32k-256k tokens; past a few hundred the cut no longer changes
     # what is sampled, and `top_k: 0` (no cut) is always allowed.
-    max_top_k: int = Field(1000, ge=1, le=INT64_MAX, description="Largest `top_k` (0, no cut, is always allowed).")
+    max_top_k: int = Field(
+        1000, ge=1, le=INT64_MAX, description="Largest `top_k` (0, no cut, is always allowed)."
+    )
     # Each returned sequence is a batch row; 16 is the default rolling batch size.
-    max_return_sequences: int = Field(16, ge=1, le=4096, description="Most `num_return_sequences` per input.")
+    max_return_sequences: int = Field(
+        16, ge=1, le=4096, description="Most `num_return_sequences` per input."
+    )
     # Beam search costs a row per beam; widths past ~10 rarely improve the answer.
-    max_beams: int = Field(16, ge=1, le=4096, description="Most `num_beams` (also the beams a greedy `num_return_sequences` implies).")
+    max_beams: int = Field(
+        16,
+        ge=1,
+        le=4096,
+        description="Most `num_beams` (also the beams a greedy `num_return_sequences` implies).",
+    )
     # As many prompts as the default queue holds requests.
-    max_inputs: int = Field(256, ge=1, le=1_000_000, description="Most prompts in a list input (`text_inputs`/`inputs`), and lines in a JSON Lines body.")
+    max_inputs: int = Field(
+        256,
+        ge=1,
+        le=1_000_000,
+        description="Most prompts in a list input (`text_inputs`/`inputs`), and lines in a JSON Lines body.",
+    )
     # ~25,000 tokens at ~4 characters a token: past every default context but the largest,
     # and about 0.1 s to tokenize; a 6 MB prompt took 6 s.
-    max_prompt_chars: int = Field(100_000, ge=1, le=INT64_MAX, description="Longest prompt, in characters, checked before it is tokenized.")
+    max_prompt_chars: int = Field(
+        100_000,
+        ge=1,
+        le=INT64_MAX,
+        description="Longest prompt, in characters, checked before it is tokenized.",
+    )
 
 
 # The variable an endpoint sets each limit with (`serving.settings` reads them).
@@ -57,8 +76,11 @@ LIMIT_ENV: dict[str, str] = {
 }
 
 # payload field -> the limit on it
-_FIELD_LIMITS = {"top_k": "max_top_k", "num_return_sequences": "max_return_sequences",
-                 "num_beams": "max_beams"}
+_FIELD_LIMITS = {
+    "top_k": "max_top_k",
+    "num_return_sequences": "max_return_sequences",
+    "num_beams": "max_beams",
+}
 # integer fields without a limit of their own still have to fit the int64 of a tensor
 _INT_FIELDS = ("max_length", "max_new_tokens", "batch_size", "no_repeat_ngram_size")
 
@@ -69,11 +91,16 @@ def raise_fix(limit: str, hint: str = "") -> str:
     return f"{head}an endpoint can allow more with {LIMIT_ENV[limit]}"
 
 
-def over_limit(field: str, value: int, limit: str, limits: RequestLimits, *,
-               hint: str = "") -> Issue:
+def over_limit(
+    field: str, value: int, limit: str, limits: RequestLimits, *, hint: str = ""
+) -> Issue:
     bound = getattr(limits, limit)
-    return Issue(field, f"must be at most {bound} (limit {limit}); got {shown(value)}", value,
-                 raise_fix(limit, hint or f"send at most {bound}"))
+    return Issue(
+        field,
+        f"must be at most {bound} (limit {limit}); got {shown(value)}",
+        value,
+        raise_fix(limit, hint or f"send at most {bound}"),
+    )
 
 
 def decoding_issues(given: dict[str, Any], limits: RequestLimits) -> list[Issue]:
@@ -87,10 +114,16 @@ def decoding_issues(given: dict[str, Any], limits: RequestLimits) -> list[Issue]
     for name in _INT_FIELDS:
         value = given.get(name)
         if isinstance(value, int) and abs(value) > INT64_MAX:
-            issues.append(Issue(name, f"must fit in 64 bits (at most {INT64_MAX}); "
-                                f"got {shown(value)}", value,
-                                "ask for at most the model's context length"
-                                if name in ("max_length", "max_new_tokens") else None))
+            issues.append(
+                Issue(
+                    name,
+                    f"must fit in 64 bits (at most {INT64_MAX}); got {shown(value)}",
+                    value,
+                    "ask for at most the model's context length"
+                    if name in ("max_length", "max_new_tokens")
+                    else None,
+                )
+            )
     return issues
 
 
@@ -100,15 +133,23 @@ def input_issues(name: str, value: Any, limits: RequestLimits) -> list[Issue]:
     Runs on the payload as sent, before validation, so a 20,000-item list costs one
     `len` rather than 20,000 validations."""
     if isinstance(value, list) and len(value) > limits.max_inputs:
-        return [Issue(name, f"has {len(value)} items; at most {limits.max_inputs} are "
-                      "accepted (limit max_inputs)", len(value),
-                      raise_fix("max_inputs", "split it over several requests"))]
-    return prompt_issues(name, value if isinstance(value, list) else [value], limits,
-                         listed=isinstance(value, list))
+        return [
+            Issue(
+                name,
+                f"has {len(value)} items; at most {limits.max_inputs} are "
+                "accepted (limit max_inputs)",
+                len(value),
+                raise_fix("max_inputs", "split it over several requests"),
+            )
+        ]
+    return prompt_issues(
+        name, value if isinstance(value, list) else [value], limits, listed=isinstance(value, list)
+    )
 
 
-def prompt_issues(name: str, prompts: Sequence[Any], limits: RequestLimits, *,
-                  listed: bool = True) -> list[Issue]:
+def prompt_issues(
+    name: str, prompts: Sequence[Any], limits: RequestLimits, *, listed: bool = True
+) -> list[Issue]:
     """Prompts longer than `max_prompt_chars`, or not text a tokenizer accepts (a lone
     surrogate such as "\\ud800" is valid JSON but not Unicode text), each named
     `name[i]` (or `name` alone)."""
@@ -119,12 +160,24 @@ def prompt_issues(name: str, prompts: Sequence[Any], limits: RequestLimits, *,
             continue
         where = f"{name}[{i}]" if listed else name
         if len(prompt) > bound:
-            issues.append(Issue(where, f"is {len(prompt)} characters; at most {bound} are "
-                                "accepted (limit max_prompt_chars)", len(prompt),
-                                raise_fix("max_prompt_chars", "shorten the prompt")))
+            issues.append(
+                Issue(
+                    where,
+                    f"is {len(prompt)} characters; at most {bound} are "
+                    "accepted (limit max_prompt_chars)",
+                    len(prompt),
+                    raise_fix("max_prompt_chars", "shorten the prompt"),
+                )
+            )
         elif not _is_text(prompt):
-            issues.append(Issue(where, "contains an unpaired surrogate escape (\\ud800-\\udfff), "
-                                "which is not text", None, "escape whole characters only"))
+            issues.append(
+                Issue(
+                    where,
+                    "contains an unpaired surrogate escape (\\ud800-\\udfff), which is not text",
+                    None,
+                    "escape whole characters only",
+                )
+            )
     return issues
 
 
@@ -141,11 +194,24 @@ def stop_issues(name: str, value: Any) -> list[Issue]:
     if not isinstance(value, list):
         return []
     if len(value) > MAX_STOP_SEQUENCES:
-        return [Issue(name, f"has {len(value)} strings; at most {MAX_STOP_SEQUENCES} are "
-                      "accepted", len(value), "keep the few that end an answer")]
-    return [Issue(f"{name}[{i}]", f"is {len(s)} characters; at most {MAX_STOP_CHARS} are "
-                  "accepted", len(s), "a stop string only needs to be unambiguous")
-            for i, s in enumerate(value) if isinstance(s, str) and len(s) > MAX_STOP_CHARS]
+        return [
+            Issue(
+                name,
+                f"has {len(value)} strings; at most {MAX_STOP_SEQUENCES} are accepted",
+                len(value),
+                "keep the few that end an answer",
+            )
+        ]
+    return [
+        Issue(
+            f"{name}[{i}]",
+            f"is {len(s)} characters; at most {MAX_STOP_CHARS} are accepted",
+            len(s),
+            "a stop string only needs to be unambiguous",
+        )
+        for i, s in enumerate(value)
+        if isinstance(s, str) and len(s) > MAX_STOP_CHARS
+    ]
 
 
 def nesting_issue(name: str | None, value: Any, limit: int = MAX_NESTING) -> Issue | None:
@@ -155,9 +221,12 @@ def nesting_issue(name: str | None, value: Any, limit: int = MAX_NESTING) -> Iss
     while stack:
         item, depth = stack.pop()
         if depth > limit:
-            return Issue(name, f"nests arrays/objects more than {limit} levels deep", None,
-                         "send a flat payload, e.g. {\"inputs\": \"...\", \"parameters\": {...}}")
+            return Issue(
+                name,
+                f"nests arrays/objects more than {limit} levels deep",
+                None,
+                'send a flat payload, e.g. {"inputs": "...", "parameters": {...}}',
+            )
         children = item.values() if isinstance(item, dict) else item
-        stack.extend((child, depth + 1) for child in children
-                     if isinstance(child, (dict, list)))
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
     return None

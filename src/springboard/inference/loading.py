@@ -30,18 +30,23 @@ class LoadOptions(BaseModel):
 
     dtype: DType = Field("fp32", description="Weights dtype: fp32, bf16 or fp16.")
     device: str = Field("auto", description="auto (GPU when present), cpu, cuda, cuda:N.")
-    context_length: int | None = Field(None, gt=0, description="Override of the context limit (OPTION_N_POSITIONS).")
+    context_length: int | None = Field(
+        None, gt=0, description="Override of the context limit (OPTION_N_POSITIONS)."
+    )
     max_batch_size: int = Field(16, gt=0, description="Rows per forward pass.")
-    limits: RequestLimits = Field(default_factory=RequestLimits,
-                                  description="The most one request may ask for.")
+    limits: RequestLimits = Field(
+        default_factory=RequestLimits, description="The most one request may ask for."
+    )
 
     @classmethod
-    def parse(cls, values: dict[str, Any]) -> "LoadOptions":
+    def parse(cls, values: dict[str, Any]) -> LoadOptions:
         """Validate user-given options, raising `ValidationError` naming each bad one."""
         try:
             return cls.model_validate(values)
         except pydantic.ValidationError as exc:
-            raise ValidationError(issues_from_pydantic(exc), context="invalid load options") from None
+            raise ValidationError(
+                issues_from_pydantic(exc), context="invalid load options"
+            ) from None
 
 
 @dataclass
@@ -79,20 +84,28 @@ def load(model_dir: Path, task: Task, options: LoadOptions) -> LoadedModel:
     auto = AutoModelForSeq2SeqLM if task is Task.TEXT2TEXT else AutoModelForCausalLM
     try:
         tokenizer = AutoTokenizer.from_pretrained(
-            model_dir, local_files_only=True, trust_remote_code=settings.trust_remote_code)
+            model_dir, local_files_only=True, trust_remote_code=settings.trust_remote_code
+        )
         model = auto.from_pretrained(
-            model_dir, local_files_only=True, dtype=_torch_dtype(options.dtype),
+            model_dir,
+            local_files_only=True,
+            dtype=_torch_dtype(options.dtype),
             use_safetensors=None if settings.allow_pickle else True,
-            trust_remote_code=settings.trust_remote_code)
+            trust_remote_code=settings.trust_remote_code,
+        )
     except Exception as exc:  # any loader failure is reported the same way, cause kept
-        raise ModelLoadError(f"could not load the model in {model_dir}: {exc}",
-                             field="model_dir", value=str(model_dir)) from exc
-    model.to(device).eval()
+        raise ModelLoadError(
+            f"could not load the model in {model_dir}: {exc}",
+            field="model_dir",
+            value=str(model_dir),
+        ) from exc
+    # transformers wraps `to` in functools.wraps, whose type mypy does not bind to `model`
+    model.to(device).eval()  # type: ignore[arg-type]
     tokenizer.padding_side = "right" if task is Task.TEXT2TEXT else "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
     config = model.config
-    max_positions = getattr(config, "max_position_embeddings", None) or \
-        getattr(config, "n_positions", None)
-    return LoadedModel(model=model, tokenizer=tokenizer, device=device,
-                       max_positions=max_positions)
+    max_positions = getattr(config, "max_position_embeddings", None) or getattr(
+        config, "n_positions", None
+    )
+    return LoadedModel(model=model, tokenizer=tokenizer, device=device, max_positions=max_positions)

@@ -53,12 +53,11 @@ class LogprobRecorder:
         self._step: torch.Tensor | None = None
 
     @classmethod
-    def wanted(cls, rows: Sequence[RowSpec]) -> "LogprobRecorder | None":
+    def wanted(cls, rows: Sequence[RowSpec]) -> LogprobRecorder | None:
         """A recorder when any row asked for logprobs, else None."""
         return cls(rows) if any(r.logprobs is not None for r in rows) else None
 
-    def __call__(self, input_ids: torch.LongTensor | None,
-                 scores: torch.FloatTensor) -> torch.FloatTensor:
+    def __call__(self, input_ids: torch.Tensor | None, scores: torch.Tensor) -> torch.Tensor:
         rows = torch.tensor(self.rows, device=scores.device)
         self._step = scores.index_select(0, rows).float().log_softmax(dim=-1)
         return scores
@@ -74,12 +73,13 @@ class LogprobRecorder:
         chosen_ids = tokens.index_select(0, rows)
         chosen = step.gather(1, chosen_ids.to(step.device).unsqueeze(1)).squeeze(1).tolist()
         k = max(self.top)
-        values, ids = step.topk(k, dim=-1) if k else (step[:, :0], step[:, :0].long())
-        values, ids = values.tolist(), ids.tolist()
+        top_values, top_ids = step.topk(k, dim=-1) if k else (step[:, :0], step[:, :0].long())
+        values, ids = top_values.tolist(), top_ids.tolist()
         for n, (row, token) in enumerate(zip(self.rows, chosen_ids.tolist(), strict=True)):
             top = self.top[n]
-            out[row] = StepLogprob(token, chosen[n],
-                                   tuple(zip(ids[n][:top], values[n][:top], strict=True)))
+            out[row] = StepLogprob(
+                token, chosen[n], tuple(zip(ids[n][:top], values[n][:top], strict=True))
+            )
         return out
 
 
@@ -89,9 +89,15 @@ class RowObserver:
     is an end-of-sequence token). Rows closed get padding from `generate`; it is never
     reported. `records[row]` keeps the logprobs of rows that asked for them."""
 
-    def __init__(self, criteria: Sequence[Callable[..., torch.BoolTensor]], rows: int,
-                 end_ids: Collection[int], *, report: RowReport | None = None,
-                 recorder: LogprobRecorder | None = None) -> None:
+    def __init__(
+        self,
+        criteria: Sequence[Callable[..., torch.Tensor]],
+        rows: int,
+        end_ids: Collection[int],
+        *,
+        report: RowReport | None = None,
+        recorder: LogprobRecorder | None = None,
+    ) -> None:
         self.criteria = list(criteria)
         self.end_ids = set(end_ids)
         self.report = report
@@ -99,8 +105,9 @@ class RowObserver:
         self.open = [True] * rows
         self.records: list[list[StepLogprob]] = [[] for _ in range(rows)]
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor,
-                 **kwargs: object) -> torch.BoolTensor:
+    def __call__(
+        self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: object
+    ) -> torch.Tensor:
         done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
         for criterion in self.criteria:
             done = done | criterion(input_ids, scores, **kwargs)
@@ -116,7 +123,7 @@ class RowObserver:
                 self.report(row, token, step)
             if ended or token in self.end_ids:
                 self.open[row] = False
-        return done  # type: ignore[return-value]
+        return done
 
 
 class Relay:
@@ -142,9 +149,11 @@ class Relay:
 
 def fan_out(owners: list[tuple[int, int]], relays: list[Relay | None]) -> TokenCallback:
     """Send the tokens of a pass over many groups' items to each item's group."""
+
     def report(n: int, seq: int, token: int, step: StepLogprob | None) -> None:
         group, item = owners[n]
         relay = relays[group]
         if relay is not None:
             relay(item, seq, token, step)
+
     return report

@@ -56,7 +56,7 @@ class DecodingParams:
             key += (self.num_return_sequences, self.max_new_tokens, self.max_length)
         return key
 
-    def with_seed(self, seed: int) -> "DecodingParams":
+    def with_seed(self, seed: int) -> DecodingParams:
         return replace(self, seed=seed)
 
 
@@ -65,10 +65,16 @@ def beam_conflicts(params: DecodingParams) -> list[Issue]:
     if params.num_beams <= 1:
         return []
     defaults = DecodingParams()
-    return [Issue(name, f"cannot be combined with beam search (num_beams={params.num_beams})",
-                  getattr(params, name),
-                  "use num_beams=1 (with do_sample for several sequences)")
-            for name in _PER_ROW_ONLY if getattr(params, name) != getattr(defaults, name)]
+    return [
+        Issue(
+            name,
+            f"cannot be combined with beam search (num_beams={params.num_beams})",
+            getattr(params, name),
+            "use num_beams=1 (with do_sample for several sequences)",
+        )
+        for name in _PER_ROW_ONLY
+        if getattr(params, name) != getattr(defaults, name)
+    ]
 
 
 def resolve_decoding(values: dict[str, Any]) -> tuple[DecodingParams, list[Issue]]:
@@ -81,33 +87,46 @@ def resolve_decoding(values: dict[str, Any]) -> tuple[DecodingParams, list[Issue
     temperature = given.get("temperature")
     top_k, top_p = given.get("top_k"), given.get("top_p")
     if temperature is not None and temperature < 0:
-        issues.append(Issue("temperature", f"must be >= 0 (0 means greedy); got {temperature}",
-                            temperature))
+        issues.append(
+            Issue("temperature", f"must be >= 0 (0 means greedy); got {temperature}", temperature)
+        )
     if top_p is not None and not 0 < top_p <= 1:
         issues.append(Issue("top_p", f"must be in (0, 1]; got {top_p}", top_p))
     if top_k is not None and top_k < 0:
         issues.append(Issue("top_k", f"must be >= 0 (0 disables it); got {top_k}", top_k))
-    for name in ("max_length", "max_new_tokens", "num_return_sequences", "num_beams",
-                 "batch_size"):
+    for name in ("max_length", "max_new_tokens", "num_return_sequences", "num_beams", "batch_size"):
         if name in given and given[name] < 1:
-            issues.append(Issue(name, f"must be a positive integer; got {given[name]}",
-                                given[name]))
+            issues.append(
+                Issue(name, f"must be a positive integer; got {given[name]}", given[name])
+            )
     ngram = given.get("no_repeat_ngram_size")
     if ngram is not None and ngram <= 1:
-        issues.append(Issue("no_repeat_ngram_size", f"must be > 1; got {ngram}", ngram,
-                            "leave it out to allow repeats"))
+        issues.append(
+            Issue(
+                "no_repeat_ngram_size",
+                f"must be > 1; got {ngram}",
+                ngram,
+                "leave it out to allow repeats",
+            )
+        )
     penalty = given.get("repetition_penalty")
     if penalty is not None and penalty <= 0:
         issues.append(Issue("repetition_penalty", f"must be > 0; got {penalty}", penalty))
     logprobs = given.get("logprobs")
     if logprobs is not None and not 0 <= logprobs <= MAX_LOGPROBS:
-        issues.append(Issue("logprobs", f"must be in 0..{MAX_LOGPROBS} (0 = the chosen token "
-                            f"only); got {logprobs}", logprobs))
+        issues.append(
+            Issue(
+                "logprobs",
+                f"must be in 0..{MAX_LOGPROBS} (0 = the chosen token only); got {logprobs}",
+                logprobs,
+            )
+        )
     for name in ("presence_penalty", "frequency_penalty"):
         value = given.get(name)
         if value is not None and not -MAX_PENALTY <= value <= MAX_PENALTY:  # NaN too
-            issues.append(Issue(name, f"must be in [-{MAX_PENALTY:g}, {MAX_PENALTY:g}]; "
-                                f"got {value}", value))
+            issues.append(
+                Issue(name, f"must be in [-{MAX_PENALTY:g}, {MAX_PENALTY:g}]; got {value}", value)
+            )
     seed = given.get("seed")
     if seed is not None and not 0 <= seed < 2**63:
         issues.append(Issue("seed", f"must be in [0, 2^63); got {seed}", seed))
@@ -116,8 +135,11 @@ def resolve_decoding(values: dict[str, Any]) -> tuple[DecodingParams, list[Issue
     # sampling (as TGI does). Temperature 0 always means greedy.
     do_sample = given.get("do_sample")
     if do_sample is None:
-        do_sample = (temperature is not None and temperature > 0) or top_p is not None \
+        do_sample = (
+            (temperature is not None and temperature > 0)
+            or top_p is not None
             or (top_k is not None and top_k > 0)
+        )
     if temperature == 0:
         do_sample = False
     nrs = given.get("num_return_sequences", 1)
@@ -125,26 +147,45 @@ def resolve_decoding(values: dict[str, Any]) -> tuple[DecodingParams, list[Issue
     if num_beams is None:
         num_beams = nrs if (nrs > 1 and not do_sample) else 1
     elif nrs > num_beams and not do_sample:
-        issues.append(Issue("num_beams", f"must be >= num_return_sequences ({nrs}) for beam "
-                                         f"search; got {num_beams}", num_beams,
-                            f"set num_beams to at least {nrs}, or do_sample to true"))
+        issues.append(
+            Issue(
+                "num_beams",
+                f"must be >= num_return_sequences ({nrs}) for beam search; got {num_beams}",
+                num_beams,
+                f"set num_beams to at least {nrs}, or do_sample to true",
+            )
+        )
     if do_sample and num_beams > 1:
-        issues.append(Issue("num_beams", f"beam search (num_beams={num_beams}) cannot be "
-                                         "combined with sampling", num_beams,
-                            "use num_beams=1 with do_sample, or do_sample=false with beams"))
+        issues.append(
+            Issue(
+                "num_beams",
+                f"beam search (num_beams={num_beams}) cannot be combined with sampling",
+                num_beams,
+                "use num_beams=1 with do_sample, or do_sample=false with beams",
+            )
+        )
     stop = given.get("stop") or []
     if any(not s for s in stop):
         issues.append(Issue("stop", "stop sequences must be non-empty strings", stop))
 
     params = DecodingParams(
-        max_new_tokens=given.get("max_new_tokens"), max_length=given.get("max_length"),
-        num_return_sequences=nrs, num_beams=num_beams, do_sample=bool(do_sample),
-        temperature=temperature if temperature else 1.0, top_k=top_k or 0,
-        top_p=top_p if top_p is not None else 1.0, seed=seed, stop=tuple(stop),
-        no_repeat_ngram_size=ngram or 0, repetition_penalty=penalty or 1.0,
-        early_stopping=bool(given.get("early_stopping", False)), logprobs=logprobs,
+        max_new_tokens=given.get("max_new_tokens"),
+        max_length=given.get("max_length"),
+        num_return_sequences=nrs,
+        num_beams=num_beams,
+        do_sample=bool(do_sample),
+        temperature=temperature if temperature else 1.0,
+        top_k=top_k or 0,
+        top_p=top_p if top_p is not None else 1.0,
+        seed=seed,
+        stop=tuple(stop),
+        no_repeat_ngram_size=ngram or 0,
+        repetition_penalty=penalty or 1.0,
+        early_stopping=bool(given.get("early_stopping", False)),
+        logprobs=logprobs,
         presence_penalty=float(given.get("presence_penalty", 0.0)),
-        frequency_penalty=float(given.get("frequency_penalty", 0.0)))
+        frequency_penalty=float(given.get("frequency_penalty", 0.0)),
+    )
     if not any(i.field == "num_beams" for i in issues):
         issues += beam_conflicts(params)
     return params, issues

@@ -41,8 +41,9 @@ def prompt_key(task: Task | str) -> str:
     return PROMPT_KEYS[Task(task)]
 
 
-def payload_for(task: Task | str, prompts: str | list[str],
-                parameters: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def payload_for(
+    task: Task | str, prompts: str | list[str], parameters: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """A payload for a model of `task`: text2text takes its parameters beside the prompt,
     text-generation under `parameters`."""
     task = Task(task)
@@ -64,19 +65,27 @@ class _Payload(BaseModel):
 class _Decoding(_Payload):
     """Fields shared by both formats (types only; rules live in `params`)."""
 
-    max_length: int | None = Field(None, description="Max tokens: output (text2text) or prompt+output (causal).")
+    max_length: int | None = Field(
+        None, description="Max tokens: output (text2text) or prompt+output (causal)."
+    )
     max_new_tokens: int | None = Field(None, description="Max generated tokens, prompt excluded.")
     num_return_sequences: int | None = Field(None, description="Sequences returned per input.")
     num_beams: int | None = Field(None, description="Beams for beam search (1 = none).")
-    no_repeat_ngram_size: int | None = Field(None, description="Forbid repeating n-grams of this size (> 1).")
+    no_repeat_ngram_size: int | None = Field(
+        None, description="Forbid repeating n-grams of this size (> 1)."
+    )
     temperature: float | None = Field(None, description="Sampling temperature; 0 means greedy.")
-    early_stopping: bool | None = Field(None, description="Beam search stops when every beam is done.")
+    early_stopping: bool | None = Field(
+        None, description="Beam search stops when every beam is done."
+    )
     do_sample: bool | None = Field(None, description="Sample instead of greedy/beam decoding.")
     top_k: int | None = Field(None, description="Sample from the k most likely tokens (0 = all).")
     top_p: float | None = Field(None, description="Nucleus sampling mass, in (0, 1].")
     seed: int | None = Field(None, description="Seed for reproducible sampling, per request.")
     stop: list[str] | None = Field(None, description="Stop generating at any of these strings.")
-    batch_size: int | None = Field(None, description="Split a list input into micro-batches of this size.")
+    batch_size: int | None = Field(
+        None, description="Split a list input into micro-batches of this size."
+    )
     repetition_penalty: float | None = Field(None, description="Penalty > 1 discourages repeats.")
 
 
@@ -119,8 +128,15 @@ def _issues(exc: pydantic.ValidationError, model: type[BaseModel]) -> list[Issue
     return issues_from_pydantic(exc, allowed=allowed)
 
 
-def _validate(model: type[_Payload], payload: dict[str, Any], task: Task, *, wrong: str,
-              right: str, limits: RequestLimits) -> Any:
+def _validate(
+    model: type[_Payload],
+    payload: dict[str, Any],
+    task: Task,
+    *,
+    wrong: str,
+    right: str,
+    limits: RequestLimits,
+) -> Any:
     """Validate types; on failure report them together with the rule violations of the
     fields that did have the right type, so one round trip shows every problem."""
     try:
@@ -128,8 +144,9 @@ def _validate(model: type[_Payload], payload: dict[str, Any], task: Task, *, wro
     except pydantic.ValidationError as exc:
         issues = _issues(exc, model)
     if wrong in payload and right not in payload:
-        issues.insert(0, Issue(wrong, f"this model is {task.value}: send `{right}`", None,
-                               _example(task)))
+        issues.insert(
+            0, Issue(wrong, f"this model is {task.value}: send `{right}`", None, _example(task))
+        )
     prefix = "" if task is Task.TEXT2TEXT else "parameters."
     source = payload if task is Task.TEXT2TEXT else payload.get("parameters")
     if isinstance(source, dict):
@@ -164,33 +181,59 @@ def _size_issues(payload: dict[str, Any], limits: RequestLimits) -> list[Issue]:
             issues += stop_issues(prefix + "stop", fields["stop"])
     if issues:
         return issues
-    return [issue for key, value in payload.items()
-            if (issue := nesting_issue(str(key), value, MAX_NESTING - 1)) is not None]
+    return [
+        issue
+        for key, value in payload.items()
+        if (issue := nesting_issue(str(key), value, MAX_NESTING - 1)) is not None
+    ]
 
 
-def parse_request(payload: Any, task: Task, defaults: dict[str, Any] | None = None,
-                  limits: RequestLimits | None = None) -> ParsedRequest:
+def parse_request(
+    payload: Any,
+    task: Task,
+    defaults: dict[str, Any] | None = None,
+    limits: RequestLimits | None = None,
+) -> ParsedRequest:
     """Validate `payload` for a model of `task`; defaults (from the catalog) fill gaps.
 
     `limits` (the defaults when None) bound what the payload may ask for. Raises
     `ValidationError` listing every problem, each naming its field.
     """
     if not isinstance(payload, dict):
-        raise ValidationError([Issue(None, f"the payload must be a JSON object; got {type(payload).__name__}",
-                                     _preview(payload), _example(task))])
+        raise ValidationError(
+            [
+                Issue(
+                    None,
+                    f"the payload must be a JSON object; got {type(payload).__name__}",
+                    _preview(payload),
+                    _example(task),
+                )
+            ]
+        )
     limits = limits or RequestLimits()
     if too_big := _size_issues(payload, limits):
         raise ValidationError(too_big, context="invalid request")
     defaults = dict(defaults or {})
     if task is Task.TEXT2TEXT:
-        request = _validate(Text2TextRequest, payload, task, wrong=prompt_key(Task.TEXT_GENERATION),
-                            right=prompt_key(task), limits=limits)
+        request = _validate(
+            Text2TextRequest,
+            payload,
+            task,
+            wrong=prompt_key(Task.TEXT_GENERATION),
+            right=prompt_key(task),
+            limits=limits,
+        )
         fields = request.model_dump(exclude={"text_inputs"}, exclude_none=True)
         inputs, prefix, extras = request.text_inputs, "", {}
     else:
-        request_tg = _validate(TextGenerationRequest, payload, task,
-                               wrong=prompt_key(Task.TEXT2TEXT), right=prompt_key(task),
-                               limits=limits)
+        request_tg = _validate(
+            TextGenerationRequest,
+            payload,
+            task,
+            wrong=prompt_key(Task.TEXT2TEXT),
+            right=prompt_key(task),
+            limits=limits,
+        )
         fields = request_tg.parameters.model_dump(exclude_none=True)
         extras = {k: fields.pop(k) for k in ("return_full_text", "details") if k in fields}
         inputs, prefix = request_tg.inputs, "parameters."
@@ -208,11 +251,21 @@ def parse_request(payload: Any, task: Task, defaults: dict[str, Any] | None = No
                 merged.pop(key, None)
     params, issues = resolve_decoding(merged)
     issues += decoding_issues(fields, limits)
-    if params.num_beams > limits.max_beams and "num_beams" not in fields \
-            and not any(i.field == "num_return_sequences" for i in issues):
-        issues.append(over_limit("num_return_sequences", params.num_return_sequences, "max_beams",
-                                 limits, hint="greedy decoding returns several sequences by beam "
-                                 "search, one beam each: set do_sample to true, or ask for fewer"))
+    if (
+        params.num_beams > limits.max_beams
+        and "num_beams" not in fields
+        and not any(i.field == "num_return_sequences" for i in issues)
+    ):
+        issues.append(
+            over_limit(
+                "num_return_sequences",
+                params.num_return_sequences,
+                "max_beams",
+                limits,
+                hint="greedy decoding returns several sequences by beam "
+                "search, one beam each: set do_sample to true, or ask for fewer",
+            )
+        )
     for issue in issues:
         if issue.field:
             issue.field = prefix + issue.field
@@ -220,10 +273,15 @@ def parse_request(payload: Any, task: Task, defaults: dict[str, Any] | None = No
     if issues:
         raise ValidationError(issues, context="invalid request")
     is_list = isinstance(inputs, list)
-    return ParsedRequest(task=task, prompts=list(inputs) if is_list else [inputs],
-                         is_list=is_list, params=params, batch_size=merged.get("batch_size"),
-                         return_full_text=bool(extras.get("return_full_text", False)),
-                         details=bool(extras.get("details", False)))
+    return ParsedRequest(
+        task=task,
+        prompts=list(inputs) if is_list else [inputs],
+        is_list=is_list,
+        params=params,
+        batch_size=merged.get("batch_size"),
+        return_full_text=bool(extras.get("return_full_text", False)),
+        details=bool(extras.get("details", False)),
+    )
 
 
 def _preview(value: Any) -> Any:
@@ -283,12 +341,15 @@ def render_response(request: ParsedRequest, results: list[GenerationResult]) -> 
         out = []
         for i, text in enumerate(result.texts):
             entry: dict[str, Any] = {
-                "generated_text": prompt + text if request.return_full_text else text}
+                "generated_text": prompt + text if request.return_full_text else text
+            }
             if request.details:
-                entry["details"] = {"finish_reason": result.finish_reasons[i],
-                                    "generated_tokens": result.output_tokens[i],
-                                    "prompt_tokens": result.input_tokens,
-                                    "seed": result.seed}
+                entry["details"] = {
+                    "finish_reason": result.finish_reasons[i],
+                    "generated_tokens": result.output_tokens[i],
+                    "prompt_tokens": result.input_tokens,
+                    "seed": result.seed,
+                }
             out.append(entry)
         return out
 

@@ -42,28 +42,45 @@ class Planned:
     def row_specs(self) -> list[RowSpec]:
         """One row per returned sequence (one for beam search, which returns them all)."""
         p = self.params
-        return [RowSpec(do_sample=p.do_sample, temperature=p.temperature, top_k=p.top_k,
-                        top_p=p.top_p,
-                        seed=sequence_seed(self.seed, j) if self.seed is not None else None,
-                        max_new_tokens=self.max_new_tokens, stop=p.stop, logprobs=p.logprobs,
-                        presence_penalty=p.presence_penalty,
-                        frequency_penalty=p.frequency_penalty)
-                for j in range(self.rows)]
+        return [
+            RowSpec(
+                do_sample=p.do_sample,
+                temperature=p.temperature,
+                top_k=p.top_k,
+                top_p=p.top_p,
+                seed=sequence_seed(self.seed, j) if self.seed is not None else None,
+                max_new_tokens=self.max_new_tokens,
+                stop=p.stop,
+                logprobs=p.logprobs,
+                presence_penalty=p.presence_penalty,
+                frequency_penalty=p.frequency_penalty,
+            )
+            for j in range(self.rows)
+        ]
 
     def cancelled_result(self) -> GenerationResult:
         """The result of an item that was never run because its caller left."""
         n = self.params.num_return_sequences
-        return self.result([("", 0, CANCELLED)] * n,
-                           None if self.params.logprobs is None else [[] for _ in range(n)])
+        return self.result(
+            [("", 0, CANCELLED)] * n,
+            None if self.params.logprobs is None else [[] for _ in range(n)],
+        )
 
-    def result(self, sequences: list[tuple[str, int, str]],
-               logprobs: list[list[TokenLogprob]] | None = None) -> GenerationResult:
+    def result(
+        self,
+        sequences: list[tuple[str, int, str]],
+        logprobs: list[list[TokenLogprob]] | None = None,
+    ) -> GenerationResult:
         """Assemble finished sequences `(text, tokens, finish_reason)` (and, when asked
         for, their tokens' logprobs) into a result."""
-        return GenerationResult(texts=[s[0] for s in sequences], input_tokens=self.prompt_tokens,
-                                output_tokens=[s[1] for s in sequences],
-                                finish_reasons=[s[2] for s in sequences], seed=self.seed,
-                                logprobs=logprobs)
+        return GenerationResult(
+            texts=[s[0] for s in sequences],
+            input_tokens=self.prompt_tokens,
+            output_tokens=[s[1] for s in sequences],
+            finish_reasons=[s[2] for s in sequences],
+            seed=self.seed,
+            logprobs=logprobs,
+        )
 
 
 def require_streamable(planned: Sequence[Planned]) -> None:
@@ -74,5 +91,7 @@ def require_streamable(planned: Sequence[Planned]) -> None:
             raise ClientError(
                 f"tokens cannot be streamed with beam search (num_beams={beams}): the "
                 "returned sequences are only known once the search ends",
-                field="num_beams", value=beams,
-                fix="use num_beams=1 (with do_sample for several sequences), or do not stream")
+                field="num_beams",
+                value=beams,
+                fix="use num_beams=1 (with do_sample for several sequences), or do not stream",
+            )

@@ -54,9 +54,13 @@ class RowSampler:
     """Logits processor: per-row penalties, then per-row temperature / top-k / top-p
     sampling with per-row RNGs."""
 
-    def __init__(self, rows: Sequence[RowSpec],
-                 generators: Sequence[torch.Generator | None] | None = None, *,
-                 start: int = 0) -> None:
+    def __init__(
+        self,
+        rows: Sequence[RowSpec],
+        generators: Sequence[torch.Generator | None] | None = None,
+        *,
+        start: int = 0,
+    ) -> None:
         """`generators` (one per row) carry RNG state across calls when rows change
         between steps (continuous batching); by default each sampling row gets a fresh
         generator seeded with its seed. As a logits processor of `model.generate`, a row's
@@ -72,21 +76,26 @@ class RowSampler:
             self.generators = [generators[i] for i in self.sample_rows]  # type: ignore[misc]
         self.start = start
         self.penalized = [i for i, r in enumerate(rows) if r.penalized]
-        self.presence = torch.tensor([[rows[i].presence_penalty] for i in self.penalized],
-                                     dtype=torch.float32)
-        self.frequency = torch.tensor([[rows[i].frequency_penalty] for i in self.penalized],
-                                      dtype=torch.float32)
+        self.presence = torch.tensor(
+            [[rows[i].presence_penalty] for i in self.penalized], dtype=torch.float32
+        )
+        self.frequency = torch.tensor(
+            [[rows[i].frequency_penalty] for i in self.penalized], dtype=torch.float32
+        )
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         counts = None
         if self.penalized:
             rows = torch.tensor(self.penalized, device=input_ids.device)
-            generated = input_ids.index_select(0, rows)[:, self.start:]
-            counts = torch.zeros((len(self.penalized), scores.shape[-1]), dtype=torch.float32,
-                                 device=scores.device)
-            counts.scatter_add_(1, generated.to(scores.device),
-                                torch.ones(generated.shape, dtype=torch.float32,
-                                           device=scores.device))
+            generated = input_ids.index_select(0, rows)[:, self.start :]
+            counts = torch.zeros(
+                (len(self.penalized), scores.shape[-1]), dtype=torch.float32, device=scores.device
+            )
+            counts.scatter_add_(
+                1,
+                generated.to(scores.device),
+                torch.ones(generated.shape, dtype=torch.float32, device=scores.device),
+            )
         return self.process(scores, counts)
 
     def counts(self, generated: Sequence[Sequence[int]], vocab: int) -> torch.Tensor | None:
@@ -94,16 +103,23 @@ class RowSampler:
         continuous path, whose rows keep their tokens in lists); None without penalties."""
         if not self.penalized:
             return None
-        return torch.stack([torch.bincount(torch.tensor(list(generated[i]), dtype=torch.long),
-                                           minlength=vocab).float() for i in self.penalized])
+        return torch.stack(
+            [
+                torch.bincount(
+                    torch.tensor(list(generated[i]), dtype=torch.long), minlength=vocab
+                ).float()
+                for i in self.penalized
+            ]
+        )
 
     def process(self, scores: torch.Tensor, counts: torch.Tensor | None = None) -> torch.Tensor:
         """Penalize (`counts` per penalized row, from `counts` or `__call__`), then turn
         each sampling row into a one-hot choice; greedy rows keep their scores."""
         if counts is not None:
             counts = counts.to(scores.device)
-            penalty = (counts * self.frequency.to(scores.device)
-                       + (counts > 0).float() * self.presence.to(scores.device))
+            penalty = counts * self.frequency.to(scores.device) + (
+                counts > 0
+            ).float() * self.presence.to(scores.device)
             rows = torch.tensor(self.penalized, device=scores.device)
             scores = scores.index_add(0, rows, -penalty.to(scores.dtype))
         if not self.sample_rows:
@@ -134,8 +150,9 @@ class RowSampler:
 class RowStopper:
     """Stopping criterion: each row stops at its own budget or on one of its stop strings."""
 
-    def __init__(self, rows: Sequence[RowSpec], start: int,
-                 decode: Callable[[list[int]], str]) -> None:
+    def __init__(
+        self, rows: Sequence[RowSpec], start: int, decode: Callable[[list[int]], str]
+    ) -> None:
         self.limits = torch.tensor([r.max_new_tokens for r in rows], dtype=torch.long)
         self.stops = [r.stop for r in rows]
         self.start = start
@@ -143,13 +160,14 @@ class RowStopper:
         # tokens to look back: a stop string can span at most this many tokens
         self.window = [max((len(s.encode()) for s in r.stop), default=0) + 2 for r in rows]
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor,
-                 **_: object) -> torch.BoolTensor:
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **_: object) -> torch.Tensor:
         produced = input_ids.shape[1] - self.start
         done = produced >= self.limits.to(input_ids.device)
         for i, stops in enumerate(self.stops):
             if stops and not done[i]:
-                tail = self.decode(input_ids[i, max(self.start, input_ids.shape[1] - self.window[i]):].tolist())
+                tail = self.decode(
+                    input_ids[i, max(self.start, input_ids.shape[1] - self.window[i]) :].tolist()
+                )
                 done[i] = any(s in tail for s in stops)
         return done
 
@@ -161,19 +179,18 @@ class CancelStopper:
     `owners[r]` is the request of row `r`; without it (beam search) the rows are split
     evenly between the requests, as `generate` lays out beams."""
 
-    def __init__(self, cancelled: Callable[[int], bool], items: int,
-                 owners: Sequence[int] | None = None) -> None:
+    def __init__(
+        self, cancelled: Callable[[int], bool], items: int, owners: Sequence[int] | None = None
+    ) -> None:
         self.cancelled = cancelled
         self.items = items
         self.owners = list(owners) if owners is not None else None
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor,
-                 **_: object) -> torch.BoolTensor:
-        gone = torch.tensor([bool(self.cancelled(k)) for k in range(self.items)],
-                            dtype=torch.bool)
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **_: object) -> torch.Tensor:
+        gone = torch.tensor([bool(self.cancelled(k)) for k in range(self.items)], dtype=torch.bool)
         rows = input_ids.shape[0]
         if self.owners is not None and len(self.owners) == rows:
             owner = torch.tensor(self.owners, dtype=torch.long)
         else:
             owner = torch.arange(rows) * self.items // rows
-        return gone[owner].to(input_ids.device)  # type: ignore[return-value]
+        return gone[owner].to(input_ids.device)

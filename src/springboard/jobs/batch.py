@@ -90,23 +90,30 @@ class RecordCodec(Protocol):
         """The key of a record whose own could not be read."""
         ...
 
-    def success(self, record: Decoded, results: list[Any]) -> dict[str, Any]:
-        ...
+    def success(self, record: Decoded, results: list[Any]) -> dict[str, Any]: ...
 
-    def failure(self, failure: RecordFailure) -> dict[str, Any]:
-        ...
+    def failure(self, failure: RecordFailure) -> dict[str, Any]: ...
 
-    def manifest(self, counts: dict[str, Any]) -> dict[str, Any]:
-        ...
+    def manifest(self, counts: dict[str, Any]) -> dict[str, Any]: ...
 
 
 class BatchRunner:
     """Streams `files` through `generator` with `codec` into `output`, with checkpoints."""
 
-    def __init__(self, ctx: JobContext, *, codec: RecordCodec, generator: Any,
-                 files: list[str], output: OutputFolder, batch_size: int,
-                 max_record_bytes: int, input_field: str = "input",
-                 deadline: datetime | None = None, deadline_message: str = "") -> None:
+    def __init__(
+        self,
+        ctx: JobContext,
+        *,
+        codec: RecordCodec,
+        generator: Any,
+        files: list[str],
+        output: OutputFolder,
+        batch_size: int,
+        max_record_bytes: int,
+        input_field: str = "input",
+        deadline: datetime | None = None,
+        deadline_message: str = "",
+    ) -> None:
         self.ctx, self.codec, self.generator = ctx, codec, generator
         self.files, self.output = files, output
         self.batch_size, self.max_record_bytes = batch_size, max_record_bytes
@@ -136,8 +143,13 @@ class BatchRunner:
             log.info("%s -> %s, from record %d", file, out_path, progress.records)
             with open_output(out_path, progress.offset) as out:
                 batch: list[Line] = []
-                for line in read_from(file, records=progress.records, offset=progress.input_offset,
-                                      max_bytes=self.max_record_bytes, field=self.input_field):
+                for line in read_from(
+                    file,
+                    records=progress.records,
+                    offset=progress.input_offset,
+                    max_bytes=self.max_record_bytes,
+                    field=self.input_field,
+                ):
                     batch.append(line)
                     if len(batch) == self.batch_size:
                         self._write(batch, source, out, progress)
@@ -156,8 +168,10 @@ class BatchRunner:
     def interrupted(self) -> Outcome | None:
         """Between batches: an outcome that ends the job now, or None to go on."""
         if self.deadline is not None and datetime.now(UTC) > self.deadline:
-            return Outcome(JobStatus.EXPIRED, self.deadline_message or "ran past its deadline; "
-                           "output so far kept")
+            return Outcome(
+                JobStatus.EXPIRED,
+                self.deadline_message or "ran past its deadline; output so far kept",
+            )
         if self.ctx.stop_requested():
             return Outcome(JobStatus.STOPPED, "stopped on request; output kept")
         return None
@@ -167,7 +181,9 @@ class BatchRunner:
         if failed and not ok:
             return Outcome(JobStatus.FAILED, f"all {failed} records failed; see the .out files")
         if failed:
-            return Outcome(JobStatus.PARTIALLY_COMPLETED, f"{ok} records succeeded, {failed} failed")
+            return Outcome(
+                JobStatus.PARTIALLY_COMPLETED, f"{ok} records succeeded, {failed} failed"
+            )
         return Outcome(JobStatus.COMPLETED, f"{ok} records succeeded")
 
     def finish(self, outcome: Outcome) -> Outcome:
@@ -216,13 +232,21 @@ class BatchRunner:
                 decoded.append(refused)
                 planned.append(None)
             except ClientError as exc:  # e.g. the prompt is longer than the context
-                decoded.append(RecordFailure(exc, record.key, record.echo) if record else
-                               RecordFailure(exc, self.codec.fallback_key(ref)))
+                decoded.append(
+                    RecordFailure(exc, record.key, record.echo)
+                    if record
+                    else RecordFailure(exc, self.codec.fallback_key(ref))
+                )
                 planned.append(None)
             except RecursionError:  # parsed, but too deep for the checks (and to echo)
-                decoded.append(RecordFailure(ClientError(
-                    "the record nests too deeply", field="record", fix="flatten it"),
-                    self.codec.fallback_key(ref)))
+                decoded.append(
+                    RecordFailure(
+                        ClientError(
+                            "the record nests too deeply", field="record", fix="flatten it"
+                        ),
+                        self.codec.fallback_key(ref),
+                    )
+                )
                 planned.append(None)
         outcomes = iter(self.generator.execute_each([items for items in planned if items]))
         lines = []
@@ -231,8 +255,13 @@ class BatchRunner:
             if isinstance(results, GenerationError) and isinstance(item, Decoded):
                 item = RecordFailure(results, item.key, item.echo)
             if isinstance(item, RecordFailure) or not results:
-                failure = item if isinstance(item, RecordFailure) else RecordFailure(
-                    ClientError("nothing to run", field="record"), item.key, item.echo)
+                failure = (
+                    item
+                    if isinstance(item, RecordFailure)
+                    else RecordFailure(
+                        ClientError("nothing to run", field="record"), item.key, item.echo
+                    )
+                )
                 self.counts["failed"] += 1
                 lines.append(self.codec.failure(failure))
                 continue
@@ -244,8 +273,13 @@ class BatchRunner:
 
     def _report(self, started: float, done_before: int) -> None:
         rate = (self.counts["processed"] - done_before) / max(time.monotonic() - started, 1e-9)
-        log.info("processed %d/%d records (%d failed), %.1f records/s",
-                 self.counts["processed"], self.counts["total"], self.counts["failed"], rate)
+        log.info(
+            "processed %d/%d records (%d failed), %.1f records/s",
+            self.counts["processed"],
+            self.counts["total"],
+            self.counts["failed"],
+            rate,
+        )
         self.ctx.metric("records_per_second", round(rate, 3), step=self.counts["processed"])
 
 

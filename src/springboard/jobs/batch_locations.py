@@ -47,10 +47,10 @@ STAGING = "output"  # the job folder's sub-folder where remote outputs are appen
 class BatchLocations(BaseModel):
     """Where a batch job reads and writes, as recorded with it (kinds add their settings)."""
 
-    input_uri: str = ""            # as the caller named it
-    files: list[str] = []          # input files; empty: a remote input the worker lists
-    output_uri: str = ""           # as the caller named it
-    output_dir: str                # the local folder appended to: the output, or staging
+    input_uri: str = ""  # as the caller named it
+    files: list[str] = []  # input files; empty: a remote input the worker lists
+    output_uri: str = ""  # as the caller named it
+    output_dir: str  # the local folder appended to: the output, or staging
     remote_output: str | None = None  # the remote folder files are published to
     location_policy: str = "local"  # the LocationPolicy it was created under, applied again
 
@@ -65,8 +65,9 @@ class Checked:
     policy: LocationPolicy
 
 
-def check(input_uri: str, output_uri: str, *, policy: LocationPolicy, input_field: str,
-          output_field: str) -> tuple[Checked | None, list[Issue]]:
+def check(
+    input_uri: str, output_uri: str, *, policy: LocationPolicy, input_field: str, output_field: str
+) -> tuple[Checked | None, list[Issue]]:
     """Check both locations (nothing is written); every problem is returned at once."""
     issues: list[Issue] = []
     source = target = None
@@ -83,8 +84,14 @@ def check(input_uri: str, output_uri: str, *, policy: LocationPolicy, input_fiel
             if policy.roots is None:  # the user's own CLI/SDK: fail now, not in the worker
                 storage.require_writable(output_uri, output_field)
         elif target.path is not None and target.path.is_file():
-            issues.append(Issue(output_field, f"{target.path} is a file; the output is a folder",
-                                output_uri, "name a folder"))
+            issues.append(
+                Issue(
+                    output_field,
+                    f"{target.path} is a file; the output is a folder",
+                    output_uri,
+                    "name a folder",
+                )
+            )
     except ValidationError as exc:
         issues += exc.issues
     if issues or source is None or target is None:
@@ -104,8 +111,9 @@ def _list(source: Location, policy: LocationPolicy, field: str) -> list[str]:
     return []  # an HTTP caller's remote input: listed by the worker
 
 
-def settle(checked: Checked, *, job_dir: Callable[[], Path],
-           subfolder: str | None = None) -> BatchLocations:
+def settle(
+    checked: Checked, *, job_dir: Callable[[], Path], subfolder: str | None = None
+) -> BatchLocations:
     """Create the local folder the job appends to and return what the job records:
     `subfolder` (e.g. the job id) goes under the output folder."""
     output = checked.output
@@ -117,9 +125,14 @@ def settle(checked: Checked, *, job_dir: Callable[[], Path],
         folder = job_dir() / STAGING
         remote = storage.join(output.uri, subfolder) if subfolder else output.uri.rstrip("/")
     folder.mkdir(parents=True, exist_ok=True)
-    return BatchLocations(input_uri=checked.input.uri, files=checked.files,
-                          output_uri=output.uri, output_dir=str(folder), remote_output=remote,
-                          location_policy=checked.policy.name)
+    return BatchLocations(
+        input_uri=checked.input.uri,
+        files=checked.files,
+        output_uri=output.uri,
+        output_dir=str(folder),
+        remote_output=remote,
+        location_policy=checked.policy.name,
+    )
 
 
 def output_name(input_file: str) -> str:
@@ -137,6 +150,7 @@ def final_files(locations: BatchLocations, files: list[str] | None = None) -> li
 
 
 # -- the worker's side --------------------------------------------------------------------
+
 
 def input_files(locations: BatchLocations, field: str) -> list[str]:
     """The input files, the recorded policy applied again (a symlink may have changed since

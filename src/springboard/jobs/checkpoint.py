@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from pydantic import BaseModel
 
@@ -18,8 +18,8 @@ from springboard import permissions
 
 
 class FileProgress(BaseModel):
-    records: int = 0   # input records done (their output lines are on disk)
-    offset: int = 0    # output bytes that hold exactly those lines
+    records: int = 0  # input records done (their output lines are on disk)
+    offset: int = 0  # output bytes that hold exactly those lines
     input_offset: int | None = None  # input bytes those records take (None: read to skip)
     done: bool = False
     published: bool = False  # the whole output is at its remote folder (remote outputs)
@@ -47,7 +47,7 @@ class Checkpoint(BaseModel):
         return self.files.setdefault(name, FileProgress())
 
 
-def open_output(path: Path, offset: int):  # type: ignore[no-untyped-def]
+def open_output(path: Path, offset: int) -> IO[bytes]:
     """Open `path` for appending after exactly `offset` bytes (dropping any tail)."""
     handle = open(path, "r+b" if path.exists() else "w+b", opener=permissions.opener)  # noqa: SIM115 (the caller's `with`)
     handle.truncate(offset)

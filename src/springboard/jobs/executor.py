@@ -29,8 +29,9 @@ class LocalExecutor:
 
     def launch(self, job_id: str) -> None:
         env = {**os.environ, "SPRINGBOARD_HOME": str(get_settings().home)}
-        pid, started = processes.spawn("springboard.jobs.worker", [job_id],
-                                       log_path=log_path(job_id), env=env)
+        pid, started = processes.spawn(
+            "springboard.jobs.worker", [job_id], log_path=log_path(job_id), env=env
+        )
         job_records.update_row(job_id, pid=pid, pid_started=started)
 
     def alive(self, row: dict[str, Any]) -> bool:

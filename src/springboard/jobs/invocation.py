@@ -74,11 +74,22 @@ def resolve_id(identifier: str) -> str:
 
 # -- lifecycle -----------------------------------------------------------------------------
 
-def create(*, job_name: str, model_id: str, input_uri: str, output_uri: str,
-           timeout_hours: int | None = None, client_token: str | None = None,
-           role_arn: str | None = None, accept_eula: bool = False,
-           prompter: Prompter | None = None, keep_prompt: bool = False,
-           policy: LocationPolicy | None = None, launch: bool = True) -> Job:
+
+def create(
+    *,
+    job_name: str,
+    model_id: str,
+    input_uri: str,
+    output_uri: str,
+    timeout_hours: int | None = None,
+    client_token: str | None = None,
+    role_arn: str | None = None,
+    accept_eula: bool = False,
+    prompter: Prompter | None = None,
+    keep_prompt: bool = False,
+    policy: LocationPolicy | None = None,
+    launch: bool = True,
+) -> Job:
     """Validate an invocation job request, record it, and let the scheduler start it.
 
     With a `prompter`, each record's `modelInput` holds the template's fields (and any
@@ -92,16 +103,28 @@ def create(*, job_name: str, model_id: str, input_uri: str, output_uri: str,
     issues = []
     policy = policy or LocationPolicy.local_user()
     if not isinstance(job_name, str) or not NAME_PATTERN.fullmatch(job_name):
-        issues.append(Issue("jobName", f"{job_name!r} is not a valid job name", job_name,
-                            "use 1-63 letters, digits and hyphens, starting with a letter or digit"))
+        issues.append(
+            Issue(
+                "jobName",
+                f"{job_name!r} is not a valid job name",
+                job_name,
+                "use 1-63 letters, digits and hyphens, starting with a letter or digit",
+            )
+        )
     timeout = DEFAULT_TIMEOUT_HOURS if timeout_hours is None else timeout_hours
     if not isinstance(timeout, int) or not MIN_TIMEOUT_HOURS <= timeout <= MAX_TIMEOUT_HOURS:
-        issues.append(Issue("timeoutDurationInHours", f"must be a whole number of hours from "
-                            f"{MIN_TIMEOUT_HOURS} to {MAX_TIMEOUT_HOURS}", timeout_hours))
+        issues.append(
+            Issue(
+                "timeoutDurationInHours",
+                f"must be a whole number of hours from {MIN_TIMEOUT_HOURS} to {MAX_TIMEOUT_HOURS}",
+                timeout_hours,
+            )
+        )
     if client_token is not None and not 1 <= len(client_token) <= 256:
         issues.append(Issue("clientRequestToken", "must be 1-256 characters", client_token))
     checked, location_issues = batch_locations.check(
-        input_uri, output_uri, policy=policy, input_field=INPUT_FIELD, output_field=OUTPUT_FIELD)
+        input_uri, output_uri, policy=policy, input_field=INPUT_FIELD, output_field=OUTPUT_FIELD
+    )
     issues += location_issues
     if issues or checked is None:
         raise ValidationError(issues, context="cannot create the invocation job")
@@ -109,49 +132,80 @@ def create(*, job_name: str, model_id: str, input_uri: str, output_uri: str,
         same = job_records_find(client_token=client_token)
         if same:
             job = service.get(same[0]["id"])
-            asked = {"jobName": job_name, "modelId": model_id, "inputDataConfig": input_uri,
-                     "outputDataConfig": output_uri, "timeoutDurationInHours": timeout}
-            had = {"jobName": job.name, "modelId": job.model_id,
-                   "inputDataConfig": job.settings.get("input_uri"),
-                   "outputDataConfig": job.settings.get("output_uri"),
-                   "timeoutDurationInHours": job.settings.get("timeout_hours")}
+            asked = {
+                "jobName": job_name,
+                "modelId": model_id,
+                "inputDataConfig": input_uri,
+                "outputDataConfig": output_uri,
+                "timeoutDurationInHours": timeout,
+            }
+            had = {
+                "jobName": job.name,
+                "modelId": job.model_id,
+                "inputDataConfig": job.settings.get("input_uri"),
+                "outputDataConfig": job.settings.get("output_uri"),
+                "timeoutDurationInHours": job.settings.get("timeout_hours"),
+            }
             if asked["modelId"] != had["modelId"] and _same_model(model_id, job.model_id):
                 asked["modelId"] = had["modelId"]  # an alias of the same model
             differ = sorted(k for k in asked if asked[k] != had[k])
             if differ:
-                raise ConflictError(f"clientRequestToken {client_token!r} was used for job "
-                                    f"{job.name} with other {', '.join(differ)}",
-                                    field="clientRequestToken", value=client_token,
-                                    fix="use a new token for a new job")
+                raise ConflictError(
+                    f"clientRequestToken {client_token!r} was used for job "
+                    f"{job.name} with other {', '.join(differ)}",
+                    field="clientRequestToken",
+                    value=client_token,
+                    fix="use a new token for a new job",
+                )
             return job  # the same request again: the same job, not a second one
     spec = Catalog.load().get(model_id)
     require_eula(spec, accept_eula)
     if job_records_find(name=job_name):
-        raise ConflictError(f"an invocation job named {job_name!r} exists already",
-                            field="jobName", value=job_name, fix="pick another jobName")
+        raise ConflictError(
+            f"an invocation job named {job_name!r} exists already",
+            field="jobName",
+            value=job_name,
+            fix="pick another jobName",
+        )
     active = [r for r in job_records_find() if r["status"] in {s.value for s in ACTIVE}]
     quota = get_settings().max_queued_invocation_jobs
     if len(active) >= quota:
-        raise QuotaExceededError(f"{len(active)} invocation jobs are waiting or running; the "
-                                 f"limit is {quota}", field="jobName", value=job_name,
-                                 fix="wait for one to end, or raise "
-                                 "SPRINGBOARD_MAX_QUEUED_INVOCATION_JOBS")
+        raise QuotaExceededError(
+            f"{len(active)} invocation jobs are waiting or running; the limit is {quota}",
+            field="jobName",
+            value=job_name,
+            fix="wait for one to end, or raise SPRINGBOARD_MAX_QUEUED_INVOCATION_JOBS",
+        )
     job_id = new_job_id()
     locations = batch_locations.settle(checked, job_dir=lambda: job_dir(job_id), subfolder=job_id)
     now = datetime.now(UTC)
     settings = InvocationSettings(
-        **locations.model_dump(), role_arn=role_arn, timeout_hours=timeout,
-        deadline=now + timedelta(hours=timeout), keep_prompt=keep_prompt,
-        prompt=prompter.to_dict() if prompter is not None else None)
+        **locations.model_dump(),
+        role_arn=role_arn,
+        timeout_hours=timeout,
+        deadline=now + timedelta(hours=timeout),
+        keep_prompt=keep_prompt,
+        prompt=prompter.to_dict() if prompter is not None else None,
+    )
     remote_input = not locations.files or any(storage.is_remote(f) for f in locations.files)
     total = 0 if remote_input else count_records(locations.files)  # remote: the worker counts
     return service.create(
-        kind=KIND, name=job_name, model_id=spec.id, model_version=spec.version,
+        kind=KIND,
+        name=job_name,
+        model_id=spec.id,
+        model_version=spec.version,
         inputs={"uri": input_uri, "files": locations.files},
-        outputs={"uri": output_uri, "dir": batch_locations.final_folder(locations),
-                 "files": batch_locations.final_files(locations)},
-        settings=settings.model_dump(mode="json"), client_token=client_token, job_id=job_id,
-        counts=zero_counts(total), launch=launch)
+        outputs={
+            "uri": output_uri,
+            "dir": batch_locations.final_folder(locations),
+            "files": batch_locations.final_files(locations),
+        },
+        settings=settings.model_dump(mode="json"),
+        client_token=client_token,
+        job_id=job_id,
+        counts=zero_counts(total),
+        launch=launch,
+    )
 
 
 def _same_model(asked: str, recorded: str) -> bool:
@@ -176,19 +230,35 @@ def get(identifier: str) -> Job:
     except NotFoundError:
         job = None
     if job is None or job.kind != KIND:
-        raise NotFoundError(f"no invocation job {identifier!r}", field="jobIdentifier",
-                            value=identifier, fix="list them with `springboard invocation-jobs list`")
+        raise NotFoundError(
+            f"no invocation job {identifier!r}",
+            field="jobIdentifier",
+            value=identifier,
+            fix="list them with `springboard invocation-jobs list`",
+        )
     return job
 
 
-def list_jobs(*, status: str | None = None, name_contains: str | None = None,
-              submit_time_after: datetime | None = None,
-              submit_time_before: datetime | None = None) -> list[Job]:
+def list_jobs(
+    *,
+    status: str | None = None,
+    name_contains: str | None = None,
+    submit_time_after: datetime | None = None,
+    submit_time_before: datetime | None = None,
+) -> list[Job]:
     """Invocation jobs, oldest first, filtered like the managed service's list call;
     reconciled like `get`, never started."""
     if status is not None and status not in {s.value for s in JobStatus}:
-        raise ValidationError([Issue("statusEquals", f"unknown status {status!r}", status,
-                                     "one of " + ", ".join(s.value for s in JobStatus))])
+        raise ValidationError(
+            [
+                Issue(
+                    "statusEquals",
+                    f"unknown status {status!r}",
+                    status,
+                    "one of " + ", ".join(s.value for s in JobStatus),
+                )
+            ]
+        )
     jobs = service.list_jobs(kind=KIND, status=status)
     if name_contains:
         jobs = [j for j in jobs if name_contains in j.name]
@@ -207,8 +277,11 @@ def _aware(moment: datetime) -> datetime:
 def stop(identifier: str) -> Job:
     job = get(identifier)
     if job.status in {s.value for s in TERMINAL} - {JobStatus.STOPPED.value}:
-        raise ConflictError(f"job {job.id} is {job.status}; only a waiting or running job can "
-                            "be stopped", field="jobIdentifier", value=identifier)
+        raise ConflictError(
+            f"job {job.id} is {job.status}; only a waiting or running job can be stopped",
+            field="jobIdentifier",
+            value=identifier,
+        )
     return service.stop(job.id)
 
 
@@ -221,13 +294,19 @@ def summary(job: Job) -> dict[str, Any]:
     settings = job.settings
     counts = job.counts or {}
     out: dict[str, Any] = {
-        "jobArn": job_arn(job.id), "jobName": job.name, "modelId": job.model_id,
+        "jobArn": job_arn(job.id),
+        "jobName": job.name,
+        "modelId": job.model_id,
         "clientRequestToken": getattr(job, "client_token", None),
-        "roleArn": settings.get("role_arn"), "status": job.status, "message": job.status_message,
-        "submitTime": _iso(job.created_at), "lastModifiedTime": _iso(job.updated_at),
+        "roleArn": settings.get("role_arn"),
+        "status": job.status,
+        "message": job.status_message,
+        "submitTime": _iso(job.created_at),
+        "lastModifiedTime": _iso(job.updated_at),
         "endTime": _iso(job.ended_at) if job.ended_at else None,
-        "inputDataConfig": {"s3InputDataConfig": {"s3Uri": settings.get("input_uri"),
-                                                  "s3InputFormat": "JSONL"}},
+        "inputDataConfig": {
+            "s3InputDataConfig": {"s3Uri": settings.get("input_uri"), "s3InputFormat": "JSONL"}
+        },
         "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": settings.get("output_uri")}},
         "timeoutDurationInHours": settings.get("timeout_hours"),
         "jobExpirationTime": settings.get("deadline"),
@@ -248,6 +327,7 @@ def _iso(moment: datetime) -> str:
 
 # -- the worker's side -----------------------------------------------------------------------
 
+
 def run(ctx: JobContext) -> Outcome:
     """The worker's side: load the model once, then the shared batch pipeline with the
     Bedrock-shaped codec; past its deadline the job ends Expired, keeping its output."""
@@ -258,11 +338,23 @@ def run(ctx: JobContext) -> Outcome:
     output = OutputFolder(s, OUTPUT_FIELD)
     generator = load_generator(ctx, options=LoadOptions(max_batch_size=s.batch_size))
     max_bytes = int(s.max_record_mb * 1024 * 1024)
-    codec = InvocationCodec(generator, job_id=ctx.job_id, max_bytes=max_bytes,
-                            keep_prompt=s.keep_prompt,
-                            prompter=Prompter.from_dict(s.prompt) if s.prompt else None)
+    codec = InvocationCodec(
+        generator,
+        job_id=ctx.job_id,
+        max_bytes=max_bytes,
+        keep_prompt=s.keep_prompt,
+        prompter=Prompter.from_dict(s.prompt) if s.prompt else None,
+    )
     return BatchRunner(
-        ctx, codec=codec, generator=generator, files=files, output=output,
-        batch_size=s.batch_size, max_record_bytes=max_bytes, input_field=INPUT_FIELD,
-        deadline=s.deadline, deadline_message=f"ran past timeoutDurationInHours "
-        f"({s.timeout_hours} h); output so far kept").run()
+        ctx,
+        codec=codec,
+        generator=generator,
+        files=files,
+        output=output,
+        batch_size=s.batch_size,
+        max_record_bytes=max_bytes,
+        input_field=INPUT_FIELD,
+        deadline=s.deadline,
+        deadline_message=f"ran past timeoutDurationInHours "
+        f"({s.timeout_hours} h); output so far kept",
+    ).run()

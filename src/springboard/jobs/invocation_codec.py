@@ -45,8 +45,15 @@ class InvocationCodec:
 
     manifest_name = MANIFEST
 
-    def __init__(self, generator: Any, *, job_id: str, max_bytes: int,
-                 prompter: Prompter | None = None, keep_prompt: bool = False) -> None:
+    def __init__(
+        self,
+        generator: Any,
+        *,
+        job_id: str,
+        max_bytes: int,
+        prompter: Prompter | None = None,
+        keep_prompt: bool = False,
+    ) -> None:
         self.generator, self.spec = generator, generator.spec
         self.job_id, self.max_bytes = job_id, max_bytes
         self.prompter, self.keep_prompt = prompter, keep_prompt
@@ -58,35 +65,53 @@ class InvocationCodec:
         """(recordId, request); a line that is too long or not JSON fails without its content."""
         fallback = self.fallback_key(ref)
         if isinstance(line, Oversized):
-            raise RecordFailure(ClientError(
-                f"line {ref.index + 1} is {line.size} bytes; the limit is {self.max_bytes}",
-                field="record", value=line.size, fix="split the prompt over several records"),
-                fallback)
+            raise RecordFailure(
+                ClientError(
+                    f"line {ref.index + 1} is {line.size} bytes; the limit is {self.max_bytes}",
+                    field="record",
+                    value=line.size,
+                    fix="split the prompt over several records",
+                ),
+                fallback,
+            )
         try:
             record = load_record(line, ref.index)
         except ClientError as exc:
             exc.fix = 'one {"recordId", "modelInput"} object per line'
             raise RecordFailure(exc, fallback) from None
         if not isinstance(record, dict):
-            raise RecordFailure(ClientError(f"line {ref.index + 1} is not a JSON object",
-                                            field="record"), fallback)
+            raise RecordFailure(
+                ClientError(f"line {ref.index + 1} is not a JSON object", field="record"), fallback
+            )
         record_id = str(record.get("recordId") or fallback)
         model_input = record.get("modelInput")
         if not isinstance(model_input, dict):
-            raise RecordFailure(ClientError(
-                "modelInput is missing or not an object", field="modelInput", value=model_input,
-                fix=f"send one of: {', '.join(self.spec.accepted_shapes)}"),
-                record_id, Sent(model_input))
+            raise RecordFailure(
+                ClientError(
+                    "modelInput is missing or not an object",
+                    field="modelInput",
+                    value=model_input,
+                    fix=f"send one of: {', '.join(self.spec.accepted_shapes)}",
+                ),
+                record_id,
+                Sent(model_input),
+            )
         sent = model_input if self.prompter is None else self._render(record_id, model_input)
         native = task_of_payload(sent)
         shape = "completion" if "prompt" in sent else native.value if native else None
         if shape not in self.spec.accepted_shapes:
-            raise RecordFailure(ClientError(
-                f"{self.spec.id} does not accept the {shape or 'given'} shape of modelInput",
-                field="modelInput.prompt" if shape is None else "modelInput", value=shape,
-                fix="accepted shapes: " + ", ".join(self.spec.accepted_shapes) +
-                " (completion needs `prompt`, text2text `text_inputs`, text-generation `inputs`)"),
-                record_id, Sent(model_input))
+            raise RecordFailure(
+                ClientError(
+                    f"{self.spec.id} does not accept the {shape or 'given'} shape of modelInput",
+                    field="modelInput.prompt" if shape is None else "modelInput",
+                    value=shape,
+                    fix="accepted shapes: "
+                    + ", ".join(self.spec.accepted_shapes)
+                    + " (completion needs `prompt`, text2text `text_inputs`, text-generation `inputs`)",
+                ),
+                record_id,
+                Sent(model_input),
+            )
         try:
             completion = CompletionInput.model_validate(sent) if shape == "completion" else None
             payload = completion.payload(self.generator.task) if completion else sent
@@ -108,8 +133,9 @@ class InvocationCodec:
         assert self.prompter is not None
         key = "prompt" if "completion" in self.spec.accepted_shapes else self.generator.input_field
         try:
-            return self.prompter.payload({"id": record_id, **fields}, key,
-                                         where=f"record {record_id}")
+            return self.prompter.payload(
+                {"id": record_id, **fields}, key, where=f"record {record_id}"
+            )
         except ValidationError as exc:
             for issue in exc.issues:
                 issue.field = f"modelInput.{issue.field}" if issue.field else "modelInput"
@@ -117,8 +143,11 @@ class InvocationCodec:
 
     def success(self, record: Decoded, results: list[Any]) -> dict[str, Any]:
         sent: Sent = record.echo
-        line = {"recordId": record.key, "modelInput": sent.model_input,
-                "modelOutput": self._output(record.key, sent.completion, record.request, results)}
+        line = {
+            "recordId": record.key,
+            "modelInput": sent.model_input,
+            "modelOutput": self._output(record.key, sent.completion, record.request, results),
+        }
         if self.keep_prompt:
             line["prompt"] = record.request.prompts[0]
         return line
@@ -126,26 +155,42 @@ class InvocationCodec:
     def failure(self, failure: RecordFailure) -> dict[str, Any]:
         sent = failure.echo
         error = failure.error
-        return {"recordId": failure.key, "modelInput": sent.model_input if sent else None,
-                "error": {"errorCode": error.http_status, "errorMessage": str(error)}}
+        return {
+            "recordId": failure.key,
+            "modelInput": sent.model_input if sent else None,
+            "error": {"errorCode": error.http_status, "errorMessage": str(error)},
+        }
 
     def manifest(self, counts: dict[str, Any]) -> dict[str, Any]:
-        return {"totalRecordCount": counts["total"], "processedRecordCount": counts["processed"],
-                "successRecordCount": counts["succeeded"], "errorRecordCount": counts["failed"],
-                "inputTokenCount": counts["input_tokens"],
-                "outputTokenCount": counts["output_tokens"]}
+        return {
+            "totalRecordCount": counts["total"],
+            "processedRecordCount": counts["processed"],
+            "successRecordCount": counts["succeeded"],
+            "errorRecordCount": counts["failed"],
+            "inputTokenCount": counts["input_tokens"],
+            "outputTokenCount": counts["output_tokens"],
+        }
 
     @staticmethod
-    def _output(record_id: str, completion: CompletionInput | None, request: Any,
-                results: list[Any]) -> Any:
+    def _output(
+        record_id: str, completion: CompletionInput | None, request: Any, results: list[Any]
+    ) -> Any:
         if completion is None:
             from springboard.inference.payloads import render_response
 
             return render_response(request, results)
         result = results[0]
-        return {"generations": [
-            {"id": f"{record_id}-{i}", "text": text, "finish_reason": reason,
-             "token_count": tokens}
-            for i, (text, reason, tokens) in enumerate(zip(
-                result.texts, result.finish_reasons, result.output_tokens, strict=True))],
-            "prompt": completion.prompt}
+        return {
+            "generations": [
+                {
+                    "id": f"{record_id}-{i}",
+                    "text": text,
+                    "finish_reason": reason,
+                    "token_count": tokens,
+                }
+                for i, (text, reason, tokens) in enumerate(
+                    zip(result.texts, result.finish_reasons, result.output_tokens, strict=True)
+                )
+            ],
+            "prompt": completion.prompt,
+        }

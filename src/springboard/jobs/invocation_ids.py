@@ -27,7 +27,9 @@ def job_arn(job_id: str) -> str:
 
 def record_id_for(job_id: str, file_name: str, index: int) -> str:
     """An 11-character id for a record that has none: the same on every run of the job."""
-    number = int.from_bytes(hashlib.sha256(f"{job_id}/{file_name}/{index}".encode()).digest()[:8], "big")
+    number = int.from_bytes(
+        hashlib.sha256(f"{job_id}/{file_name}/{index}".encode()).digest()[:8], "big"
+    )
     chars = []
     for _ in range(11):
         number, digit = divmod(number, len(RECORD_ID_ALPHABET))

@@ -41,14 +41,18 @@ class CompletionInput(BaseModel):
     @model_validator(mode="after")
     def _greedy_is_one(self) -> CompletionInput:
         if self.temperature == 0 and self.num_generations > 1:
-            raise ValueError("num_generations > 1 needs temperature > 0 (temperature 0 is "
-                             "greedy: every generation would be the same)")
+            raise ValueError(
+                "num_generations > 1 needs temperature > 0 (temperature 0 is "
+                "greedy: every generation would be the same)"
+            )
         return self
 
     def payload(self, task: Task) -> dict[str, Any]:
         """The same request as the Generator's payload for `task`."""
-        params: dict[str, Any] = {"max_new_tokens": self.max_tokens,
-                                  "num_return_sequences": self.num_generations}
+        params: dict[str, Any] = {
+            "max_new_tokens": self.max_tokens,
+            "num_return_sequences": self.num_generations,
+        }
         if self.temperature > 0:
             params.update(do_sample=True, temperature=self.temperature, top_p=self.p)
             if self.k:
@@ -69,7 +73,9 @@ class InvocationSettings(BatchLocations):
     timeout_hours: int
     deadline: datetime
     batch_size: int = BATCH_SIZE
-    max_record_mb: float = payload_limit_mb("Largest record, in MB; a longer line gets an "
-                                            "error line and is never parsed (as in transform jobs).")
+    max_record_mb: float = payload_limit_mb(
+        "Largest record, in MB; a longer line gets an "
+        "error line and is never parsed (as in transform jobs)."
+    )
     prompt: dict[str, Any] | None = None  # a prompt template and its examples (Prompter.to_dict())
     keep_prompt: bool = False

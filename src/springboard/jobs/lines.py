@@ -30,13 +30,14 @@ class Oversized:
 
 @dataclass(frozen=True)
 class Line:
-    index: int                 # among the file's non-blank lines, from 0
+    index: int  # among the file's non-blank lines, from 0
     data: bytes | Oversized
-    end: int                   # the byte offset just past the line (where the next starts)
+    end: int  # the byte offset just past the line (where the next starts)
 
 
-def scan(handle: IO[bytes], *, first_index: int = 0, start: int = 0,
-         max_bytes: int | None = None) -> Iterator[Line]:
+def scan(
+    handle: IO[bytes], *, first_index: int = 0, start: int = 0, max_bytes: int | None = None
+) -> Iterator[Line]:
     """The non-blank lines of an open binary file from byte `start`, numbered from
     `first_index`."""
     index, position = first_index, start
@@ -65,8 +66,14 @@ def scan(handle: IO[bytes], *, first_index: int = 0, start: int = 0,
         index += 1
 
 
-def read_from(uri: str, *, records: int = 0, offset: int | None = None,
-              max_bytes: int | None = None, field: str = "input") -> Iterator[Line]:
+def read_from(
+    uri: str,
+    *,
+    records: int = 0,
+    offset: int | None = None,
+    max_bytes: int | None = None,
+    field: str = "input",
+) -> Iterator[Line]:
     """The lines of the file at `uri` after the first `records`; with `offset` (where
     those records end) the file is entered there instead of read through."""
     with storage.open_binary(uri, field) as handle:
@@ -79,8 +86,9 @@ def read_from(uri: str, *, records: int = 0, offset: int | None = None,
                 yield line
 
 
-def read_lines(path: str | Path, skip: int,
-               max_bytes: int | None = None) -> Iterator[tuple[int, bytes | Oversized]]:
+def read_lines(
+    path: str | Path, skip: int, max_bytes: int | None = None
+) -> Iterator[tuple[int, bytes | Oversized]]:
     """(index, line) for every non-blank line of `path`, after the first `skip` of them."""
     for line in read_from(str(path), records=skip, max_bytes=max_bytes):
         yield line.index, line.data
@@ -88,8 +96,9 @@ def read_lines(path: str | Path, skip: int,
 
 def count_records(files: list[str] | list[Path], field: str = "input") -> int:
     """Non-blank lines across `files`, read as a stream (a long line is never held whole)."""
-    return sum(1 for file in files for _ in read_from(str(file), max_bytes=COUNT_CHUNK,
-                                                       field=field))
+    return sum(
+        1 for file in files for _ in read_from(str(file), max_bytes=COUNT_CHUNK, field=field)
+    )
 
 
 def load_record(line: bytes, index: int) -> Any:
@@ -98,8 +107,12 @@ def load_record(line: bytes, index: int) -> Any:
     try:
         return json.loads(line)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ClientError(f"line {index + 1} is not valid JSON: {exc}", field="record",
-                          fix="one JSON object per line") from None
+        raise ClientError(
+            f"line {index + 1} is not valid JSON: {exc}",
+            field="record",
+            fix="one JSON object per line",
+        ) from None
     except RecursionError:
-        raise ClientError(f"line {index + 1} nests JSON too deeply", field="record",
-                          fix="flatten the record") from None
+        raise ClientError(
+            f"line {index + 1} nests JSON too deeply", field="record", fix="flatten the record"
+        ) from None

@@ -27,7 +27,9 @@ class BatchCounts(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    total: int = Field(0, ge=0, description="Records in the input (0 until a remote input is listed).")
+    total: int = Field(
+        0, ge=0, description="Records in the input (0 until a remote input is listed)."
+    )
     processed: int = Field(0, ge=0, description="Records done, with a result or an error line.")
     succeeded: int = Field(0, ge=0)
     failed: int = Field(0, ge=0)
@@ -65,8 +67,10 @@ class TrainingCounts(BaseModel):
 
 Counts = TransformCounts | InvocationCounts | TrainingCounts
 COUNTS: dict[JobKind, type[Counts]] = {
-    JobKind.TRANSFORM: TransformCounts, JobKind.INVOCATION: InvocationCounts,
-    JobKind.TRAINING: TrainingCounts}
+    JobKind.TRANSFORM: TransformCounts,
+    JobKind.INVOCATION: InvocationCounts,
+    JobKind.TRAINING: TrainingCounts,
+}
 
 
 def counts_model(kind: str) -> type[Counts]:

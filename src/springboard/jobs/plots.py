@@ -15,11 +15,18 @@ def plot_losses(points: list[dict[str, Any]], path: str | Path, *, title: str = 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    series = {name: [(p.get("step", i), p["value"]) for i, p in enumerate(points)
-                     if p["metric_name"] == name] for name in ("train_loss", "val_loss")}
+    series = {
+        name: [
+            (p.get("step", i), p["value"]) for i, p in enumerate(points) if p["metric_name"] == name
+        ]
+        for name in ("train_loss", "val_loss")
+    }
     if not any(series.values()):
-        raise ClientError("this job has no train_loss or val_loss metrics to plot",
-                          field="points", fix="plot the metrics of a training job")
+        raise ClientError(
+            "this job has no train_loss or val_loss metrics to plot",
+            field="points",
+            fix="plot the metrics of a training job",
+        )
     fig, ax = plt.subplots(figsize=(7, 4))
     for name, values in series.items():
         if values:

@@ -42,7 +42,8 @@ HEARTBEAT_TIMEOUT = timedelta(seconds=60)
 TICK_SECONDS = 5.0
 # Kinds with limits: the settings fields for (running at once, waiting or running at once).
 LIMITS: dict[JobKind, tuple[str, str]] = {
-    JobKind.INVOCATION: ("max_concurrent_invocation_jobs", "max_queued_invocation_jobs")}
+    JobKind.INVOCATION: ("max_concurrent_invocation_jobs", "max_queued_invocation_jobs")
+}
 _ACTIVE = tuple(s.value for s in ACTIVE)
 
 
@@ -81,11 +82,14 @@ def check_quota(kind: str) -> None:
         field = LIMITS[JobKind(kind)][1]
         raise QuotaExceededError(
             f"{active} {kind} jobs are waiting or running; the limit is {quota}",
-            field=field, value=active,
-            fix=f"wait for one to end, or raise SPRINGBOARD_{field.upper()}")
+            field=field,
+            value=active,
+            fix=f"wait for one to end, or raise SPRINGBOARD_{field.upper()}",
+        )
 
 
 # -- reconcile: what reads may do ------------------------------------------------------------
+
 
 def _worker_lost(row: dict[str, Any]) -> bool:
     """A local worker is lost when its process is gone; one we cannot see (no pid, e.g.
@@ -122,33 +126,48 @@ def reconcile(row: dict[str, Any]) -> dict[str, Any]:
     if row["status"] in ACTIVE and _worker_lost(row):
         tail = processes.log_tail(log_path(row["id"]), 10)
         if row["status"] == JobStatus.STOPPING:
-            changed = transition(row["id"], JobStatus.STOPPED, message="stopped (worker gone)",
-                                 ended_at=now)
+            changed = transition(
+                row["id"], JobStatus.STOPPED, message="stopped (worker gone)", ended_at=now
+            )
         else:
-            changed = transition(row["id"], JobStatus.FAILED, ended_at=now, message=(
-                "worker lost" + (f"; last log lines:\n{tail}" if tail else "")))
+            changed = transition(
+                row["id"],
+                JobStatus.FAILED,
+                ended_at=now,
+                message=("worker lost" + (f"; last log lines:\n{tail}" if tail else "")),
+            )
     elif _waiting(row) and (deadline := deadline_of(row)) is not None and deadline < now:
         changed = transition(
-            row["id"], JobStatus.EXPIRED, expected=tuple(WAITING), ended_at=now,
+            row["id"],
+            JobStatus.EXPIRED,
+            expected=tuple(WAITING),
+            ended_at=now,
             message=f"expired before it started: its deadline "
             f"({deadline.isoformat().replace('+00:00', 'Z')}, from its timeout) passed "
-            "while it waited")
+            "while it waited",
+        )
     return (job_records.get(row["id"]) or row) if changed else row
 
 
 # -- schedule: what starts ----------------------------------------------------------------------
 
+
 def _launch(row: dict[str, Any], *, claim: bool) -> bool:
     """Start one waiting job's worker; with `claim`, first move it to Validating (a
     compare-and-set, so a job stopped meanwhile is left alone)."""
-    if claim and not transition(row["id"], JobStatus.VALIDATING, expected=tuple(WAITING),
-                                message="validating the input"):
+    if claim and not transition(
+        row["id"], JobStatus.VALIDATING, expected=tuple(WAITING), message="validating the input"
+    ):
         return False
     try:
         get_executor().launch(row["id"])
     except OSError as exc:  # e.g. no processes left: the job fails, its slot stays free
-        transition(row["id"], JobStatus.FAILED, ended_at=datetime.now(UTC),
-                   message=f"could not start its worker: {exc}")
+        transition(
+            row["id"],
+            JobStatus.FAILED,
+            ended_at=datetime.now(UTC),
+            message=f"could not start its worker: {exc}",
+        )
         return False
     return True
 
@@ -156,8 +175,9 @@ def _launch(row: dict[str, Any], *, claim: bool) -> bool:
 def _admit(kind: str) -> list[str]:
     limit = limit_for(kind)
     rows = job_records.find(kind=kind, status_in=_ACTIVE)
-    running = sum(1 for r in rows if r["status"] in RUNNING
-                  or (r["status"] in WAITING and r.get("pid")))
+    running = sum(
+        1 for r in rows if r["status"] in RUNNING or (r["status"] in WAITING and r.get("pid"))
+    )
     started = []
     for row in filter(_waiting, rows):
         if limit is None or running < limit:
@@ -165,8 +185,12 @@ def _admit(kind: str) -> list[str]:
                 started.append(row["id"])
                 running += 1
         elif row["status"] == JobStatus.SUBMITTED:
-            transition(row["id"], JobStatus.SCHEDULED, expected=(JobStatus.SUBMITTED,),
-                       message=f"waiting for a slot: {limit} jobs of this kind are running")
+            transition(
+                row["id"],
+                JobStatus.SCHEDULED,
+                expected=(JobStatus.SUBMITTED,),
+                message=f"waiting for a slot: {limit} jobs of this kind are running",
+            )
     return started
 
 
@@ -204,8 +228,7 @@ class Ticker:
 
     def start(self) -> None:
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="springboard-scheduler",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name="springboard-scheduler", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -229,6 +252,10 @@ class Ticker:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()

@@ -16,7 +16,8 @@ import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 from springboard.errors import ConflictError, Issue, NotFoundError, ValidationError
 from springboard.jobs import scheduler
@@ -34,47 +35,82 @@ def new_id(kind: str) -> str:
     return f"{PREFIX.get(JobKind(kind), 'job')}-{secrets.token_hex(6)}"
 
 
+E = TypeVar("E", bound=Enum)
+
+
+def _member(enum: type[E], value: str, field: str, what: str) -> E:
+    """`value` as a member of `enum`, or an error naming `field` and the members there are."""
+    try:
+        return enum(value)
+    except ValueError:
+        raise ValidationError(
+            [
+                Issue(
+                    field,
+                    f"unknown {what} {value!r}",
+                    value,
+                    "one of " + ", ".join(m.value for m in enum),
+                )
+            ]
+        ) from None
+
+
 def job_kind(kind: str, field: str = "kind") -> JobKind:
     """`kind` as a JobKind, or an error naming `field` and the kinds there are."""
-    try:
-        return JobKind(kind)
-    except ValueError:
-        raise ValidationError([Issue(field, f"unknown job kind {kind!r}", kind,
-                                     "one of " + ", ".join(k.value for k in JobKind))]) from None
+    return _member(JobKind, kind, field, "job kind")
 
 
 def job_status(status: str, field: str = "status") -> JobStatus:
     """`status` as a JobStatus, or an error naming `field` and the statuses there are."""
-    try:
-        return JobStatus(status)
-    except ValueError:
-        raise ValidationError([Issue(field, f"unknown job status {status!r}", status,
-                                     "one of " + ", ".join(s.value for s in JobStatus))]) from None
+    return _member(JobStatus, status, field, "job status")
 
 
-def create(*, kind: str, name: str | None, model_id: str, model_version: str,
-           inputs: dict[str, Any], outputs: dict[str, Any], settings: dict[str, Any],
-           counts: dict[str, Any] | None = None, client_token: str | None = None,
-           job_id: str | None = None, launch: bool = True) -> Job:
+def create(
+    *,
+    kind: str,
+    name: str | None,
+    model_id: str,
+    model_version: str,
+    inputs: dict[str, Any],
+    outputs: dict[str, Any],
+    settings: dict[str, Any],
+    counts: dict[str, Any] | None = None,
+    client_token: str | None = None,
+    job_id: str | None = None,
+    launch: bool = True,
+) -> Job:
     """Record a job as Submitted and (by default) run a scheduler pass, which starts it
     or leaves it waiting. A name taken by a job of the same kind, or a full queue, is
     refused — checked under the admission lock, so two creates at once cannot both win."""
     kind = job_kind(kind)
     job_id = job_id or new_id(kind)
     name = name or job_id
-    row = {"id": job_id, "kind": kind.value, "name": name, "model_id": model_id,
-           "model_version": model_version, "status": JobStatus.SUBMITTED.value,
-           "status_message": None, "inputs": inputs, "outputs": outputs, "settings": settings,
-           "counts": checked_counts(kind, counts or {}), "client_token": client_token}
+    row = {
+        "id": job_id,
+        "kind": kind.value,
+        "name": name,
+        "model_id": model_id,
+        "model_version": model_version,
+        "status": JobStatus.SUBMITTED.value,
+        "status_message": None,
+        "inputs": inputs,
+        "outputs": outputs,
+        "settings": settings,
+        "counts": checked_counts(kind, counts or {}),
+        "client_token": client_token,
+    }
     with scheduler.admission(kind):
         scheduler.check_quota(kind)
         try:
             job_records.insert(row)
         except job_records.DuplicateNameError:
-            raise ConflictError(f"a {kind.value} job named {name!r} exists already",
-                                field="name", value=name,
-                                fix=f"pick another name, or look at the existing one with "
-                                f"`springboard jobs list --kind {kind.value}`") from None
+            raise ConflictError(
+                f"a {kind.value} job named {name!r} exists already",
+                field="name",
+                value=name,
+                fix=f"pick another name, or look at the existing one with "
+                f"`springboard jobs list --kind {kind.value}`",
+            ) from None
     create_private(log_path(job_id))
     if launch:
         scheduler.schedule(kind)
@@ -84,8 +120,12 @@ def create(*, kind: str, name: str | None, model_id: str, model_version: str,
 def _row(job_id: str) -> dict[str, Any]:
     row = job_records.get(job_id)
     if row is None:
-        raise NotFoundError(f"no job '{job_id}'", field="job_id", value=job_id,
-                            fix="list jobs with `springboard jobs list`")
+        raise NotFoundError(
+            f"no job '{job_id}'",
+            field="job_id",
+            value=job_id,
+            fix="list jobs with `springboard jobs list`",
+        )
     return row
 
 
@@ -114,8 +154,9 @@ def stop(job_id: str) -> Job:
     require(job_id, JobStatus.STOPPING, row["status"], message="stop requested")
     row = _row(job_id)
     if not row.get("pid") or not get_executor().alive(row):
-        transition(job_id, JobStatus.STOPPED, message="stopped before it ran",
-                   ended_at=datetime.now(UTC))
+        transition(
+            job_id, JobStatus.STOPPED, message="stopped before it ran", ended_at=datetime.now(UTC)
+        )
     return get(job_id)
 
 
@@ -123,8 +164,16 @@ def resume(job_id: str) -> Job:
     """Start a stopped or crashed job again from its last checkpoint (a scheduler pass
     starts it, or leaves it waiting for a slot)."""
     row = scheduler.reconcile(_row(job_id))
-    require(job_id, JobStatus.SUBMITTED, row["status"], message="resumed", ended_at=None,
-            pid=None, pid_started=None, heartbeat_at=None)
+    require(
+        job_id,
+        JobStatus.SUBMITTED,
+        row["status"],
+        message="resumed",
+        ended_at=None,
+        pid=None,
+        pid_started=None,
+        heartbeat_at=None,
+    )
     scheduler.schedule(row["kind"])
     return get(job_id)
 
@@ -135,8 +184,13 @@ def schedule() -> dict[str, list[str]]:
     return scheduler.tick()
 
 
-def wait(job_id: str, *, timeout: float | None = None, poll: float = 0.5,
-         on_update: Callable[[Job], None] | None = None) -> Job:
+def wait(
+    job_id: str,
+    *,
+    timeout: float | None = None,
+    poll: float = 0.5,
+    on_update: Callable[[Job], None] | None = None,
+) -> Job:
     """Block until the job ends (or `timeout`); `on_update` sees each poll."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:

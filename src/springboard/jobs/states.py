@@ -32,24 +32,26 @@ class JobStatus(StrEnum):
 
 S = JobStatus
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
-    S.SUBMITTED: frozenset({S.VALIDATING, S.SCHEDULED, S.IN_PROGRESS, S.STOPPING, S.STOPPED,
-                            S.FAILED, S.EXPIRED}),
-    S.VALIDATING: frozenset({S.SCHEDULED, S.IN_PROGRESS, S.FAILED, S.STOPPING, S.STOPPED,
-                             S.EXPIRED}),
-    S.SCHEDULED: frozenset({S.VALIDATING, S.IN_PROGRESS, S.STOPPING, S.STOPPED, S.FAILED,
-                            S.EXPIRED}),
-    S.IN_PROGRESS: frozenset({S.COMPLETED, S.PARTIALLY_COMPLETED, S.FAILED, S.STOPPING,
-                              S.EXPIRED}),
+    S.SUBMITTED: frozenset(
+        {S.VALIDATING, S.SCHEDULED, S.IN_PROGRESS, S.STOPPING, S.STOPPED, S.FAILED, S.EXPIRED}
+    ),
+    S.VALIDATING: frozenset(
+        {S.SCHEDULED, S.IN_PROGRESS, S.FAILED, S.STOPPING, S.STOPPED, S.EXPIRED}
+    ),
+    S.SCHEDULED: frozenset(
+        {S.VALIDATING, S.IN_PROGRESS, S.STOPPING, S.STOPPED, S.FAILED, S.EXPIRED}
+    ),
+    S.IN_PROGRESS: frozenset({S.COMPLETED, S.PARTIALLY_COMPLETED, S.FAILED, S.STOPPING, S.EXPIRED}),
     S.STOPPING: frozenset({S.STOPPED, S.FAILED, S.COMPLETED, S.PARTIALLY_COMPLETED, S.EXPIRED}),
-    S.STOPPED: frozenset({S.SUBMITTED}),   # resume
-    S.FAILED: frozenset({S.SUBMITTED}),    # resume after a crash
+    S.STOPPED: frozenset({S.SUBMITTED}),  # resume
+    S.FAILED: frozenset({S.SUBMITTED}),  # resume after a crash
     S.COMPLETED: frozenset(),
     S.PARTIALLY_COMPLETED: frozenset(),
     S.EXPIRED: frozenset(),
 }
 TERMINAL = frozenset({S.COMPLETED, S.PARTIALLY_COMPLETED, S.FAILED, S.STOPPED, S.EXPIRED})
 ACTIVE = frozenset({S.SUBMITTED, S.VALIDATING, S.SCHEDULED, S.IN_PROGRESS, S.STOPPING})
-WAITING = frozenset({S.SUBMITTED, S.SCHEDULED})          # no worker yet (when it has no pid)
+WAITING = frozenset({S.SUBMITTED, S.SCHEDULED})  # no worker yet (when it has no pid)
 RUNNING = frozenset({S.VALIDATING, S.IN_PROGRESS, S.STOPPING})  # holding a slot
 
 
@@ -62,8 +64,14 @@ def sources(target: JobStatus) -> tuple[str, ...]:
     return tuple(s.value for s, targets in TRANSITIONS.items() if target in targets)
 
 
-def transition(job_id: str, target: JobStatus, *, expected: tuple[JobStatus, ...] | None = None,
-               message: str | None = None, **values: Any) -> bool:
+def transition(
+    job_id: str,
+    target: JobStatus,
+    *,
+    expected: tuple[JobStatus, ...] | None = None,
+    message: str | None = None,
+    **values: Any,
+) -> bool:
     """Move a job to `target` if its current status allows it (optionally only from
     `expected`); return whether it moved."""
     allowed = sources(target)
@@ -76,5 +84,8 @@ def require(job_id: str, target: JobStatus, current: str, **values: Any) -> None
     """Like `transition`, but a refusal is an error naming both statuses."""
     if not transition(job_id, target, **values):
         raise IllegalTransitionError(
-            f"job {job_id} is {current}; it cannot become {target.value}", field="status",
-            value=current, fix="allowed from: " + ", ".join(sources(target)))
+            f"job {job_id} is {current}; it cannot become {target.value}",
+            field="status",
+            value=current,
+            fix="allowed from: " + ", ".join(sources(target)),
+        )

@@ -47,7 +47,8 @@ class TransformSettings(BatchLocations):
     model_config = ConfigDict(extra="forbid")
 
     content_type: Literal["application/jsonlines", "text/plain"] = field_of(
-        TransformOptions, "content_type")
+        TransformOptions, "content_type"
+    )
     batch_size: int = field_of(TransformOptions, "batch_size")
     max_payload_mb: float = field_of(TransformOptions, "max_payload_mb")
     hyper_params: dict[str, Any] = Field(default_factory=dict)
@@ -55,19 +56,29 @@ class TransformSettings(BatchLocations):
     n_positions: int | None = Field(None, gt=0)
     model_dir: str | None = None
     prompt: dict[str, Any] | None = Field(
-        None, description="A prompt template and its examples (Prompter.to_dict()).")
+        None, description="A prompt template and its examples (Prompter.to_dict())."
+    )
     keep_prompt: bool = False
 
 
-def submit(model_id: str, *, input: str, output: str, version: str = "*",
-           env: dict[str, str] | None = None,
-           content_type: str = default_of(TransformOptions, "content_type"),
-           batch_size: int = DEFAULT_BATCH_SIZE,
-           max_payload_mb: float = default_of(TransformOptions, "max_payload_mb"),
-           name: str | None = None,
-           accept_eula: bool = False, model_dir: str | None = None,
-           prompter: Prompter | None = None, keep_prompt: bool = False,
-           policy: LocationPolicy | None = None, launch: bool = True) -> Job:
+def submit(
+    model_id: str,
+    *,
+    input: str,
+    output: str,
+    version: str = "*",
+    env: dict[str, str] | None = None,
+    content_type: str = default_of(TransformOptions, "content_type"),
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_payload_mb: float = default_of(TransformOptions, "max_payload_mb"),
+    name: str | None = None,
+    accept_eula: bool = False,
+    model_dir: str | None = None,
+    prompter: Prompter | None = None,
+    keep_prompt: bool = False,
+    policy: LocationPolicy | None = None,
+    launch: bool = True,
+) -> Job:
     """Validate a transform request and start it as a job. With a `prompter`, records are
     fields rendered through its template (JSON Lines only). `policy` says where `input`
     and `output` may point (an HTTP caller: `LocationPolicy.http()`, as for invocation
@@ -78,33 +89,61 @@ def submit(model_id: str, *, input: str, output: str, version: str = "*",
     policy = policy or LocationPolicy.local_user()
     spec = Catalog.load().get(model_id, version)
     require_eula(spec, accept_eula)
-    issues = [Issue("env", f"unknown variable {key}", key, "allowed: " + ", ".join(ENV_KEYS))
-              for key in env if key not in ENV_KEYS]
+    issues = [
+        Issue("env", f"unknown variable {key}", key, "allowed: " + ", ".join(ENV_KEYS))
+        for key in env
+        if key not in ENV_KEYS
+    ]
     if name is not None and not NAME_PATTERN.fullmatch(name):
-        issues.append(Issue("name", f"{name!r} is not a valid job name", name,
-                            "use 1-63 letters, digits and hyphens"))
+        issues.append(
+            Issue(
+                "name",
+                f"{name!r} is not a valid job name",
+                name,
+                "use 1-63 letters, digits and hyphens",
+            )
+        )
     if content_type not in CONTENT_TYPES:
-        issues.append(Issue("content_type", f"'{content_type}' is not supported", content_type,
-                            "use " + " or ".join(CONTENT_TYPES)))
+        issues.append(
+            Issue(
+                "content_type",
+                f"'{content_type}' is not supported",
+                content_type,
+                "use " + " or ".join(CONTENT_TYPES),
+            )
+        )
     if prompter is not None and content_type != JSONLINES:
-        issues.append(Issue("content_type", "a prompt template needs JSON Lines records "
-                            "(objects holding its fields)", content_type,
-                            f"use {JSONLINES}"))
+        issues.append(
+            Issue(
+                "content_type",
+                "a prompt template needs JSON Lines records (objects holding its fields)",
+                content_type,
+                f"use {JSONLINES}",
+            )
+        )
     if issues:
         raise ValidationError(issues, context="cannot start the transform")
     hyper = parse_hyper_params(env.get("HYPER_PARAMS"), spec.task)
     try:
         settings = TransformSettings(
-            output_dir="", content_type=content_type,  # type: ignore[arg-type]
-            batch_size=batch_size, max_payload_mb=max_payload_mb, hyper_params=hyper,
-            dtype=env.get("OPTION_DTYPE", "fp32").lower(),  # type: ignore[arg-type]
-            n_positions=env.get("OPTION_N_POSITIONS"),  # type: ignore[arg-type]
-            model_dir=model_dir, keep_prompt=keep_prompt,
-            prompt=prompter.to_dict() if prompter is not None else None)
+            output_dir="",
+            content_type=content_type,
+            batch_size=batch_size,
+            max_payload_mb=max_payload_mb,
+            hyper_params=hyper,
+            dtype=env.get("OPTION_DTYPE", "fp32").lower(),
+            n_positions=env.get("OPTION_N_POSITIONS"),
+            model_dir=model_dir,
+            keep_prompt=keep_prompt,
+            prompt=prompter.to_dict() if prompter is not None else None,
+        )
     except pydantic.ValidationError as exc:
-        raise ValidationError(issues_from_pydantic(exc), context="cannot start the transform") from None
-    checked, location_issues = batch_locations.check(input, output, policy=policy,
-                                                     input_field="input", output_field="output")
+        raise ValidationError(
+            issues_from_pydantic(exc), context="cannot start the transform"
+        ) from None
+    checked, location_issues = batch_locations.check(
+        input, output, policy=policy, input_field="input", output_field="output"
+    )
     if checked is None:
         raise ValidationError(location_issues, context="cannot start the transform")
     resolve_model_dir(spec, model_dir=model_dir)  # missing weights fail now, not in the worker
@@ -114,11 +153,21 @@ def submit(model_id: str, *, input: str, output: str, version: str = "*",
     remote_input = any(storage.is_remote(f) for f in locations.files) or not locations.files
     total = 0 if remote_input else count_records(locations.files)  # remote: the worker counts
     return service.create(
-        kind="transform", name=name, model_id=spec.id, model_version=spec.version,
+        kind="transform",
+        name=name,
+        model_id=spec.id,
+        model_version=spec.version,
         inputs={"uri": input, "files": settings.files},
-        outputs={"uri": output, "dir": batch_locations.final_folder(locations),
-                 "files": batch_locations.final_files(locations)},
-        settings=settings.model_dump(), launch=launch, job_id=job_id, counts=zero_counts(total))
+        outputs={
+            "uri": output,
+            "dir": batch_locations.final_folder(locations),
+            "files": batch_locations.final_files(locations),
+        },
+        settings=settings.model_dump(),
+        launch=launch,
+        job_id=job_id,
+        counts=zero_counts(total),
+    )
 
 
 def run(ctx: JobContext) -> Outcome:
@@ -128,11 +177,28 @@ def run(ctx: JobContext) -> Outcome:
     s = TransformSettings.model_validate(ctx.row["settings"])
     files = batch_locations.input_files(s, "input")
     output = OutputFolder(s, "output")
-    generator = load_generator(ctx, model_dir=s.model_dir, options=LoadOptions(
-        dtype=s.dtype, context_length=s.n_positions, max_batch_size=s.batch_size))
+    generator = load_generator(
+        ctx,
+        model_dir=s.model_dir,
+        options=LoadOptions(
+            dtype=s.dtype, context_length=s.n_positions, max_batch_size=s.batch_size
+        ),
+    )
     max_bytes = int(s.max_payload_mb * 1024 * 1024)
-    codec = TransformCodec(generator, content_type=s.content_type, hyper=s.hyper_params,
-                           max_bytes=max_bytes, keep_prompt=s.keep_prompt,
-                           prompter=Prompter.from_dict(s.prompt) if s.prompt else None)
-    return BatchRunner(ctx, codec=codec, generator=generator, files=files, output=output,
-                       batch_size=s.batch_size, max_record_bytes=max_bytes).run()
+    codec = TransformCodec(
+        generator,
+        content_type=s.content_type,
+        hyper=s.hyper_params,
+        max_bytes=max_bytes,
+        keep_prompt=s.keep_prompt,
+        prompter=Prompter.from_dict(s.prompt) if s.prompt else None,
+    )
+    return BatchRunner(
+        ctx,
+        codec=codec,
+        generator=generator,
+        files=files,
+        output=output,
+        batch_size=s.batch_size,
+        max_record_bytes=max_bytes,
+    ).run()

@@ -45,12 +45,20 @@ def parse_hyper_params(text: str | None, task: Task) -> dict[str, Any]:
         try:
             value = ast.literal_eval(text)
         except (ValueError, SyntaxError) as exc:
-            raise ValidationError([Issue("HYPER_PARAMS", f"is neither JSON nor a Python dict "
-                                         f"literal ({exc})", text,
-                                         "e.g. HYPER_PARAMS=\"{'max_length': 16}\"")]) from None
+            raise ValidationError(
+                [
+                    Issue(
+                        "HYPER_PARAMS",
+                        f"is neither JSON nor a Python dict literal ({exc})",
+                        text,
+                        "e.g. HYPER_PARAMS=\"{'max_length': 16}\"",
+                    )
+                ]
+            ) from None
     if not isinstance(value, dict):
-        raise ValidationError([Issue("HYPER_PARAMS", f"must be a dict; got {type(value).__name__}",
-                                     text)])
+        raise ValidationError(
+            [Issue("HYPER_PARAMS", f"must be a dict; got {type(value).__name__}", text)]
+        )
     try:
         parse_request(payload_for(task, "x", value), task)
     except ValidationError as exc:
@@ -66,9 +74,16 @@ class TransformCodec:
 
     manifest_name = None
 
-    def __init__(self, generator: Any, *, content_type: str, hyper: dict[str, Any],
-                 max_bytes: int, prompter: Prompter | None = None,
-                 keep_prompt: bool = False) -> None:
+    def __init__(
+        self,
+        generator: Any,
+        *,
+        content_type: str,
+        hyper: dict[str, Any],
+        max_bytes: int,
+        prompter: Prompter | None = None,
+        keep_prompt: bool = False,
+    ) -> None:
         self.generator, self.content_type, self.hyper = generator, content_type, hyper
         self.max_bytes, self.prompter, self.keep_prompt = max_bytes, prompter, keep_prompt
 
@@ -88,9 +103,15 @@ class TransformCodec:
         record_id: Any = self.fallback_key(ref)
         size = line.size if isinstance(line, Oversized) else len(line)
         if isinstance(line, Oversized) or size > self.max_bytes:
-            raise RecordFailure(InvalidRecordError(
-                f"the record is {size} bytes; the limit is {self.max_bytes}", field="record",
-                value=size, fix="raise `max_payload_mb`"), record_id)
+            raise RecordFailure(
+                InvalidRecordError(
+                    f"the record is {size} bytes; the limit is {self.max_bytes}",
+                    field="record",
+                    value=size,
+                    fix="raise `max_payload_mb`",
+                ),
+                record_id,
+            )
         task, key = self.generator.task, self.generator.input_field
         if self.content_type == TEXT:
             record: dict[str, Any] = {key: line.decode("utf-8", errors="replace")}
@@ -98,25 +119,35 @@ class TransformCodec:
             try:
                 loaded = load_record(line, ref.index)
             except ClientError as exc:
-                raise RecordFailure(InvalidRecordError(exc.message, field=exc.field, fix=exc.fix),
-                                    record_id) from None
+                raise RecordFailure(
+                    InvalidRecordError(exc.message, field=exc.field, fix=exc.fix), record_id
+                ) from None
             if not isinstance(loaded, dict):
-                raise RecordFailure(InvalidRecordError(
-                    f"line {ref.index + 1} is not a JSON object", field="record"), record_id)
+                raise RecordFailure(
+                    InvalidRecordError(
+                        f"line {ref.index + 1} is not a JSON object", field="record"
+                    ),
+                    record_id,
+                )
             record = loaded
             record_id = record.pop("id", record_id)
         payload = dict(record)
         if self.prompter is not None:
             try:
-                payload = self.prompter.payload({"id": record_id, **record}, key,
-                                                where=f"record {record_id}")
+                payload = self.prompter.payload(
+                    {"id": record_id, **record}, key, where=f"record {record_id}"
+                )
             except ValidationError as exc:
                 first = exc.issues[0]
-                message = "; ".join(f"`{i.field}`: {i.message}" if i.field else i.message
-                                    for i in exc.issues)
-                raise RecordFailure(InvalidRecordError(message, field=first.field,
-                                                       value=first.value, fix=first.fix),
-                                    record_id) from None
+                message = "; ".join(
+                    f"`{i.field}`: {i.message}" if i.field else i.message for i in exc.issues
+                )
+                raise RecordFailure(
+                    InvalidRecordError(
+                        message, field=first.field, value=first.value, fix=first.fix
+                    ),
+                    record_id,
+                ) from None
         if self.hyper and task is Task.TEXT2TEXT:
             payload.update(self.hyper)
         elif self.hyper:
@@ -128,8 +159,11 @@ class TransformCodec:
     def success(self, record: Decoded, results: list[Any]) -> dict[str, Any]:
         request = record.request
         nrs = request.params.num_return_sequences
-        texts = [r.texts[0] if nrs == 1 else r.texts for r in results] if request.is_list \
+        texts = (
+            [r.texts[0] if nrs == 1 else r.texts for r in results]
+            if request.is_list
             else results[0].texts
+        )
         line: dict[str, Any] = {"id": record.key, "generated_texts": texts}
         if self.keep_prompt:
             line["prompt"] = request.prompts if request.is_list else request.prompts[0]

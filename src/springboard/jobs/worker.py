@@ -15,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from springboard import processes, thread_budget
@@ -25,9 +26,11 @@ from springboard.store import job_records
 
 log = logging.getLogger("springboard.jobs")
 
-RUNNERS = {JobKind.TRANSFORM: "springboard.jobs.transform",
-           JobKind.TRAINING: "springboard.training.trainer",
-           JobKind.INVOCATION: "springboard.jobs.invocation"}
+RUNNERS = {
+    JobKind.TRANSFORM: "springboard.jobs.transform",
+    JobKind.TRAINING: "springboard.training.trainer",
+    JobKind.INVOCATION: "springboard.jobs.invocation",
+}
 HEARTBEAT_SECONDS = 5.0
 
 
@@ -50,7 +53,7 @@ class JobContext:
     counts: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def dir(self):  # type: ignore[no-untyped-def]
+    def dir(self) -> Path:
         return job_dir(self.job_id)
 
     def stop_requested(self) -> bool:
@@ -94,8 +97,13 @@ def run(job_id: str) -> int:
         transition(job_id, JobStatus.STOPPED, message="stopped before it ran", ended_at=now)
         _free_slot(row["kind"])
         return 0
-    if not transition(job_id, JobStatus.IN_PROGRESS, started_at=row["started_at"] or now,
-                      heartbeat_at=now, pid=os.getpid()):
+    if not transition(
+        job_id,
+        JobStatus.IN_PROGRESS,
+        started_at=row["started_at"] or now,
+        heartbeat_at=now,
+        pid=os.getpid(),
+    ):
         log.error("job %s is %s; not starting", job_id, row["status"])
         return 2
     log.info("job %s (%s) started on pid %d", job_id, row["kind"], os.getpid())
@@ -110,11 +118,20 @@ def run(job_id: str) -> int:
         outcome = Outcome(JobStatus.FAILED, f"{type(exc).__name__}: {exc}")
     finally:
         beat_stop.set()
-    moved = transition(job_id, outcome.status, message=outcome.message,
-                       ended_at=datetime.now(UTC), counts=ctx.counts)
+    moved = transition(
+        job_id,
+        outcome.status,
+        message=outcome.message,
+        ended_at=datetime.now(UTC),
+        counts=ctx.counts,
+    )
     _free_slot(row["kind"])
-    log.info("job %s ended %s%s", job_id, outcome.status.value,
-             f": {outcome.message}" if outcome.message else "")
+    log.info(
+        "job %s ended %s%s",
+        job_id,
+        outcome.status.value,
+        f": {outcome.message}" if outcome.message else "",
+    )
     return 0 if moved and outcome.status is not JobStatus.FAILED else 1
 
 

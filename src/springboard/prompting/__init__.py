@@ -16,11 +16,18 @@ from importlib import import_module
 from typing import Any
 
 _HOMES = {
-    "Exemplar": "chain_of_thought", "few_shot_prompt": "chain_of_thought",
-    "format_choices": "chain_of_thought", "load_exemplars": "chain_of_thought",
-    "Template": "template", "Prompter": "template", "load_template": "template",
-    "load_examples": "template", "builtin_templates": "template", "parse_template": "template",
-    "TokenCount": "tokens", "count_tokens": "tokens",
+    "Exemplar": "chain_of_thought",
+    "few_shot_prompt": "chain_of_thought",
+    "format_choices": "chain_of_thought",
+    "load_exemplars": "chain_of_thought",
+    "Template": "template",
+    "Prompter": "template",
+    "load_template": "template",
+    "load_examples": "template",
+    "builtin_templates": "template",
+    "parse_template": "template",
+    "TokenCount": "tokens",
+    "count_tokens": "tokens",
 }
 __all__ = sorted(_HOMES)
 

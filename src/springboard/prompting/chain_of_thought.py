@@ -60,16 +60,26 @@ def load_exemplars(path: str | Path) -> list[Exemplar]:
     once, by file and line number."""
     file = Path(path).expanduser()
     if not file.is_file():
-        raise ValidationError([Issue("exemplars", f"{file} does not exist", str(path),
-                                     "pass a JSON Lines file of worked examples")])
+        raise ValidationError(
+            [
+                Issue(
+                    "exemplars",
+                    f"{file} does not exist",
+                    str(path),
+                    "pass a JSON Lines file of worked examples",
+                )
+            ]
+        )
     records, issues = read_objects(file, label=str(file), fix=_FIELDS_FIX)
     exemplars = []
     for where, record in records:
         try:
             exemplars.append(Exemplar.model_validate(record))
         except PydanticValidationError as exc:
-            issues.extend(Issue(issue.field, f"{issue.message} on {where}", issue.value,
-                                _FIELDS_FIX) for issue in issues_from_pydantic(exc))
+            issues.extend(
+                Issue(issue.field, f"{issue.message} on {where}", issue.value, _FIELDS_FIX)
+                for issue in issues_from_pydantic(exc)
+            )
     if not issues and not exemplars:
         issues.append(Issue("exemplars", f"{file} holds no exemplars", str(path), _FIELDS_FIX))
     if issues:
@@ -78,9 +88,12 @@ def load_exemplars(path: str | Path) -> list[Exemplar]:
 
 
 def format_choices(choices: Choices) -> str:
-    """"Answer Choices: (A) 12 (B) 15 …"; a list is lettered A, B, … in order."""
-    items = (choices.items() if isinstance(choices, Mapping)
-             else zip(string.ascii_uppercase, choices, strict=False))
+    """ "Answer Choices: (A) 12 (B) 15 …"; a list is lettered A, B, … in order."""
+    items = (
+        choices.items()
+        if isinstance(choices, Mapping)
+        else zip(string.ascii_uppercase, choices, strict=False)
+    )
     return "Answer Choices: " + " ".join(f"({letter}) {text}" for letter, text in items)
 
 
@@ -94,8 +107,12 @@ def _sentence(text: str) -> str:
     return text if not text or text[-1] in ".!?" else text + "."
 
 
-def few_shot_prompt(exemplars: Sequence[Exemplar | Mapping[str, Any]], question: str, *,
-                    choices: Choices | None = None) -> str:
+def few_shot_prompt(
+    exemplars: Sequence[Exemplar | Mapping[str, Any]],
+    question: str,
+    *,
+    choices: Choices | None = None,
+) -> str:
     """The exemplars as worked "Q: … A: …" pairs, then the question left for the model.
 
     `choices` belongs to the question asked; each exemplar shows its own `choices`, if any.
@@ -103,8 +120,10 @@ def few_shot_prompt(exemplars: Sequence[Exemplar | Mapping[str, Any]], question:
     parts = []
     for item in exemplars:
         exemplar = item if isinstance(item, Exemplar) else Exemplar.model_validate(item)
-        parts.append(f"Q: {_question(exemplar.question, exemplar.choices)}\n"
-                     f"A: {_sentence(exemplar.rationale)} "
-                     f"The answer is {_sentence(exemplar.answer)}\n\n")
+        parts.append(
+            f"Q: {_question(exemplar.question, exemplar.choices)}\n"
+            f"A: {_sentence(exemplar.rationale)} "
+            f"The answer is {_sentence(exemplar.answer)}\n\n"
+        )
     parts.append(f"Q: {_question(question, choices)}\nA:")
     return "".join(parts)

@@ -21,8 +21,16 @@ ROLES = ("system", "developer", "user", "assistant")
 def message_texts(messages: Any) -> list[dict[str, str]]:
     """The messages as `{"role", "content"}` with text content, or every problem at once."""
     if not isinstance(messages, list) or not messages:
-        raise ValidationError([Issue("messages", "must be a non-empty list of messages",
-                                     None, 'e.g. [{"role": "user", "content": "Hello"}]')])
+        raise ValidationError(
+            [
+                Issue(
+                    "messages",
+                    "must be a non-empty list of messages",
+                    None,
+                    'e.g. [{"role": "user", "content": "Hello"}]',
+                )
+            ]
+        )
     issues: list[Issue] = []
     out: list[dict[str, str]] = []
     for i, message in enumerate(messages):
@@ -33,11 +41,21 @@ def message_texts(messages: Any) -> list[dict[str, str]]:
         role, content = message.get("role"), message.get("content")
         for key in message:
             if key not in ("role", "content", "name"):
-                issues.append(Issue(f"{where}.{key}", "is not supported (Springboard takes "
-                                    "text messages: role, content, name)", None))
+                issues.append(
+                    Issue(
+                        f"{where}.{key}",
+                        "is not supported (Springboard takes text messages: role, content, name)",
+                        None,
+                    )
+                )
         if role not in ROLES:
-            issues.append(Issue(f"{where}.role", f"must be one of {', '.join(ROLES)}",
-                                role if isinstance(role, str) else None))
+            issues.append(
+                Issue(
+                    f"{where}.role",
+                    f"must be one of {', '.join(ROLES)}",
+                    role if isinstance(role, str) else None,
+                )
+            )
         text = _text(content, f"{where}.content", issues)
         if text is not None and role in ROLES:
             out.append({"role": "system" if role == "developer" else role, "content": text})
@@ -52,13 +70,21 @@ def _text(content: Any, where: str, issues: list[Issue]) -> str | None:
     if isinstance(content, list):
         parts = []
         for j, part in enumerate(content):
-            if isinstance(part, dict) and part.get("type") == "text" and \
-                    isinstance(part.get("text"), str):
+            if (
+                isinstance(part, dict)
+                and part.get("type") == "text"
+                and isinstance(part.get("text"), str)
+            ):
                 parts.append(part["text"])
             else:
                 kind = part.get("type") if isinstance(part, dict) else None
-                issues.append(Issue(f"{where}[{j}]", f"content parts of type {kind!r} are not "
-                                    "supported (text parts only)", None))
+                issues.append(
+                    Issue(
+                        f"{where}[{j}]",
+                        f"content parts of type {kind!r} are not supported (text parts only)",
+                        None,
+                    )
+                )
                 return None
         return "".join(parts)
     issues.append(Issue(where, "must be a string or a list of text parts", None))
@@ -84,13 +110,18 @@ class ChatTemplate:
         if not self.available:
             raise ClientError(
                 f"{self.model} has no chat template, so it cannot take messages",
-                field="messages", fix="use /v1/completions with a prompt, or deploy with "
-                "OPTION_CHAT_TEMPLATE=/path/to/template.jinja (a Jinja chat template)")
+                field="messages",
+                fix="use /v1/completions with a prompt, or deploy with "
+                "OPTION_CHAT_TEMPLATE=/path/to/template.jinja (a Jinja chat template)",
+            )
         try:
             prompt = self.tokenizer.apply_chat_template(
-                texts, chat_template=self.template, tokenize=False, add_generation_prompt=True)
-        except Exception as exc:  # the template's own checks (e.g. roles must alternate)
-            raise ClientError(f"the chat template ({self.source}) refused these messages: "
-                              f"{exc}", field="messages",
-                              fix="see what the model's chat template accepts") from None
+                texts, chat_template=self.template, tokenize=False, add_generation_prompt=True
+            )
+        except Exception as exc:  # noqa: BLE001 (the template's own checks, e.g. roles must alternate)
+            raise ClientError(
+                f"the chat template ({self.source}) refused these messages: {exc}",
+                field="messages",
+                fix="see what the model's chat template accepts",
+            ) from None
         return prompt if isinstance(prompt, str) else str(prompt)

@@ -59,7 +59,8 @@ class Template(BaseModel):
     separator: str = Field("\n\n", description="Put between instruction, examples and query.")
     shots: int = Field(0, ge=0, le=64, description="How many examples to show.")
     selection: Literal["first", "random", "ids"] = Field(
-        "first", description="first k examples, a seeded random k, or the examples named by `ids`.")
+        "first", description="first k examples, a seeded random k, or the examples named by `ids`."
+    )
     seed: int = Field(0, description="Seed of the random selection.")
     ids: list[str | int] = Field([], description="Example ids to show, in order (selection 'ids').")
     defaults: dict[str, str] = Field({}, description="Values for fields a record may leave out.")
@@ -98,24 +99,40 @@ class Template(BaseModel):
         return len(self.ids) if self.selection == "ids" else self.shots
 
     # -- rendering -----------------------------------------------------------------------
-    def select(self, examples: Sequence[Mapping[str, Any]],
-               record: Mapping[str, Any] | None = None) -> list[Mapping[str, Any]]:
+    def select(
+        self, examples: Sequence[Mapping[str, Any]], record: Mapping[str, Any] | None = None
+    ) -> list[Mapping[str, Any]]:
         """The examples to show for `record`, by the template's selection."""
         own = record.get("id") if record is not None else None
         if self.selection == "ids":
             by_id = {str(e.get("id")): e for e in examples if e.get("id") is not None}
             missing = [str(i) for i in self.ids if str(i) not in by_id]
             if missing:
-                raise ValidationError([Issue("ids", f"no example has id {', '.join(missing)}",
-                                             missing, "give each example an `id`, or change `ids`")])
+                raise ValidationError(
+                    [
+                        Issue(
+                            "ids",
+                            f"no example has id {', '.join(missing)}",
+                            missing,
+                            "give each example an `id`, or change `ids`",
+                        )
+                    ]
+                )
             return [by_id[str(i)] for i in self.ids]
         pool = [e for e in examples if own is None or e.get("id") != own]
         if self.shots > len(pool):
-            raise ValidationError([Issue(
-                "shots", f"template {self.name!r} shows {self.shots} example"
-                f"{'s' if self.shots != 1 else ''} but {len(pool) or 'none'} "
-                f"{'is' if len(pool) == 1 else 'are'} available", self.shots,
-                "pass more `examples`, or fewer `shots`")])
+            raise ValidationError(
+                [
+                    Issue(
+                        "shots",
+                        f"template {self.name!r} shows {self.shots} example"
+                        f"{'s' if self.shots != 1 else ''} but {len(pool) or 'none'} "
+                        f"{'is' if len(pool) == 1 else 'are'} available",
+                        self.shots,
+                        "pass more `examples`, or fewer `shots`",
+                    )
+                ]
+            )
         if self.selection == "random":
             order = list(range(len(examples)))
             random.Random(self.seed).shuffle(order)
@@ -123,13 +140,26 @@ class Template(BaseModel):
             return chosen[: self.shots]
         return pool[: self.shots]
 
-    def render(self, record: Mapping[str, Any],
-               examples: Sequence[Mapping[str, Any]] = (), *, where: str = "the record") -> str:
+    def render(
+        self,
+        record: Mapping[str, Any],
+        examples: Sequence[Mapping[str, Any]] = (),
+        *,
+        where: str = "the record",
+    ) -> str:
         """The exact prompt text for `record` with examples chosen from `examples`."""
         if not isinstance(record, Mapping):
-            raise ValidationError([Issue("record", f"{where} is not a JSON object", record,
-                                         "give an object of fields, e.g. "
-                                         + json.dumps({f: "..." for f in self.record_fields}))])
+            raise ValidationError(
+                [
+                    Issue(
+                        "record",
+                        f"{where} is not a JSON object",
+                        record,
+                        "give an object of fields, e.g. "
+                        + json.dumps({f: "..." for f in self.record_fields}),
+                    )
+                ]
+            )
         chosen = self.select(examples, record) if self.effective_shots else []
         values = {**self.defaults, **record}
         parts = [_fill(self, "instruction", values, where)] if self.instruction else []
@@ -142,10 +172,17 @@ class Template(BaseModel):
     def check_examples(self, examples: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
         """Every example has every field of the example pattern (all problems at once)."""
         needed = [f for f in self.fields("example") if f not in self.defaults]
-        issues = [Issue(name, f"{where} has no field {name!r}", sorted(example),
-                        f"add {name!r} to every example, or use a template whose example "
-                        f"pattern fits them")
-                  for where, example in examples for name in needed if name not in example]
+        issues = [
+            Issue(
+                name,
+                f"{where} has no field {name!r}",
+                sorted(example),
+                f"add {name!r} to every example, or use a template whose example pattern fits them",
+            )
+            for where, example in examples
+            for name in needed
+            if name not in example
+        ]
         if issues:
             raise ValidationError(issues, context=f"examples do not fit template {self.name!r}")
 
@@ -159,18 +196,37 @@ def template_problems(data: Mapping[str, Any]) -> list[Issue]:
     for name, pattern in patterns.items():
         if isinstance(pattern, str):
             issues += placeholder_problems(name, pattern)
-    shots, selection, ids = data.get("shots", 0), data.get("selection", "first"), data.get("ids") or []
+    shots, selection, ids = (
+        data.get("shots", 0),
+        data.get("selection", "first"),
+        data.get("ids") or [],
+    )
     if isinstance(shots, int) and shots > 0 and not patterns["example"]:
-        issues.append(Issue("example", "is needed to show examples (shots > 0)", None,
-                            "add an `example` pattern, or set shots to 0"))
+        issues.append(
+            Issue(
+                "example",
+                "is needed to show examples (shots > 0)",
+                None,
+                "add an `example` pattern, or set shots to 0",
+            )
+        )
     if selection == "ids" and not ids:
         issues.append(Issue("ids", "selection 'ids' needs the ids of the examples to show", ids))
     if ids and selection != "ids":
-        issues.append(Issue("ids", "is only used with selection 'ids'", ids,
-                            "set selection to 'ids', or drop `ids`"))
+        issues.append(
+            Issue(
+                "ids",
+                "is only used with selection 'ids'",
+                ids,
+                "set selection to 'ids', or drop `ids`",
+            )
+        )
     target = data.get("target")
-    if isinstance(target, str) and isinstance(patterns["example"], str) and \
-            f"{{{target}}}" not in patterns["example"]:
+    if (
+        isinstance(target, str)
+        and isinstance(patterns["example"], str)
+        and f"{{{target}}}" not in patterns["example"]
+    ):
         issues.append(Issue("target", f"{target!r} is not a field of the example pattern", target))
     return issues
 
@@ -183,9 +239,17 @@ def placeholder_problems(field: str, pattern: str) -> list[Issue]:
     try:
         for _, fname, spec, conversion in _FORMATTER.parse(pattern):
             if fname is not None and (not _plain(fname) or spec or conversion):
-                shown = fname + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
-                issues.append(Issue(field, f"placeholder {{{shown}}} is not a plain field name",
-                                    pattern, _FIELD_FIX))
+                shown = (
+                    fname + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+                )
+                issues.append(
+                    Issue(
+                        field,
+                        f"placeholder {{{shown}}} is not a plain field name",
+                        pattern,
+                        _FIELD_FIX,
+                    )
+                )
     except ValueError as exc:
         issues.append(Issue(field, str(exc), pattern, _FIELD_FIX))
     return issues
@@ -217,8 +281,11 @@ def _text(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, (list, dict)) and value:
-        items = value.items() if isinstance(value, dict) else zip(string.ascii_uppercase, value,
-                                                                   strict=False)
+        items = (
+            value.items()
+            if isinstance(value, dict)
+            else zip(string.ascii_uppercase, value, strict=False)
+        )
         return " ".join(f"({k}) {_text(v)}" for k, v in items)
     return json.dumps(value)
 
@@ -227,15 +294,23 @@ def _fill(template: Template, pattern: str, values: Mapping[str, Any], where: st
     text, missing = fill_pattern(getattr(template, pattern), values)
     if missing:
         have = sorted(k for k in values if k not in template.defaults and k != "id")
-        raise ValidationError([Issue(name, f"{where} has no field {name!r} (template "
-                                     f"{template.name!r} uses it in its {pattern} pattern)",
-                                     have, f"add {name!r} to {where}" +
-                                     (f"; it has {', '.join(have)}" if have else ""))
-                               for name in missing])
+        raise ValidationError(
+            [
+                Issue(
+                    name,
+                    f"{where} has no field {name!r} (template "
+                    f"{template.name!r} uses it in its {pattern} pattern)",
+                    have,
+                    f"add {name!r} to {where}" + (f"; it has {', '.join(have)}" if have else ""),
+                )
+                for name in missing
+            ]
+        )
     return text
 
 
 # -- loading ---------------------------------------------------------------------------
+
 
 @cache
 def builtin_templates() -> dict[str, Template]:
@@ -252,15 +327,24 @@ def builtin_templates() -> dict[str, Template]:
 def parse_template(data: Any, source: str = "template") -> Template:
     """A Template from a parsed JSON/YAML object; every problem is reported at once."""
     if not isinstance(data, dict):
-        raise ValidationError([Issue("template", f"{source} is not an object", data,
-                                     "write a JSON/YAML object with at least a `query`")])
+        raise ValidationError(
+            [
+                Issue(
+                    "template",
+                    f"{source} is not an object",
+                    data,
+                    "write a JSON/YAML object with at least a `query`",
+                )
+            ]
+        )
     issues = template_problems(data)
     try:
         template = Template.model_validate(data)
     except pydantic.ValidationError as exc:
         allowed = ", ".join(Template.model_fields)
-        issues += [i for i in issues_from_pydantic(exc, allowed=lambda _: allowed)
-                   if i.field is not None]  # a field-less one repeats template_problems
+        issues += [
+            i for i in issues_from_pydantic(exc, allowed=lambda _: allowed) if i.field is not None
+        ]  # a field-less one repeats template_problems
     if issues:
         raise ValidationError(issues, context=f"invalid prompt template {source}")
     return template
@@ -277,18 +361,27 @@ def load_template(spec: str | Path | Mapping[str, Any] | Template) -> Template:
         try:
             return parse_template(json.loads(text), "(inline)")
         except json.JSONDecodeError as exc:
-            raise ValidationError([Issue("prompt_template", f"inline template is not valid "
-                                         f"JSON: {exc.msg}", text[:200])]) from None
+            raise ValidationError(
+                [
+                    Issue(
+                        "prompt_template",
+                        f"inline template is not valid JSON: {exc.msg}",
+                        text[:200],
+                    )
+                ]
+            ) from None
     builtins = builtin_templates()
     if text in builtins:
         return builtins[text]
     path = Path(text).expanduser()
     if path.is_file():
         return parse_template(_read_file(path), str(path))
-    raise NotFoundError(f"no prompt template {text!r}: not a built-in name and not a file",
-                        field="prompt_template", value=text,
-                        fix="built-ins: " + ", ".join(builtins) +
-                        "; or a .json/.yaml file, or inline JSON")
+    raise NotFoundError(
+        f"no prompt template {text!r}: not a built-in name and not a file",
+        field="prompt_template",
+        value=text,
+        fix="built-ins: " + ", ".join(builtins) + "; or a .json/.yaml file, or inline JSON",
+    )
 
 
 def _read_file(path: Path) -> Any:
@@ -299,21 +392,38 @@ def _read_file(path: Path) -> Any:
         try:
             return yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise ValidationError([Issue("prompt_template", f"{path} is not valid YAML: {exc}",
-                                         str(path))]) from None
+            raise ValidationError(
+                [Issue("prompt_template", f"{path} is not valid YAML: {exc}", str(path))]
+            ) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValidationError([Issue("prompt_template", f"{path} is not valid JSON: {exc}",
-                                     str(path), "write JSON, or YAML in a .yaml file")]) from None
+        raise ValidationError(
+            [
+                Issue(
+                    "prompt_template",
+                    f"{path} is not valid JSON: {exc}",
+                    str(path),
+                    "write JSON, or YAML in a .yaml file",
+                )
+            ]
+        ) from None
 
 
 def load_examples(path: str | Path) -> list[tuple[str, dict[str, Any]]]:
     """`(where, example)` per line of a JSON Lines file; every bad line reported at once."""
     file = Path(path).expanduser()
     if not file.is_file():
-        raise ValidationError([Issue("examples", f"{file} does not exist", str(path),
-                                     "pass a JSON Lines file, one example object per line")])
+        raise ValidationError(
+            [
+                Issue(
+                    "examples",
+                    f"{file} does not exist",
+                    str(path),
+                    "pass a JSON Lines file, one example object per line",
+                )
+            ]
+        )
     records, issues = read_objects(file, label=file.name, fix="one example object per line")
     if issues:
         raise ValidationError(issues, context=f"cannot read examples from {file}")
@@ -321,6 +431,7 @@ def load_examples(path: str | Path) -> list[tuple[str, dict[str, Any]]]:
 
 
 # -- a template with its examples, applied to records ------------------------------------
+
 
 @dataclass(frozen=True)
 class Prompter:
@@ -330,9 +441,13 @@ class Prompter:
     examples: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
-    def load(cls, template: str | Path | Mapping[str, Any] | Template,
-             examples: str | Path | Sequence[Mapping[str, Any]] | None = None, *,
-             shots: int | None = None) -> Prompter:
+    def load(
+        cls,
+        template: str | Path | Mapping[str, Any] | Template,
+        examples: str | Path | Sequence[Mapping[str, Any]] | None = None,
+        *,
+        shots: int | None = None,
+    ) -> Prompter:
         """Load and check a template and its examples (a JSON Lines path or a list);
         `shots` overrides the template's count."""
         tmpl = load_template(template)
@@ -340,8 +455,9 @@ class Prompter:
             try:
                 tmpl = Template.model_validate({**tmpl.model_dump(), "shots": shots})
             except pydantic.ValidationError as exc:
-                raise ValidationError(issues_from_pydantic(exc, prefix=""),
-                                      context="invalid `shots`") from None
+                raise ValidationError(
+                    issues_from_pydantic(exc, prefix=""), context="invalid `shots`"
+                ) from None
         if examples is None:
             located: list[tuple[str, dict[str, Any]]] = []
         elif isinstance(examples, (str, Path)):
@@ -365,8 +481,9 @@ class Prompter:
         rest = {k: v for k, v in record.items() if k not in names and k != "id"}
         return fields, rest
 
-    def payload(self, record: Mapping[str, Any], key: str, *,
-                where: str = "the record") -> dict[str, Any]:
+    def payload(
+        self, record: Mapping[str, Any], key: str, *, where: str = "the record"
+    ) -> dict[str, Any]:
         """The model payload for a record of fields: the rendered prompt under `key`
         ("text_inputs", "inputs" or "prompt") beside the record's other keys (its
         generation parameters), which the payload's own validation then checks."""
@@ -382,16 +499,30 @@ class Prompter:
             payload = self.payload(data, key)
             return payload, payload[key]
         if not isinstance(data, list) or not data:
-            raise ValidationError([Issue("record", "with a prompt template the input is a "
-                                         "record of fields (a JSON object) or a list of them",
-                                         data, "e.g. " + json.dumps(
-                                             {f: "..." for f in self.template.record_fields}))])
+            raise ValidationError(
+                [
+                    Issue(
+                        "record",
+                        "with a prompt template the input is a "
+                        "record of fields (a JSON object) or a list of them",
+                        data,
+                        "e.g. " + json.dumps({f: "..." for f in self.template.record_fields}),
+                    )
+                ]
+            )
         payloads = [self.payload(r, key, where=f"record {n}") for n, r in enumerate(data, 1)]
         rests = [{k: v for k, v in p.items() if k != key} for p in payloads]
         if any(rest != rests[0] for rest in rests):
-            raise ValidationError([Issue("parameters", "records sent together must share their "
-                                         "generation parameters", [sorted(r) for r in rests],
-                                         "send them one by one, or run a transform job")])
+            raise ValidationError(
+                [
+                    Issue(
+                        "parameters",
+                        "records sent together must share their generation parameters",
+                        [sorted(r) for r in rests],
+                        "send them one by one, or run a transform job",
+                    )
+                ]
+            )
         prompts = [p[key] for p in payloads]
         return {**rests[0], key: prompts}, prompts
 

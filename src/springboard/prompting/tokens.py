@@ -38,8 +38,9 @@ def load_tokenizer(spec: ModelSpec, *, model_dir: str | None = None) -> Any:
     return tokenizer
 
 
-def count_tokens(text: str, model_id: str, version: str = "*", *,
-                 model_dir: str | None = None) -> TokenCount:
+def count_tokens(
+    text: str, model_id: str, version: str = "*", *, model_dir: str | None = None
+) -> TokenCount:
     """The number of input ids `text` becomes for `model_id` (special tokens included)."""
     from springboard.catalog import Catalog
 

@@ -18,8 +18,7 @@ class ChatSession:
     """Chat with endpoint `endpoint_name`; `parameters` (temperature, max_tokens, top_p,
     seed, stop, ...) go with every request as OpenAI chat fields."""
 
-    def __init__(self, endpoint_name: str, *, system: str | None = None,
-                 **parameters: Any) -> None:
+    def __init__(self, endpoint_name: str, *, system: str | None = None, **parameters: Any) -> None:
         self.endpoint_name = endpoint_name
         self.system = system
         self.parameters = {k: v for k, v in parameters.items() if v is not None}
@@ -32,12 +31,13 @@ class ChatSession:
     def send(self, text: str) -> Iterator[str]:
         """Stream the reply to `text`; the turn joins the history once the reply is whole."""
         pieces = []
-        for piece in client.stream_chat(self.endpoint_name, self.messages(text),
-                                        **self.parameters):
+        for piece in client.stream_chat(self.endpoint_name, self.messages(text), **self.parameters):
             pieces.append(piece)
             yield piece
-        self.history += [{"role": "user", "content": text},
-                         {"role": "assistant", "content": "".join(pieces)}]
+        self.history += [
+            {"role": "user", "content": text},
+            {"role": "assistant", "content": "".join(pieces)},
+        ]
 
     def reset(self) -> None:
         self.history.clear()

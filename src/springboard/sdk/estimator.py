@@ -37,10 +37,16 @@ class Estimator:
     """`Estimator("springboard-tiny-t5", hyperparameters={"epochs": 2}).fit({"train": "data/"})`."""
 
     @managed_hub_arguments("Estimator")
-    def __init__(self, model_id: str, model_version: str = "*", *,
-                 hyperparameters: Mapping[str, Any] | None = None,
-                 environment: Mapping[str, str] | None = None,
-                 accept_eula: bool = False, output_path: str | None = None) -> None:
+    def __init__(
+        self,
+        model_id: str,
+        model_version: str = "*",
+        *,
+        hyperparameters: Mapping[str, Any] | None = None,
+        environment: Mapping[str, str] | None = None,
+        accept_eula: bool = False,
+        output_path: str | None = None,
+    ) -> None:
         """`output_path` (a local path, `s3://...` or another fsspec URL), as the managed
         hub's: the fine-tuned model is also copied to `<output_path>/<model id>/`."""
         self.model_id = model_id
@@ -52,19 +58,30 @@ class Estimator:
         self.latest_training_job: Job | None = None
 
     @managed_hub_arguments("Estimator.fit")
-    def fit(self, inputs: str | Mapping[str, str], *, job_name: str | None = None,
-            wait: bool = True, accept_eula: bool | None = None) -> Job:
+    def fit(
+        self,
+        inputs: str | Mapping[str, str],
+        *,
+        job_name: str | None = None,
+        wait: bool = True,
+        accept_eula: bool | None = None,
+    ) -> Job:
         """Start a training job on `inputs` (a path, or {"train": ..., "validation": ...}).
         `accept_eula`, as the managed hub's `fit` takes it, overrides the constructor's."""
         from springboard.jobs import service
         from springboard.training import jobs
 
         channels = {"train": inputs} if isinstance(inputs, str) else dict(inputs)
-        job = jobs.submit(self.model_id, train=channels["train"],
-                          validation=channels.get("validation"),
-                          hyperparameters=self.hyperparameters, version=self.model_version,
-                          name=job_name, output=self.output_path,
-                          accept_eula=self.accept_eula if accept_eula is None else accept_eula)
+        job = jobs.submit(
+            self.model_id,
+            train=channels["train"],
+            validation=channels.get("validation"),
+            hyperparameters=self.hyperparameters,
+            version=self.model_version,
+            name=job_name,
+            output=self.output_path,
+            accept_eula=self.accept_eula if accept_eula is None else accept_eula,
+        )
         self.latest_training_job = service.wait(job.id) if wait else job
         return self.latest_training_job
 
@@ -87,7 +104,8 @@ class Estimator:
         if job.status != "Completed":
             raise RuntimeError(f"training job {job.id} ended {job.status}: {job.status_message}")
         return Model(job.outputs["model_id"], env=self.environment).deploy(
-            endpoint_name=endpoint_name, **kwargs)
+            endpoint_name=endpoint_name, **kwargs
+        )
 
 
 JumpStartEstimator = Estimator

@@ -27,9 +27,15 @@ class Predictor:
         self.content_type = content_type
 
     @managed_hub_arguments("Predictor.predict")
-    def predict(self, data: Any, *, content_type: str | None = None,
-                prompt_template: Any = None, examples: Any = None,
-                shots: int | None = None) -> Any:
+    def predict(
+        self,
+        data: Any,
+        *,
+        content_type: str | None = None,
+        prompt_template: Any = None,
+        examples: Any = None,
+        shots: int | None = None,
+    ) -> Any:
         """Send `data` (a payload dict, a list for JSON Lines, or text) and decode the answer.
 
         With `prompt_template` (a `Template`, a built-in name, a file or a dict) `data` is a

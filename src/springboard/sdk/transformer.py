@@ -20,13 +20,22 @@ class Transformer:
     """
 
     @managed_hub_arguments("Transformer")
-    def __init__(self, model_id: str, model_version: str = "*", *, output_path: str,
-                 env: dict[str, str] | None = None,
-                 batch_size: int = default_of(TransformOptions, "batch_size"),
-                 max_payload: float = default_of(TransformOptions, "max_payload_mb"),
-                 accept_eula: bool = False, model_dir: str | None = None,
-                 prompt_template: Any = None, examples: Any = None, shots: int | None = None,
-                 keep_prompt: bool = False) -> None:
+    def __init__(
+        self,
+        model_id: str,
+        model_version: str = "*",
+        *,
+        output_path: str,
+        env: dict[str, str] | None = None,
+        batch_size: int = default_of(TransformOptions, "batch_size"),
+        max_payload: float = default_of(TransformOptions, "max_payload_mb"),
+        accept_eula: bool = False,
+        model_dir: str | None = None,
+        prompt_template: Any = None,
+        examples: Any = None,
+        shots: int | None = None,
+        keep_prompt: bool = False,
+    ) -> None:
         self.model_id = model_id
         self.model_version = model_version
         self.output_path = output_path
@@ -44,19 +53,33 @@ class Transformer:
         self.latest_transform_job: Job | None = None
 
     @managed_hub_arguments("Transformer.transform")
-    def transform(self, data: str, *,
-                  content_type: str = default_of(TransformOptions, "content_type"),
-                  job_name: str | None = None, wait: bool = True) -> Job:
+    def transform(
+        self,
+        data: str,
+        *,
+        content_type: str = default_of(TransformOptions, "content_type"),
+        job_name: str | None = None,
+        wait: bool = True,
+    ) -> Job:
         """Start a job over `data` (a file or folder: a path, `file://` or `s3://` URI, as
         `output_path` may be); by default wait for it to end."""
         from springboard.jobs import service, transform
 
-        job = transform.submit(self.model_id, input=data, output=self.output_path,
-                               version=self.model_version, env=self.env,
-                               content_type=content_type, batch_size=self.batch_size,
-                               max_payload_mb=self.max_payload, name=job_name,
-                               accept_eula=self.accept_eula, model_dir=self.model_dir,
-                               prompter=self.prompter, keep_prompt=self.keep_prompt)
+        job = transform.submit(
+            self.model_id,
+            input=data,
+            output=self.output_path,
+            version=self.model_version,
+            env=self.env,
+            content_type=content_type,
+            batch_size=self.batch_size,
+            max_payload_mb=self.max_payload,
+            name=job_name,
+            accept_eula=self.accept_eula,
+            model_dir=self.model_dir,
+            prompter=self.prompter,
+            keep_prompt=self.keep_prompt,
+        )
         self.latest_transform_job = service.wait(job.id) if wait else job
         return self.latest_transform_job
 

@@ -24,22 +24,39 @@ from springboard.errors import SpringboardError
 from springboard.http_server import ErrorShapes, install
 from springboard.serving.native_stream import MEDIA_TYPE as STREAM_MEDIA_TYPE
 from springboard.serving.native_stream import open_stream, wants_stream
-from springboard.serving.protocol import (JSON, Reply, decode_json, error_reply, media_type,
-                                          unknown_endpoint_reply, wait_for_disconnect)
+from springboard.serving.protocol import (
+    JSON,
+    Reply,
+    decode_json,
+    error_reply,
+    media_type,
+    unknown_endpoint_reply,
+    wait_for_disconnect,
+)
 from springboard.serving.service import EndpointService, public_error
 
 INVOCATION_BODY = {
-    "requestBody": {"required": True, "content": {
-        "application/json": {"schema": {"type": "object"},
-                             "example": {"text_inputs": "Translate to German: hello"}},
-        "application/jsonlines": {"schema": {"type": "string"}},
-        "application/x-text": {"schema": {"type": "string"}}}},
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "object"},
+                "example": {"text_inputs": "Translate to German: hello"},
+            },
+            "application/jsonlines": {"schema": {"type": "string"}},
+            "application/x-text": {"schema": {"type": "string"}},
+        },
+    },
 }
 
 
 def _send(reply: Reply) -> Response:
-    return Response(content=reply.body, status_code=reply.status, media_type=reply.media_type,
-                    headers=reply.headers)
+    return Response(
+        content=reply.body,
+        status_code=reply.status,
+        media_type=reply.media_type,
+        headers=reply.headers,
+    )
 
 
 def media_type_of(request: Request) -> str | None:
@@ -49,22 +66,36 @@ def media_type_of(request: Request) -> str | None:
         return None  # the service refuses it in its own words
 
 
-def create_app(service: EndpointService, *, api_key: str | None = None,
-               host: str = "127.0.0.1", routers: Sequence[APIRouter] = (),
-               render_error: Callable[[SpringboardError], Response] | None = None) -> FastAPI:
+def create_app(
+    service: EndpointService,
+    *,
+    api_key: str | None = None,
+    host: str = "127.0.0.1",
+    routers: Sequence[APIRouter] = (),
+    render_error: Callable[[SpringboardError], Response] | None = None,
+) -> FastAPI:
     """The endpoint's app, for a server bound to `host` (its Host names come from it).
 
     `routers` add other protocols' routes (the OpenAI API, mounted by `serving.server`);
     `render_error` shapes an error on their paths (`/v1/...`)."""
-    app = FastAPI(title=f"Springboard endpoint {service.name}",
-                  description=f"Serves {service.spec.id} {service.spec.version}.",
-                  version=service.spec.version)
-    shapes = ErrorShapes(default=lambda exc: _send(error_reply(exc, runtime_shape=False)),
-                         by_prefix=(("/v1/", render_error),) if render_error else ())
-    install(app, shapes=shapes, api_key=api_key, host=host,
-            max_body_bytes=int(service.settings.max_payload_mb * 1024 * 1024),
-            limit_hint="split the inputs over several requests, or deploy with a larger "
-                       "SPRINGBOARD_MAX_PAYLOAD_MB")
+    app = FastAPI(
+        title=f"Springboard endpoint {service.name}",
+        description=f"Serves {service.spec.id} {service.spec.version}.",
+        version=service.spec.version,
+    )
+    shapes = ErrorShapes(
+        default=lambda exc: _send(error_reply(exc, runtime_shape=False)),
+        by_prefix=(("/v1/", render_error),) if render_error else (),
+    )
+    install(
+        app,
+        shapes=shapes,
+        api_key=api_key,
+        host=host,
+        max_body_bytes=int(service.settings.max_payload_mb * 1024 * 1024),
+        limit_hint="split the inputs over several requests, or deploy with a larger "
+        "SPRINGBOARD_MAX_PAYLOAD_MB",
+    )
 
     @app.get("/ping", summary="Health: 200 once the model is loaded, 503 before")
     async def ping() -> Response:
@@ -78,25 +109,33 @@ def create_app(service: EndpointService, *, api_key: str | None = None,
             try:
                 payload = await asyncio.to_thread(decode_json, body)
                 if wants_stream(payload):
-                    return StreamingResponse(await open_stream(service, payload),
-                                             media_type=STREAM_MEDIA_TYPE)
-            except Exception as exc:
-                return _send(error_reply(public_error(exc, uuid.uuid4().hex),
-                                         runtime_shape=runtime_shape))
+                    return StreamingResponse(
+                        await open_stream(service, payload), media_type=STREAM_MEDIA_TYPE
+                    )
+            except Exception as exc:  # noqa: BLE001 (every failure answers as an error reply)
+                return _send(
+                    error_reply(public_error(exc, uuid.uuid4().hex), runtime_shape=runtime_shape)
+                )
         # Once the body is read, the next ASGI message is the client's disconnect; the
         # service then cancels the work (a blocking receive, not is_disconnected polling).
-        reply = await service.invoke(body, request.headers.get("content-type"),
-                                     runtime_shape=runtime_shape,
-                                     request_id=request.headers.get("x-request-id"),
-                                     until_gone=lambda: wait_for_disconnect(request.receive))
+        reply = await service.invoke(
+            body,
+            request.headers.get("content-type"),
+            runtime_shape=runtime_shape,
+            request_id=request.headers.get("x-request-id"),
+            until_gone=lambda: wait_for_disconnect(request.receive),
+        )
         return _send(reply)
 
     @app.post("/invocations", summary="Invoke the model", openapi_extra=INVOCATION_BODY)
     async def invocations(request: Request) -> Response:
         return await invoke(request, runtime_shape=False)
 
-    @app.post("/endpoints/{name}/invocations", openapi_extra=INVOCATION_BODY,
-              summary="Invoke the model on the managed runtime's path")
+    @app.post(
+        "/endpoints/{name}/invocations",
+        openapi_extra=INVOCATION_BODY,
+        summary="Invoke the model on the managed runtime's path",
+    )
     async def runtime_invocations(name: str, request: Request) -> Response:
         if name != service.name:
             return _send(unknown_endpoint_reply(name, service.name))
@@ -109,11 +148,18 @@ def create_app(service: EndpointService, *, api_key: str | None = None,
     @app.get("/info", summary="What this endpoint serves and how")
     async def info() -> JSONResponse:
         preset = service.settings.matching_preset(service.spec)
-        return JSONResponse({"name": service.name, "model_id": service.spec.id,
-                             "version": service.spec.version, "task": service.spec.task.value,
-                             "ready": service.ready, "settings": service.settings.model_dump(),
-                             "scheduler": service.scheduler,
-                             "preset": preset.name if preset else None})
+        return JSONResponse(
+            {
+                "name": service.name,
+                "model_id": service.spec.id,
+                "version": service.spec.version,
+                "task": service.spec.task.value,
+                "ready": service.ready,
+                "settings": service.settings.model_dump(),
+                "scheduler": service.scheduler,
+                "preset": preset.name if preset else None,
+            }
+        )
 
     for router in routers:
         app.include_router(router)

@@ -85,16 +85,22 @@ class BatchRequest:
 class Batcher:
     """Merges queued requests into batched `Generator.execute` calls on worker threads."""
 
-    def __init__(self, generator: Generator, settings: DeploymentSettings,
-                 metrics: ServerMetrics | None = None) -> None:
+    def __init__(
+        self,
+        generator: Generator,
+        settings: DeploymentSettings,
+        metrics: ServerMetrics | None = None,
+    ) -> None:
         self.generator = generator
         self.settings = settings
         self.metrics = metrics or ServerMetrics()
         self._queue: queue.Queue[BatchRequest] = queue.Queue(maxsize=settings.max_queue_size)
         self._stopping = threading.Event()
         self._last_rows, self._last_secs, self._last_end = 0, 0.0, 0.0  # the last batch
-        self._threads = [threading.Thread(target=self._loop, name=f"batcher-{i}", daemon=True)
-                         for i in range(settings.model_server_workers)]
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"batcher-{i}", daemon=True)
+            for i in range(settings.model_server_workers)
+        ]
 
     def start(self) -> None:
         for thread in self._threads:
@@ -104,8 +110,9 @@ class Batcher:
     def queue_depth(self) -> int:
         return self._queue.qsize()
 
-    def submit(self, planned: list[Planned], *,
-               on_token: TokenCallback | None = None) -> BatchRequest:
+    def submit(
+        self, planned: list[Planned], *, on_token: TokenCallback | None = None
+    ) -> BatchRequest:
         """Queue checked prompts; `request.future` resolves to one result per prompt, and
         `on_token` (if given) hears each token as it comes. Raises `ClientError` naming
         `num_beams` when tokens of beam search are asked for."""
@@ -117,7 +124,8 @@ class Batcher:
         except queue.Full:
             raise OverloadedError(
                 f"the endpoint is at capacity ({self.settings.max_queue_size} requests queued)",
-                fix="retry after a short wait, or raise SPRINGBOARD_MAX_QUEUE_SIZE") from None
+                fix="retry after a short wait, or raise SPRINGBOARD_MAX_QUEUE_SIZE",
+            ) from None
         self.metrics.queue_depth.set(self._queue.qsize())
         return request
 
@@ -181,7 +189,9 @@ class Batcher:
                     [request.planned for request in requests],
                     batch_size=self.settings.max_rolling_batch_size,
                     cancelled=lambda n: requests[n].cancelled,
-                    on_token=[request.report if request.on_token else None for request in requests]))
+                    on_token=[request.report if request.on_token else None for request in requests],
+                )
+            )
         except Exception as exc:  # a bug, not a failed pass: fail these requests, keep the worker
             log.exception("batch of %d rows failed", rows)
             outcomes = [exc] * len(requests)
@@ -195,15 +205,16 @@ class Batcher:
             request.started, request.finished = started, finished
             self.settle(request, outcome)
 
-    def settle(self, request: BatchRequest, outcome: list[GenerationResult] | BaseException) -> None:
+    def settle(
+        self, request: BatchRequest, outcome: list[GenerationResult] | BaseException
+    ) -> None:
         """Answer a request: its results, its own error, or (caller gone) a cancellation."""
         if isinstance(outcome, BaseException):
             if isinstance(outcome, GenerationError):
                 log.error("a request failed on its own: %s", outcome)
             request.future.set_exception(outcome)
         elif request.cancelled:
-            self.metrics.cancelled_rows.inc(sum(r.finish_reasons.count(CANCELLED)
-                                                for r in outcome))
+            self.metrics.cancelled_rows.inc(sum(r.finish_reasons.count(CANCELLED) for r in outcome))
             request.future.set_exception(RequestCancelledError("the caller gave up on the request"))
         else:
             request.future.set_result(outcome)

@@ -37,8 +37,9 @@ def _raise_for(response: httpx.Response) -> None:
     except (json.JSONDecodeError, AttributeError):
         error = {"message": response.text[:500]}
     cls = EndpointClientError if response.status_code < 500 else EndpointServerError
-    exc: SpringboardError = cls(f"HTTP {response.status_code}: {error.get('message', '')}",
-                                field=error.get("field"))
+    exc: SpringboardError = cls(
+        f"HTTP {response.status_code}: {error.get('message', '')}", field=error.get("field")
+    )
     exc.http_status = response.status_code
     exc.code = error.get("code", exc.code)
     raise exc
@@ -53,20 +54,29 @@ def _headers(content_type: str) -> dict[str, str]:
 
 
 def _unreachable(name: str, url: str, exc: Exception) -> EndpointServerError:
-    return EndpointServerError(f"could not reach endpoint {name} at {url}: {exc}",
-                               field="name", value=name,
-                               fix=f"check `springboard endpoints describe {name}`")
+    return EndpointServerError(
+        f"could not reach endpoint {name} at {url}: {exc}",
+        field="name",
+        value=name,
+        fix=f"check `springboard endpoints describe {name}`",
+    )
 
 
-def invoke(name: str, body: bytes | str | dict[str, Any] | list[Any], *,
-           content_type: str = "application/json", timeout: float = 600.0) -> httpx.Response:
+def invoke(
+    name: str,
+    body: bytes | str | dict[str, Any] | list[Any],
+    *,
+    content_type: str = "application/json",
+    timeout: float = 600.0,
+) -> httpx.Response:
     """POST `body` to endpoint `name`'s /invocations; raise typed errors for 4xx/5xx."""
     url = url_of(name)
     if isinstance(body, (dict, list)):
         body = json.dumps(body)
     try:
-        response = httpx.post(f"{url}/invocations", content=body,
-                              headers=_headers(content_type), timeout=timeout)
+        response = httpx.post(
+            f"{url}/invocations", content=body, headers=_headers(content_type), timeout=timeout
+        )
     except httpx.HTTPError as exc:
         raise _unreachable(name, url, exc) from exc
     _raise_for(response)
@@ -74,13 +84,18 @@ def invoke(name: str, body: bytes | str | dict[str, Any] | list[Any], *,
 
 
 @contextmanager
-def _streamed(name: str, path: str, body: dict[str, Any],
-              timeout: float) -> Iterator[httpx.Response]:
+def _streamed(
+    name: str, path: str, body: dict[str, Any], timeout: float
+) -> Iterator[httpx.Response]:
     url = url_of(name)
     try:
-        with httpx.stream("POST", f"{url}{path}", content=json.dumps(body),
-                          headers=_headers("application/json"),
-                          timeout=httpx.Timeout(10.0, read=timeout)) as response:
+        with httpx.stream(
+            "POST",
+            f"{url}{path}",
+            content=json.dumps(body),
+            headers=_headers("application/json"),
+            timeout=httpx.Timeout(10.0, read=timeout),
+        ) as response:
             if response.status_code >= 400:
                 response.read()
                 _raise_for(response)
@@ -89,8 +104,9 @@ def _streamed(name: str, path: str, body: dict[str, Any],
         raise _unreachable(name, url, exc) from exc
 
 
-def stream_invoke(name: str, payload: dict[str, Any], *,
-                  timeout: float = 600.0) -> Iterator[dict[str, Any]]:
+def stream_invoke(
+    name: str, payload: dict[str, Any], *, timeout: float = 600.0
+) -> Iterator[dict[str, Any]]:
     """POST `payload` with `"stream": true` to /invocations; yield each JSON line as it
     comes (`{"index", "token": {"text"}}`, and per sequence a last line with
     `generated_text` and `details`)."""
@@ -103,8 +119,9 @@ def stream_invoke(name: str, payload: dict[str, Any], *,
                 yield data
 
 
-def stream_chat(name: str, messages: list[dict[str, str]], *, timeout: float = 600.0,
-                **parameters: Any) -> Iterator[str]:
+def stream_chat(
+    name: str, messages: list[dict[str, str]], *, timeout: float = 600.0, **parameters: Any
+) -> Iterator[str]:
     """Stream a chat completion from endpoint `name` (its OpenAI route): yield the reply's
     text pieces as they are generated."""
     body = {"model": name, "messages": messages, "stream": True, **parameters}
@@ -112,7 +129,7 @@ def stream_chat(name: str, messages: list[dict[str, str]], *, timeout: float = 6
         for line in response.iter_lines():
             if not line.startswith("data: "):
                 continue
-            data = line[len("data: "):]
+            data = line[len("data: ") :]
             if data == "[DONE]":
                 return
             event = json.loads(data)
@@ -124,8 +141,10 @@ def stream_chat(name: str, messages: list[dict[str, str]], *, timeout: float = 6
 
 
 def _line_error(error: dict[str, Any]) -> SpringboardError:
-    return EndpointServerError(error.get("message", "the endpoint failed mid-stream"),
-                               field=error.get("param") or error.get("field"))
+    return EndpointServerError(
+        error.get("message", "the endpoint failed mid-stream"),
+        field=error.get("param") or error.get("field"),
+    )
 
 
 def decode(response: httpx.Response) -> Any:

@@ -42,7 +42,16 @@ def supports_continuous(generator: Generator) -> bool:
 
     model_type = getattr(generator.model.config, "model_type", "")
     return generator.task is Task.TEXT_GENERATION and model_type in (
-        "llama", "mistral", "qwen2", "qwen3", "gemma", "phi3", "smollm3", "olmo", "granite")
+        "llama",
+        "mistral",
+        "qwen2",
+        "qwen3",
+        "gemma",
+        "phi3",
+        "smollm3",
+        "olmo",
+        "granite",
+    )
 
 
 def _continuous(item: Planned) -> bool:
@@ -146,25 +155,35 @@ class ContinuousBatcher(Batcher):
     def _rows_of(self, request: BatchRequest) -> list[_Row]:
         """Rows to decode step by step; items the static path must run are run now."""
         request.started = time.monotonic()
-        state = _RequestState(outputs=[[None] * item.rows for item in request.planned],
-                          logprobs=[None if item.params.logprobs is None else
-                                    [[] for _ in range(item.rows)] for item in request.planned],
-                          pending=0)
+        state = _RequestState(
+            outputs=[[None] * item.rows for item in request.planned],
+            logprobs=[
+                None if item.params.logprobs is None else [[] for _ in range(item.rows)]
+                for item in request.planned
+            ],
+            pending=0,
+        )
         self._requests[id(request)] = (request, state)
         static = [i for i, item in enumerate(request.planned) if not _continuous(item)]
         if static:
-            report = None if request.on_token is None else (
-                lambda k, j, t, lp: request.report(static[k], j, t, lp))
+            report = (
+                None
+                if request.on_token is None
+                else (lambda k, j, t, lp: request.report(static[k], j, t, lp))
+            )
             try:
-                results = self.generator.execute([request.planned[i] for i in static],
-                                                 cancelled=lambda _n: request.cancelled,
-                                                 on_token=report)
+                results = self.generator.execute(
+                    [request.planned[i] for i in static],
+                    cancelled=lambda _n: request.cancelled,
+                    on_token=report,
+                )
             except (GenerationError, ClientError) as exc:  # this request's own failure
                 self._fail(request, exc)
                 return []
             for i, result in zip(static, results, strict=True):
-                state.outputs[i] = list(zip(result.texts, result.output_tokens,
-                                            result.finish_reasons, strict=True))
+                state.outputs[i] = list(
+                    zip(result.texts, result.output_tokens, result.finish_reasons, strict=True)
+                )
                 state.logprobs[i] = result.logprobs
         rows = []
         for i, item in enumerate(request.planned):
@@ -185,12 +204,13 @@ class ContinuousBatcher(Batcher):
             try:
                 self._prefill(rows)
                 return
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 (a failed prefill falls back to one request at a time)
                 if len({id(r.request) for r in rows}) == 1:
                     self._fail(rows[0].request, _failure(exc))
                     return
-                log.warning("prefill of %d rows failed (%s); prefilling each request alone",
-                            len(rows), exc)
+                log.warning(
+                    "prefill of %d rows failed (%s); prefilling each request alone", len(rows), exc
+                )
         by_request: dict[int, list[_Row]] = {}
         for row in rows:
             by_request.setdefault(id(row.request), []).append(row)
@@ -199,7 +219,7 @@ class ContinuousBatcher(Batcher):
         for request_rows in by_request.values():
             try:
                 self._prefill(request_rows)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 (isolates one request's failure)
                 log.error("a request failed on its own: %s", exc)
                 self._fail(request_rows[0].request, _failure(exc))
 
@@ -230,8 +250,13 @@ class ContinuousBatcher(Batcher):
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         cache = DynamicCache(config=self.generator.model.config)
         with torch.inference_mode():
-            out = self.generator.model(input_ids=ids, attention_mask=mask, position_ids=positions,
-                                       past_key_values=cache, use_cache=True)
+            out = self.generator.model(
+                input_ids=ids,
+                attention_mask=mask,
+                position_ids=positions,
+                past_key_values=cache,
+                use_cache=True,
+            )
         tokens, steps = self._choose(rows, out.logits[:, -1, :])
         self._merge(rows, mask, out.past_key_values)
         self._record(rows, tokens, steps, offset=len(self._rows) - len(rows))
@@ -244,10 +269,10 @@ class ContinuousBatcher(Batcher):
             width = max(self._mask.shape[1], mask.shape[1])
             for old, new in zip(self._cache.layers, cache.layers, strict=True):
                 old.keys = torch.cat([_left_pad(old.keys, width), _left_pad(new.keys, width)])
-                old.values = torch.cat([_left_pad(old.values, width),
-                                        _left_pad(new.values, width)])
-            self._mask = torch.cat([_left_pad(self._mask, width, dim=1),
-                                    _left_pad(mask, width, dim=1)])
+                old.values = torch.cat([_left_pad(old.values, width), _left_pad(new.values, width)])
+            self._mask = torch.cat(
+                [_left_pad(self._mask, width, dim=1), _left_pad(mask, width, dim=1)]
+            )
             self._rows.extend(rows)
         self.metrics.active_rows.set(len(self._rows))
 
@@ -259,21 +284,27 @@ class ContinuousBatcher(Batcher):
             mask = torch.cat([self._mask, torch.ones_like(self._mask[:, :1])], dim=1)
             positions = mask.sum(dim=1, keepdim=True) - 1
             with torch.inference_mode():
-                out = self.generator.model(input_ids=last, attention_mask=mask,
-                                           position_ids=positions, past_key_values=self._cache,
-                                           use_cache=True)
+                out = self.generator.model(
+                    input_ids=last,
+                    attention_mask=mask,
+                    position_ids=positions,
+                    past_key_values=self._cache,
+                    use_cache=True,
+                )
             tokens, steps = self._choose(rows, out.logits[:, -1, :])
-        except Exception as exc:  # start every request again on its own
-            log.warning("a step of %d rows failed (%s); prefilling each request alone",
-                        len(rows), exc)
+        except Exception as exc:  # noqa: BLE001 (start every request again on its own)
+            log.warning(
+                "a step of %d rows failed (%s); prefilling each request alone", len(rows), exc
+            )
             self._clear_batch()
             self._start(rows, together=False)
             return
         self._mask, self._cache = mask, out.past_key_values
         self._record(rows, tokens, steps, offset=0)
 
-    def _choose(self, rows: list[_Row],
-                logits: torch.Tensor) -> tuple[list[int], list[StepLogprob | None]]:
+    def _choose(
+        self, rows: list[_Row], logits: torch.Tensor
+    ) -> tuple[list[int], list[StepLogprob | None]]:
         """Each row's next token, and its logprobs for the rows that asked for them."""
         specs = [r.spec for r in rows]
         scores = logits.float()
@@ -283,11 +314,14 @@ class ContinuousBatcher(Batcher):
         sampler = RowSampler(specs, [r.rng for r in rows])
         counts = sampler.counts([r.tokens for r in rows], scores.shape[-1])
         chosen = sampler.process(scores, counts).argmax(dim=-1)
-        steps = recorder.take(chosen) if recorder is not None else [None] * len(rows)
+        steps: list[StepLogprob | None] = (
+            recorder.take(chosen) if recorder is not None else [None] * len(rows)
+        )
         return chosen.tolist(), steps
 
-    def _record(self, rows: list[_Row], tokens: list[int], steps: list[StepLogprob | None],
-                offset: int) -> None:
+    def _record(
+        self, rows: list[_Row], tokens: list[int], steps: list[StepLogprob | None], offset: int
+    ) -> None:
         """Append each row's next token (and hand it to its request's listener), then retire
         the rows that are done."""
         self.metrics.batch_rows.observe(len(self._rows))
@@ -316,12 +350,13 @@ class ContinuousBatcher(Batcher):
         for index in indices:
             row = self._rows[index]
             _, state = self._requests[id(row.request)]
-            sequence = self.generator.finish_sequence(row.tokens, row.spec.max_new_tokens,
-                                                      row.spec.stop)
+            sequence = self.generator.finish_sequence(
+                row.tokens, row.spec.max_new_tokens, row.spec.stop
+            )
             state.outputs[row.item_index][row.seq_index] = sequence
             kept = state.logprobs[row.item_index]
             if kept is not None:
-                kept[row.seq_index] = self.generator.token_logprobs(row.logprobs[:sequence[1]])
+                kept[row.seq_index] = self.generator.token_logprobs(row.logprobs[: sequence[1]])
             state.pending -= 1
             if state.pending == 0:
                 self._complete(row.request)
@@ -350,8 +385,15 @@ class ContinuousBatcher(Batcher):
     def _complete(self, request: BatchRequest) -> None:
         _, state = self._requests.pop(id(request))
         request.finished = time.monotonic()
-        self.settle(request, [item.result(outputs, logprobs) for item, outputs, logprobs
-                          in zip(request.planned, state.outputs, state.logprobs, strict=True)])
+        self.settle(
+            request,
+            [
+                item.result(outputs, logprobs)
+                for item, outputs, logprobs in zip(
+                    request.planned, state.outputs, state.logprobs, strict=True
+                )
+            ],
+        )
 
     def _fail(self, request: BatchRequest, exc: BaseException) -> None:
         self._requests.pop(id(request), None)

@@ -35,6 +35,7 @@ from springboard.store.schema import REDACTED
 NAME_PATTERN = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")  # the whole name: fullmatch
 LIVE_STATUSES = tuple(s.value for s in endpoint_records.LIVE)
 
+
 class EndpointInfo(BaseModel):
     """What `endpoints describe` shows (and `deploy --json` prints)."""
 
@@ -61,11 +62,19 @@ class EndpointFailedError(ServerError):
 
 
 def _info(row: dict[str, Any]) -> EndpointInfo:
-    return EndpointInfo(name=row["name"], url=row["url"], status=row["status"],
-                        status_message=row["status_message"], model_id=row["model_id"],
-                        model_version=row["model_version"], pid=row["pid"],
-                        settings=_shown(row["env"]), log_path=row["log_path"],
-                        created_at=row["created_at"], updated_at=row["updated_at"])
+    return EndpointInfo(
+        name=row["name"],
+        url=row["url"],
+        status=row["status"],
+        status_message=row["status_message"],
+        model_id=row["model_id"],
+        model_version=row["model_version"],
+        pid=row["pid"],
+        settings=_shown(row["env"]),
+        log_path=row["log_path"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
 
 
 def _shown(env: dict[str, str]) -> dict[str, str]:
@@ -90,8 +99,9 @@ def _reconcile(row: dict[str, Any]) -> dict[str, Any]:
     if row["status"] in LIVE_STATUSES and not _alive(row):
         tail = processes.log_tail(row["log_path"], 10)
         message = "the server process exited" + (f"; last log lines:\n{tail}" if tail else "")
-        endpoint_records.transition(row["name"], EndpointStatus.FAILED, message=message,
-                                    expected=LIVE_STATUSES)
+        endpoint_records.transition(
+            row["name"], EndpointStatus.FAILED, message=message, expected=LIVE_STATUSES
+        )
         row = endpoint_records.get(row["name"]) or row
     return row
 
@@ -100,21 +110,35 @@ def _row(name: str) -> dict[str, Any]:
     row = endpoint_records.get(name)
     if row is None:
         known = [r["name"] for r in endpoint_records.list_all()]
-        raise NotFoundError(f"no endpoint named '{name}'", field="name", value=name,
-                            fix=("endpoints: " + ", ".join(known)) if known
-                            else "deploy one with `springboard deploy MODEL_ID`")
+        raise NotFoundError(
+            f"no endpoint named '{name}'",
+            field="name",
+            value=name,
+            fix=("endpoints: " + ", ".join(known))
+            if known
+            else "deploy one with `springboard deploy MODEL_ID`",
+        )
     return row
 
 
 def default_name(model_id: str) -> str:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return f"{model_id[:63 - len(stamp) - 1].rstrip('-')}-{stamp}"
+    return f"{model_id[: 63 - len(stamp) - 1].rstrip('-')}-{stamp}"
 
 
-def deploy(model_id: str, *, version: str = "*", name: str | None = None,
-           host: str = "127.0.0.1", port: int = 0, env: dict[str, str] | None = None,
-           accept_eula: bool = False, model_dir: str | None = None, wait: bool = True,
-           timeout: float = 600.0) -> EndpointInfo:
+def deploy(
+    model_id: str,
+    *,
+    version: str = "*",
+    name: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    env: dict[str, str] | None = None,
+    accept_eula: bool = False,
+    model_dir: str | None = None,
+    wait: bool = True,
+    timeout: float = 600.0,
+) -> EndpointInfo:
     """Start an endpoint serving `model_id`; by default return once it is healthy."""
     from springboard.artifacts import resolve_model_dir
 
@@ -124,9 +148,14 @@ def deploy(model_id: str, *, version: str = "*", name: str | None = None,
     name = name or default_name(spec.id)
     issues = []
     if not NAME_PATTERN.fullmatch(name):
-        issues.append(Issue("name", f"{name!r} is not a valid endpoint name", name,
-                            "use 1-63 letters, digits and hyphens, starting and ending "
-                            "with a letter or digit"))
+        issues.append(
+            Issue(
+                "name",
+                f"{name!r} is not a valid endpoint name",
+                name,
+                "use 1-63 letters, digits and hyphens, starting and ending with a letter or digit",
+            )
+        )
     if not 0 <= port <= 65535:
         issues.append(Issue("port", f"must be in 0..65535 (0 picks a free port); got {port}", port))
     api_key = env.pop("SPRINGBOARD_API_KEY", None) or configured_api_key()
@@ -139,26 +168,42 @@ def deploy(model_id: str, *, version: str = "*", name: str | None = None,
     resolve_model_dir(spec, model_dir=model_dir)  # missing weights fail now, not in the log
     log_path = _endpoint_dir(name) / "server.log"
     try:
-        endpoint_records.insert({
-            "name": name, "model_id": spec.id, "model_version": spec.version,
-            "status": EndpointStatus.CREATING, "status_message": "starting the server process",
-            "host": host, "port": port or None, "url": None, "pid": None,
-            "pid_started": None, "env": {**settings.to_env(), **_redacted(_extra_env(env))},
-            "model_dir": model_dir, "log_path": str(log_path)})
+        endpoint_records.insert(
+            {
+                "name": name,
+                "model_id": spec.id,
+                "model_version": spec.version,
+                "status": EndpointStatus.CREATING,
+                "status_message": "starting the server process",
+                "host": host,
+                "port": port or None,
+                "url": None,
+                "pid": None,
+                "pid_started": None,
+                "env": {**settings.to_env(), **_redacted(_extra_env(env))},
+                "model_dir": model_dir,
+                "log_path": str(log_path),
+            }
+        )
     except endpoint_records.DuplicateNameError:
         existing = endpoint_records.get(name) or {}
-        raise NameInUseError(f"the endpoint name '{name}' is in use "
-                             f"({existing.get('status', 'unknown')})", field="name", value=name,
-                             fix="pick another `name`, or delete the existing endpoint first") from None
+        raise NameInUseError(
+            f"the endpoint name '{name}' is in use ({existing.get('status', 'unknown')})",
+            field="name",
+            value=name,
+            fix="pick another `name`, or delete the existing endpoint first",
+        ) from None
     # variables that are not deployment settings (OMP_NUM_THREADS, HF_HOME, ...) reach the server
     child_env = {**os.environ, **_extra_env(env), "SPRINGBOARD_HOME": str(get_settings().home)}
     if api_key:
         child_env["SPRINGBOARD_API_KEY"] = api_key
     with open(log_path, "ab", opener=permissions.opener) as log:
-        log.write(f"\n--- deploy {name}: {spec.id} {spec.version} at {datetime.now().isoformat()}\n"
-                  .encode())
-    pid, started = processes.spawn("springboard.serving.server", [name], log_path=log_path,
-                                   env=child_env)
+        log.write(
+            f"\n--- deploy {name}: {spec.id} {spec.version} at {datetime.now().isoformat()}\n".encode()
+        )
+    pid, started = processes.spawn(
+        "springboard.serving.server", [name], log_path=log_path, env=child_env
+    )
     endpoint_records.update_row(name, pid=pid, pid_started=started)
     return wait_until_in_service(name, timeout) if wait else describe(name)
 
@@ -181,13 +226,19 @@ def wait_until_in_service(name: str, timeout: float = 600.0, poll: float = 0.2) 
         if row["status"] == EndpointStatus.IN_SERVICE:
             return _info(row)
         if row["status"] == EndpointStatus.FAILED:
-            raise EndpointFailedError(f"endpoint {name} failed to start: {row['status_message']}",
-                                      field="name", value=name,
-                                      fix=f"see its log: springboard endpoints logs {name}")
+            raise EndpointFailedError(
+                f"endpoint {name} failed to start: {row['status_message']}",
+                field="name",
+                value=name,
+                fix=f"see its log: springboard endpoints logs {name}",
+            )
         if time.monotonic() > deadline:
-            raise EndpointFailedError(f"endpoint {name} is still {row['status']} after "
-                                      f"{timeout:g} s", field="name", value=name,
-                                      fix=f"see its log: springboard endpoints logs {name}")
+            raise EndpointFailedError(
+                f"endpoint {name} is still {row['status']} after {timeout:g} s",
+                field="name",
+                value=name,
+                fix=f"see its log: springboard endpoints logs {name}",
+            )
         time.sleep(poll)
 
 
@@ -217,8 +268,11 @@ def url_of(name: str) -> str:
     """The URL of an endpoint that is InService (raise otherwise)."""
     info = describe(name)
     if info.status != EndpointStatus.IN_SERVICE or not info.url:
-        raise ClientError(f"endpoint {name} is {info.status}, not InService"
-                          + (f": {info.status_message}" if info.status_message else ""),
-                          field="name", value=name,
-                          fix=f"check `springboard endpoints describe {name}`")
+        raise ClientError(
+            f"endpoint {name} is {info.status}, not InService"
+            + (f": {info.status_message}" if info.status_message else ""),
+            field="name",
+            value=name,
+            fix=f"check `springboard endpoints describe {name}`",
+        )
     return info.url

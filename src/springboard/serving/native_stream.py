@@ -31,8 +31,9 @@ async def open_stream(service: Any, payload: dict[str, Any]) -> AsyncIterator[by
     """Check and queue the request (raising as an unstreamed request would), wait for its
     first event, and return the lines to send."""
     fields = {k: v for k, v in payload.items() if k != "stream"}
-    request = await asyncio.to_thread(service.generator.parse, fields,
-                                      limits=service.settings.request_limits())
+    request = await asyncio.to_thread(
+        service.generator.parse, fields, limits=service.settings.request_limits()
+    )
     planned = await service.plan(request.prompts, request.params)
     events = await started(service.stream(planned))
     return _lines(events, request.params.num_return_sequences)
@@ -49,14 +50,16 @@ async def _lines(events: Any, per_item: int) -> AsyncIterator[bytes]:
                 line: dict[str, Any] = {"index": index, "token": {"text": event.text}}
                 if event.finish_reason is not None:
                     line["generated_text"] = "".join(texts.pop(index))
-                    line["details"] = {"finish_reason": event.finish_reason,
-                                       "generated_tokens": event.output_tokens,
-                                       "input_tokens": event.input_tokens}
+                    line["details"] = {
+                        "finish_reason": event.finish_reason,
+                        "generated_tokens": event.output_tokens,
+                        "input_tokens": event.input_tokens,
+                    }
                 if event.text or event.finish_reason is not None:
                     out += dumps(line) + b"\n"
             if out:
                 yield out
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 (the stream ends with an error line, never a dropped connection)
         yield dumps({"error": public_error(exc, uuid.uuid4().hex).to_dict()}) + b"\n"
     finally:
         await events.aclose()

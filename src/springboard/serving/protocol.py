@@ -16,12 +16,16 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from springboard.errors import (ClientError, NotFoundError, SpringboardError,
-                                UnsupportedMediaTypeError)
+from springboard.errors import (
+    ClientError,
+    NotFoundError,
+    SpringboardError,
+    UnsupportedMediaTypeError,
+)
 
 JSON = "application/json"
 JSONLINES = ("application/jsonlines", "application/x-jsonlines", "application/jsonl")
@@ -59,8 +63,11 @@ def media_type(content_type: str | None) -> str:
         return JSON
     if kind not in SUPPORTED:
         raise UnsupportedMediaTypeError(
-            f"content type '{kind}' is not supported", field="Content-Type", value=kind,
-            fix="send one of " + ", ".join(SUPPORTED))
+            f"content type '{kind}' is not supported",
+            field="Content-Type",
+            value=kind,
+            fix="send one of " + ", ".join(SUPPORTED),
+        )
     return kind
 
 
@@ -68,11 +75,17 @@ def decode_json(body: bytes, *, where: str = "body") -> Any:
     try:
         return json.loads(body)
     except ValueError as exc:  # not JSON, not UTF-8, or an integer of over 4,300 digits
-        raise ClientError(f"{where} is not valid JSON: {exc}", field=where,
-                          fix='send e.g. {"text_inputs": "hello"}') from None
+        raise ClientError(
+            f"{where} is not valid JSON: {exc}",
+            field=where,
+            fix='send e.g. {"text_inputs": "hello"}',
+        ) from None
     except RecursionError:
-        raise ClientError(f"{where} nests arrays/objects too deeply to parse", field=where,
-                          fix='send a flat payload, e.g. {"text_inputs": "hello"}') from None
+        raise ClientError(
+            f"{where} nests arrays/objects too deeply to parse",
+            field=where,
+            fix='send a flat payload, e.g. {"text_inputs": "hello"}',
+        ) from None
 
 
 def dumps(data: Any) -> bytes:
@@ -103,7 +116,9 @@ def _safe(value: Any, depth: int = 0) -> Any:
     return repr(value)
 
 
-async def wait_for_disconnect(receive: Callable[[], Awaitable[dict[str, Any]]]) -> None:
+async def wait_for_disconnect(
+    receive: Callable[[], Awaitable[MutableMapping[str, Any]]],
+) -> None:
     """Return once the server reports the client gone (`http.disconnect`). Call it only
     after the body has been read: it takes the messages that follow."""
     while True:
@@ -113,8 +128,9 @@ async def wait_for_disconnect(receive: Callable[[], Awaitable[dict[str, Any]]]) 
         await asyncio.sleep(0.05)  # nothing else should come; never spin on it
 
 
-def error_reply(exc: SpringboardError, *, runtime_shape: bool,
-                headers: dict[str, str] | None = None) -> Reply:
+def error_reply(
+    exc: SpringboardError, *, runtime_shape: bool, headers: dict[str, str] | None = None
+) -> Reply:
     """The error response; the managed runtime's shape on its path."""
     headers = dict(headers or {})
     body: dict[str, Any] = {"error": exc.to_dict()}
@@ -130,19 +146,25 @@ def error_reply(exc: SpringboardError, *, runtime_shape: bool,
         elif status != 401:
             side = "client" if status < 500 else "server"
             headers["x-amzn-ErrorType"] = MODEL_ERROR_TYPE
-            body.update({
-                "ErrorCode": f"{side.upper()}_ERROR_FROM_MODEL",
-                "message": f'Received {side} error ({status}) from primary with message "{exc}".',
-                "OriginalStatusCode": status,
-                "OriginalMessage": dumps({"error": exc.to_dict()}).decode(),
-            })
+            body.update(
+                {
+                    "ErrorCode": f"{side.upper()}_ERROR_FROM_MODEL",
+                    "message": f'Received {side} error ({status}) from primary with message "{exc}".',
+                    "OriginalStatusCode": status,
+                    "OriginalMessage": dumps({"error": exc.to_dict()}).decode(),
+                }
+            )
             status = 424
     return Reply(status=status, body=dumps(body), headers=headers)
 
 
 def unknown_endpoint_reply(name: str, served: str) -> Reply:
     """The runtime's answer for a name this server does not serve (a ValidationError)."""
-    exc = NotFoundError(f"endpoint {name} is not served here", field="name", value=name,
-                        fix=f"this server is endpoint {served}")
+    exc = NotFoundError(
+        f"endpoint {name} is not served here",
+        field="name",
+        value=name,
+        fix=f"this server is endpoint {served}",
+    )
     body = {"error": exc.to_dict(), "message": f"Endpoint {name} not found."}
     return Reply(400, dumps(body), headers={"x-amzn-ErrorType": VALIDATION_TYPE})

@@ -38,24 +38,36 @@ def _load(service: EndpointService, row: dict, server: uvicorn.Server) -> None:
     try:
         thread_budget.apply()  # torch/OpenMP threads for this process's life
         model_dir = resolve_model_dir(service.spec, model_dir=row.get("model_dir"))
-        options = LoadOptions(dtype=service.settings.dtype,
-                              context_length=service.settings.n_positions,
-                              max_batch_size=service.settings.max_rolling_batch_size,
-                              limits=service.settings.request_limits())
+        options = LoadOptions(
+            dtype=service.settings.dtype,
+            context_length=service.settings.n_positions,
+            max_batch_size=service.settings.max_rolling_batch_size,
+            limits=service.settings.request_limits(),
+        )
         service.attach(Generator(service.spec, model_dir, options))
     except Exception as exc:  # any load failure ends the endpoint with its reason recorded
         log.exception("loading %s failed", service.spec.id)
         service.load_error = str(exc)
-        endpoint_records.update_row(name, status="Failed", status_message=f"model load failed: {exc}",
-                                    only_if_status=("Creating",))
+        endpoint_records.update_row(
+            name,
+            status="Failed",
+            status_message=f"model load failed: {exc}",
+            only_if_status=("Creating",),
+        )
         server.should_exit = True
         return
-    endpoint_records.update_row(name, status="InService", status_message=None,
-                                only_if_status=("Creating",))
+    endpoint_records.update_row(
+        name, status="InService", status_message=None, only_if_status=("Creating",)
+    )
     preset = service.settings.matching_preset(service.spec)
-    log.info("endpoint %s is InService: %s %s; settings %s%s", name, service.spec.id,
-             service.spec.version, service.settings.model_dump(),
-             f"; matches the catalog preset '{preset.name}'" if preset else "")
+    log.info(
+        "endpoint %s is InService: %s %s; settings %s%s",
+        name,
+        service.spec.id,
+        service.spec.version,
+        service.settings.model_dump(),
+        f"; matches the catalog preset '{preset.name}'" if preset else "",
+    )
 
 
 def serve(name: str) -> int:
@@ -77,10 +89,16 @@ def serve(name: str) -> int:
     log.info("endpoint %s listening on %s (pid %d)", name, url, os.getpid())
     service = EndpointService(name, spec, settings)
     # The process is where the protocols meet: the endpoint's own routes, and OpenAI's.
-    app = create_app(service, api_key=configured_api_key(), host=row["host"],
-                     routers=[openai_router(service)], render_error=openai_error)
-    server = uvicorn_server(app, access_log=False,
-                            graceful_timeout=int(settings.model_server_timeout) + 5)
+    app = create_app(
+        service,
+        api_key=configured_api_key(),
+        host=row["host"],
+        routers=[openai_router(service)],
+        render_error=openai_error,
+    )
+    server = uvicorn_server(
+        app, access_log=False, graceful_timeout=int(settings.model_server_timeout) + 5
+    )
     threading.Thread(target=_load, args=(service, row, server), daemon=True).start()
     try:
         server.run(sockets=[sock])

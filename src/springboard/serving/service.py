@@ -25,18 +25,31 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from springboard.catalog import ModelSpec
+from springboard.errors import (
+    ClientError,
+    Issue,
+    PayloadTooLargeError,
+    ServerError,
+    SpringboardError,
+    ValidationError,
+)
 from springboard.http_server import internal_error
-from springboard.errors import (ClientError, Issue, PayloadTooLargeError, ServerError,
-                               SpringboardError, ValidationError)
 from springboard.inference.generator import Generator, Planned
 from springboard.inference.params import DecodingParams
 from springboard.inference.payloads import GenerationResult, ParsedRequest, render_response
 from springboard.inference.planned import require_streamable
 from springboard.serving.batcher import Batcher, BatchRequest, RequestCancelledError
 from springboard.serving.metrics import ServerMetrics
-from springboard.serving.protocol import (JSONLINES, TEXT, Reply,
-                                          TimeoutError_, decode_json, dumps, error_reply,
-                                          media_type)
+from springboard.serving.protocol import (
+    JSONLINES,
+    TEXT,
+    Reply,
+    TimeoutError_,
+    decode_json,
+    dumps,
+    error_reply,
+    media_type,
+)
 from springboard.serving.settings import DeploymentSettings
 from springboard.serving.streams import EventBuilder, LoopWaker, TokenFeed, TokenStream
 
@@ -62,8 +75,13 @@ class _Outcome:
 class EndpointService:
     """One endpoint's model, batcher and metrics, and the invocation logic over them."""
 
-    def __init__(self, name: str, spec: ModelSpec, settings: DeploymentSettings,
-                 metrics: ServerMetrics | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        spec: ModelSpec,
+        settings: DeploymentSettings,
+        metrics: ServerMetrics | None = None,
+    ) -> None:
         self.name = name
         self.spec = spec
         self.settings = settings
@@ -84,13 +102,21 @@ class EndpointService:
 
         mode = self.settings.rolling_batch
         if mode == "continuous" and not supports_continuous(generator):
-            raise ValidationError([Issue(
-                "OPTION_ROLLING_BATCH", f"continuous batching does not support {self.spec.id} "
-                f"({generator.task.value}, {generator.model.config.model_type})", mode,
-                "use OPTION_ROLLING_BATCH=dynamic or auto")])
+            raise ValidationError(
+                [
+                    Issue(
+                        "OPTION_ROLLING_BATCH",
+                        f"continuous batching does not support {self.spec.id} "
+                        f"({generator.task.value}, {generator.model.config.model_type})",
+                        mode,
+                        "use OPTION_ROLLING_BATCH=dynamic or auto",
+                    )
+                ]
+            )
         continuous = mode != "dynamic" and supports_continuous(generator)
-        batcher = (ContinuousBatcher if continuous else Batcher)(generator, self.settings,
-                                                                self.metrics)
+        batcher = (ContinuousBatcher if continuous else Batcher)(
+            generator, self.settings, self.metrics
+        )
         batcher.start()
         self.generator, self.batcher = generator, batcher
         self.scheduler = "continuous" if continuous else "dynamic"
@@ -99,9 +125,15 @@ class EndpointService:
         if self.batcher is not None:
             self.batcher.stop()
 
-    async def invoke(self, body: bytes, content_type: str | None, *, runtime_shape: bool,
-                     request_id: str | None = None,
-                     until_gone: Callable[[], Awaitable[Any]] | None = None) -> Reply:
+    async def invoke(
+        self,
+        body: bytes,
+        content_type: str | None,
+        *,
+        runtime_shape: bool,
+        request_id: str | None = None,
+        until_gone: Callable[[], Awaitable[Any]] | None = None,
+    ) -> Reply:
         """Answer one invocation. `until_gone()`, when given, returns once the client has
         disconnected; the work is then cancelled and a 499 (sent to nobody) comes back."""
         started = time.monotonic()
@@ -109,9 +141,10 @@ class EndpointService:
         headers = {"X-Request-Id": request_id, "X-Springboard-Model-Id": self.spec.id}
         try:
             reply = await _unless_gone(self._invoke(body, content_type, headers), until_gone)
-        except Exception as exc:  # a bug must still answer JSON, never drop the connection
-            reply = error_reply(public_error(exc, request_id), runtime_shape=runtime_shape,
-                                headers=headers)
+        except Exception as exc:  # noqa: BLE001 (a bug must still answer JSON, never drop the connection)
+            reply = error_reply(
+                public_error(exc, request_id), runtime_shape=runtime_shape, headers=headers
+            )
         elapsed = time.monotonic() - started
         reply.headers["X-Springboard-Total-Time-Ms"] = f"{elapsed * 1000:.1f}"
         self.record_request(reply.status, elapsed)
@@ -124,29 +157,40 @@ class EndpointService:
 
     # -- the layer protocol translations call -------------------------------------------
 
-    async def plan(self, prompts: Sequence[str],
-                   params: DecodingParams | Sequence[DecodingParams], *,
-                   input_field: str | None = None) -> list[Planned]:
+    async def plan(
+        self,
+        prompts: Sequence[str],
+        params: DecodingParams | Sequence[DecodingParams],
+        *,
+        input_field: str | None = None,
+    ) -> list[Planned]:
         """Check and tokenize prompts within this deployment's limits, off the event loop.
         Raises `ClientError`s (`ValidationError`, `ContextLengthError`) naming the
         prompts `input_field` (by default the payload's field)."""
         generator = self._serving()[0]
-        return await asyncio.to_thread(generator.plan, list(prompts), params,
-                                       limits=self.settings.request_limits(),
-                                       input_field=input_field)
+        return await asyncio.to_thread(
+            generator.plan,
+            list(prompts),
+            params,
+            limits=self.settings.request_limits(),
+            input_field=input_field,
+        )
 
-    async def generate(self, planned: list[Planned], *,
-                       until_gone: Callable[[], Awaitable[Any]] | None = None,
-                       ) -> list[GenerationResult]:
+    async def generate(
+        self,
+        planned: list[Planned],
+        *,
+        until_gone: Callable[[], Awaitable[Any]] | None = None,
+    ) -> list[GenerationResult]:
         """Queue planned prompts and await one result each, in order. After
         SAGEMAKER_MODEL_SERVER_TIMEOUT the work is cancelled and `TimeoutError_` (504)
         raised; when `until_gone()` returns first (the client left), the work is
         cancelled and `RequestCancelledError` raised. Counts the tokens in the metrics."""
         self._serving()
-        results, _ = await _unless_gone(self._run(planned, self._split_size(planned)),
-                                        until_gone)
-        self._count_tokens(sum(r.input_tokens for r in results),
-                           sum(sum(r.output_tokens) for r in results))
+        results, _ = await _unless_gone(self._run(planned, self._split_size(planned)), until_gone)
+        self._count_tokens(
+            sum(r.input_tokens for r in results), sum(sum(r.output_tokens) for r in results)
+        )
         return results
 
     def stream(self, planned: list[Planned]) -> TokenStream:
@@ -161,15 +205,22 @@ class EndpointService:
         batch_requests: list[tuple[int, BatchRequest]] = []
         try:
             for n, start in enumerate(range(0, len(planned), size)):
-                batch_request = batcher.submit(planned[start:start + size], on_token=feed.listener(start))
+                batch_request = batcher.submit(
+                    planned[start : start + size], on_token=feed.listener(start)
+                )
                 batch_request.future.add_done_callback(feed.ender(n))
                 batch_requests.append((start, batch_request))
         except SpringboardError:
             for _, batch_request in batch_requests:
                 batch_request.cancel()
             raise
-        return TokenStream(batch_requests, feed, EventBuilder(generator, planned),
-                           timeout=self.settings.model_server_timeout, metrics=self.metrics)
+        return TokenStream(
+            batch_requests,
+            feed,
+            EventBuilder(generator, planned),
+            timeout=self.settings.model_server_timeout,
+            metrics=self.metrics,
+        )
 
     def _waker(self) -> LoopWaker:
         """The waker of the running event loop (one per loop, shared by its streams)."""
@@ -180,18 +231,24 @@ class EndpointService:
 
     def _serving(self) -> tuple[Generator, Batcher]:
         if self.generator is None or self.batcher is None:
-            raise NotReadyError(f"endpoint {self.name} is still loading its model",
-                                fix="retry when GET /ping answers 200")
+            raise NotReadyError(
+                f"endpoint {self.name} is still loading its model",
+                fix="retry when GET /ping answers 200",
+            )
         return self.generator, self.batcher
 
-    async def _invoke(self, body: bytes, content_type: str | None,
-                      headers: dict[str, str]) -> Reply:
+    async def _invoke(
+        self, body: bytes, content_type: str | None, headers: dict[str, str]
+    ) -> Reply:
         self._serving()
         limit = int(self.settings.max_payload_mb * 1024 * 1024)
         if len(body) > limit:
             raise PayloadTooLargeError(
                 f"the request body is {len(body)} bytes; this endpoint accepts at most {limit}",
-                field="body", value=len(body), fix="split the inputs over several requests")
+                field="body",
+                value=len(body),
+                fix="split the inputs over several requests",
+            )
         kind = media_type(content_type)
         if kind in JSONLINES:
             lines = [line for line in body.splitlines() if line.strip()]
@@ -199,15 +256,23 @@ class EndpointService:
             if len(lines) > most:
                 raise ClientError(
                     f"the JSON Lines body has {len(lines)} lines; at most {most} are accepted "
-                    "(limit max_inputs)", field="body", value=len(lines),
+                    "(limit max_inputs)",
+                    field="body",
+                    value=len(lines),
                     fix="split it over several requests; an endpoint can allow more with "
-                        "SPRINGBOARD_MAX_INPUTS")
-            outcomes = await asyncio.gather(*(self._line(line, n, headers["X-Request-Id"])
-                                              for n, line in enumerate(lines)))
+                    "SPRINGBOARD_MAX_INPUTS",
+                )
+            outcomes = await asyncio.gather(
+                *(self._line(line, n, headers["X-Request-Id"]) for n, line in enumerate(lines))
+            )
             self._usage_headers(headers, [o for o in outcomes if isinstance(o, _Outcome)])
             answers = [o.body if isinstance(o, _Outcome) else o for o in outcomes]
-            return Reply(200, b"\n".join(dumps(a) for a in answers) + b"\n",
-                         media_type="application/jsonlines", headers=headers)
+            return Reply(
+                200,
+                b"\n".join(dumps(a) for a in answers) + b"\n",
+                media_type="application/jsonlines",
+                headers=headers,
+            )
         if kind in TEXT:
             try:
                 text = body.decode("utf-8")
@@ -220,12 +285,12 @@ class EndpointService:
         self._usage_headers(headers, [outcome])
         return Reply(200, dumps(outcome.body), headers=headers)
 
-    async def _line(self, line: bytes, number: int,
-                    request_id: str) -> _Outcome | dict[str, Any]:
+    async def _line(self, line: bytes, number: int, request_id: str) -> _Outcome | dict[str, Any]:
         where = f"line {number + 1}"
         try:
-            return await self._payload(functools.partial(decode_json, line, where=where),
-                                       where=where)
+            return await self._payload(
+                functools.partial(decode_json, line, where=where), where=where
+            )
         except SpringboardError as exc:  # this line's own failure; its siblings go on
             return {"error": public_error(exc, f"{request_id}/{number + 1}").to_dict()}
 
@@ -233,8 +298,9 @@ class EndpointService:
         assert self.generator is not None
         return self.generator.input_field
 
-    def _prepare(self, payload: Callable[[], Any],
-                 where: str) -> tuple[ParsedRequest, list[Planned]]:
+    def _prepare(
+        self, payload: Callable[[], Any], where: str
+    ) -> tuple[ParsedRequest, list[Planned]]:
         """Decode, validate (within the deployment's limits) and tokenize: the part of a
         request whose cost grows with its size, so it runs on a worker thread."""
         assert self.generator is not None
@@ -242,16 +308,18 @@ class EndpointService:
         try:
             request = self.generator.parse(payload(), limits=limits)
         except RecursionError:  # a parser deeper than our own nesting check
-            raise ClientError(f"{where} nests arrays/objects too deeply", field=where,
-                              fix='send a flat payload, e.g. {"inputs": "hello"}') from None
+            raise ClientError(
+                f"{where} nests arrays/objects too deeply",
+                field=where,
+                fix='send a flat payload, e.g. {"inputs": "hello"}',
+            ) from None
         return request, self.generator.plan(request.prompts, request.params, limits=limits)
 
     def _split_size(self, planned: Sequence[Planned], batch_size: int | None = None) -> int:
         """Prompts per batch request: `batch_size`, and no more rows than one batch holds, so a
         list input cannot take over a continuous batch in one prefill."""
         rows = max(planned[0].rows, 1) if planned else 1
-        return max(1, min(batch_size or len(planned),
-                          self.settings.max_rolling_batch_size // rows))
+        return max(1, min(batch_size or len(planned), self.settings.max_rolling_batch_size // rows))
 
     async def _payload(self, payload: Callable[[], Any], *, where: str = "body") -> _Outcome:
         try:
@@ -259,37 +327,52 @@ class EndpointService:
         except asyncio.CancelledError:  # the client has gone
             self._cancel([], "client_gone")
             raise
-        results, batch_requests = await self._run(planned, self._split_size(planned, request.batch_size))
+        results, batch_requests = await self._run(
+            planned, self._split_size(planned, request.batch_size)
+        )
         return _Outcome(
             body=render_response(request, results),
             input_tokens=sum(r.input_tokens for r in results),
             output_tokens=sum(sum(r.output_tokens) for r in results),
             # the span the model worked on it (its batch requests may share passes)
-            model_ms=(max(j.finished for j in batch_requests) - min(j.started for j in batch_requests)) * 1000,
-            queue_ms=max((j.started - j.enqueued) for j in batch_requests) * 1000)
+            model_ms=(
+                max(j.finished for j in batch_requests) - min(j.started for j in batch_requests)
+            )
+            * 1000,
+            queue_ms=max((j.started - j.enqueued) for j in batch_requests) * 1000,
+        )
 
-    async def _run(self, planned: list[Planned],
-                   size: int) -> tuple[list[GenerationResult], list[BatchRequest]]:
+    async def _run(
+        self, planned: list[Planned], size: int
+    ) -> tuple[list[GenerationResult], list[BatchRequest]]:
         """Queue `planned` in batch requests of `size` prompts and await their results, in order."""
         batcher = self._serving()[1]
         batch_requests: list[BatchRequest] = []
         try:
-            batch_requests = [batcher.submit(planned[i:i + size]) for i in range(0, len(planned), size)]
-            waiting = [asyncio.wrap_future(batch_request.future) for batch_request in batch_requests]
+            batch_requests = [
+                batcher.submit(planned[i : i + size]) for i in range(0, len(planned), size)
+            ]
+            waiting = [
+                asyncio.wrap_future(batch_request.future) for batch_request in batch_requests
+            ]
             try:
-                parts = await asyncio.wait_for(asyncio.gather(*waiting),
-                                               timeout=self.settings.model_server_timeout)
+                parts = await asyncio.wait_for(
+                    asyncio.gather(*waiting), timeout=self.settings.model_server_timeout
+                )
             except TimeoutError:
                 self._cancel(batch_requests, "timeout")
                 raise TimeoutError_(
                     f"the request took longer than {self.settings.model_server_timeout:g} s",
                     field="SAGEMAKER_MODEL_SERVER_TIMEOUT",
-                    fix="ask for fewer tokens, or deploy with a larger SAGEMAKER_MODEL_SERVER_TIMEOUT") from None
+                    fix="ask for fewer tokens, or deploy with a larger SAGEMAKER_MODEL_SERVER_TIMEOUT",
+                ) from None
         except asyncio.CancelledError:  # the client has gone
             self._cancel(batch_requests, "client_gone")
             raise
         except SpringboardError:
-            for batch_request in batch_requests:  # e.g. the queue filled up after the first micro-batch
+            for (
+                batch_request
+            ) in batch_requests:  # e.g. the queue filled up after the first micro-batch
                 batch_request.cancel()
             raise
         return [r for part in parts for r in part], batch_requests
@@ -308,16 +391,17 @@ class EndpointService:
         tokens_in = sum(o.input_tokens for o in outcomes)
         tokens_out = sum(o.output_tokens for o in outcomes)
         self._count_tokens(tokens_in, tokens_out)
-        headers.update({
-            "X-Springboard-Input-Tokens": str(tokens_in),
-            "X-Springboard-Output-Tokens": str(tokens_out),
-            "X-Springboard-Model-Time-Ms": f"{sum(o.model_ms for o in outcomes):.1f}",
-            "X-Springboard-Queue-Time-Ms": f"{max((o.queue_ms for o in outcomes), default=0):.1f}",
-        })
+        headers.update(
+            {
+                "X-Springboard-Input-Tokens": str(tokens_in),
+                "X-Springboard-Output-Tokens": str(tokens_out),
+                "X-Springboard-Model-Time-Ms": f"{sum(o.model_ms for o in outcomes):.1f}",
+                "X-Springboard-Queue-Time-Ms": f"{max((o.queue_ms for o in outcomes), default=0):.1f}",
+            }
+        )
 
 
-async def _unless_gone(work: Awaitable[T],
-                       until_gone: Callable[[], Awaitable[Any]] | None) -> T:
+async def _unless_gone(work: Awaitable[T], until_gone: Callable[[], Awaitable[Any]] | None) -> T:
     """`work`'s answer, or `RequestCancelledError` once `until_gone()` returns first (the
     work is then cancelled, which cancels its batch requests)."""
     if until_gone is None:
@@ -335,19 +419,26 @@ async def _unless_gone(work: Awaitable[T],
         return task.result()
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)  # let it cancel its batch requests
-    raise RequestCancelledError("the client disconnected before the answer was ready",
-                                field="connection")
+    raise RequestCancelledError(
+        "the client disconnected before the answer was ready", field="connection"
+    )
 
 
 def public_error(exc: BaseException, request_id: str) -> SpringboardError:
     """What the caller may see of `exc`: a client error or an overload as it is; any other
     failure as a bare "internal error" with the request id, the detail going to the log
     (a model's or library's message can name files and internals)."""
-    if isinstance(exc, SpringboardError) and (exc.http_status < 500 or
-                                              exc.http_status in (503, 504)):
+    if isinstance(exc, SpringboardError) and (
+        exc.http_status < 500 or exc.http_status in (503, 504)
+    ):
         return exc
-    log.error("request %s failed: %s: %s", request_id, type(exc).__name__, exc,
-              exc_info=not isinstance(exc, SpringboardError))
+    log.error(
+        "request %s failed: %s: %s",
+        request_id,
+        type(exc).__name__,
+        exc,
+        exc_info=not isinstance(exc, SpringboardError),
+    )
     return internal_error(request_id)
 
 

@@ -54,10 +54,16 @@ FIELD_ENV = {v: k for k, v in ENV_FIELDS.items()}
 RESERVED_PREFIXES = ("OPTION_", "SAGEMAKER_", "SPRINGBOARD_")
 # The managed hub's container variables that mean nothing here: accepted, so that an
 # environment copied from a managed deployment ports, and passed along unread.
-PORTED_ENV = frozenset({
-    "SAGEMAKER_PROGRAM", "SAGEMAKER_SUBMIT_DIRECTORY", "SAGEMAKER_CONTAINER_LOG_LEVEL",
-    "SAGEMAKER_ENV", "SAGEMAKER_REGION", "SAGEMAKER_MODEL_SERVER_VMARGS",
-})
+PORTED_ENV = frozenset(
+    {
+        "SAGEMAKER_PROGRAM",
+        "SAGEMAKER_SUBMIT_DIRECTORY",
+        "SAGEMAKER_CONTAINER_LOG_LEVEL",
+        "SAGEMAKER_ENV",
+        "SAGEMAKER_REGION",
+        "SAGEMAKER_MODEL_SERVER_VMARGS",
+    }
+)
 
 
 def _process_env_keys() -> frozenset[str]:
@@ -93,7 +99,7 @@ def env_key_issues(env: Mapping[str, str]) -> list[Issue]:
 
 def _tail(key: str) -> str:
     prefix = next((p for p in RESERVED_PREFIXES if key.startswith(p)), "")
-    return key[len(prefix):]
+    return key[len(prefix) :]
 
 
 def _nearest(key: str, prefix: str, same: list[str], known: frozenset[str]) -> str | None:
@@ -102,7 +108,7 @@ def _nearest(key: str, prefix: str, same: list[str], known: frozenset[str]) -> s
     another one (SPRINGBOARD_MAX_ROLLING_BATCH_SIZE -> OPTION_MAX_ROLLING_BATCH_SIZE)."""
     for candidates, cutoff in ((same, 0.6), (sorted(known - set(same)), 0.8)):
         tails = {_tail(k): k for k in candidates}
-        close = difflib.get_close_matches(key[len(prefix):], list(tails), n=1, cutoff=cutoff)
+        close = difflib.get_close_matches(key[len(prefix) :], list(tails), n=1, cutoff=cutoff)
         if close:
             return tails[close[0]]
     return None
@@ -118,22 +124,38 @@ class DeploymentSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    n_positions: int | None = Field(None, gt=0, description="Context limit per request (prompt + new tokens).")
-    max_rolling_batch_size: int = Field(16, gt=0, le=1024, description="Most rows in one forward pass.")
+    n_positions: int | None = Field(
+        None, gt=0, description="Context limit per request (prompt + new tokens)."
+    )
+    max_rolling_batch_size: int = Field(
+        16, gt=0, le=1024, description="Most rows in one forward pass."
+    )
     dtype: Literal["fp32", "bf16", "fp16"] = Field("fp32", description="Weights dtype.")
     tensor_parallel_degree: int = Field(1, ge=1, description="Devices to shard the model over.")
-    model_server_timeout: float = Field(60.0, gt=0, description="Seconds a request may take before 504.")
-    model_server_workers: int = Field(1, ge=1, le=64, description="Threads running batches on the shared model.")
-    max_queue_size: int = Field(256, ge=1, description="Requests waiting at most; beyond it 503 + Retry-After.")
+    model_server_timeout: float = Field(
+        60.0, gt=0, description="Seconds a request may take before 504."
+    )
+    model_server_workers: int = Field(
+        1, ge=1, le=64, description="Threads running batches on the shared model."
+    )
+    max_queue_size: int = Field(
+        256, ge=1, description="Requests waiting at most; beyond it 503 + Retry-After."
+    )
     max_payload_mb: float = payload_limit_mb("Largest request body, in MB; beyond it 413.")
-    batch_wait_ms: float = Field(2.0, ge=0, le=1000, description="How long a batch waits for more requests.")
+    batch_wait_ms: float = Field(
+        2.0, ge=0, le=1000, description="How long a batch waits for more requests."
+    )
     rolling_batch: Literal["auto", "continuous", "dynamic"] = Field(
-        "auto", description="continuous: requests join and leave the running batch between "
+        "auto",
+        description="continuous: requests join and leave the running batch between "
         "decoding steps (causal models); dynamic: whole batches of queued requests; auto: "
-        "continuous where the model supports it.")
+        "continuous where the model supports it.",
+    )
     chat_template: str | None = Field(
-        None, description="A Jinja chat template file for /v1/chat/completions, instead of "
-        "the tokenizer's own.")
+        None,
+        description="A Jinja chat template file for /v1/chat/completions, instead of "
+        "the tokenizer's own.",
+    )
     max_top_k: int = _limit("max_top_k")
     max_return_sequences: int = _limit("max_return_sequences")
     max_beams: int = _limit("max_beams")
@@ -186,22 +208,34 @@ class DeploymentSettings(BaseModel):
 
         devices = torch.cuda.device_count()
         if self.tensor_parallel_degree > max(devices, 1):
-            raise ValidationError([Issue(
-                "OPTION_TENSOR_PARALLEL_DEGREE",
-                f"asks for {self.tensor_parallel_degree} devices but this machine has "
-                f"{devices} GPU(s)", self.tensor_parallel_degree,
-                f"set it to at most {max(devices, 1)}")])
+            raise ValidationError(
+                [
+                    Issue(
+                        "OPTION_TENSOR_PARALLEL_DEGREE",
+                        f"asks for {self.tensor_parallel_degree} devices but this machine has "
+                        f"{devices} GPU(s)",
+                        self.tensor_parallel_degree,
+                        f"set it to at most {max(devices, 1)}",
+                    )
+                ]
+            )
 
     def matching_preset(self, spec: ModelSpec) -> DeploymentPreset | None:
         """The catalog preset these settings equal, if any (it then starts as tested)."""
         context = self.n_positions or spec.context_length
         for preset in spec.deployment_presets:
-            if (preset.context_length, preset.max_batch_size, preset.dtype,
-                    preset.tensor_parallel_degree) == (context, self.max_rolling_batch_size,
-                                                       self.dtype, self.tensor_parallel_degree):
+            if (
+                preset.context_length,
+                preset.max_batch_size,
+                preset.dtype,
+                preset.tensor_parallel_degree,
+            ) == (context, self.max_rolling_batch_size, self.dtype, self.tensor_parallel_degree):
                 return preset
         return None
 
     def to_env(self) -> dict[str, str]:
-        return {FIELD_ENV[name]: str(value) for name, value in self.model_dump().items()
-                if value is not None}
+        return {
+            FIELD_ENV[name]: str(value)
+            for name, value in self.model_dump().items()
+            if value is not None
+        }

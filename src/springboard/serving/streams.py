@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -41,8 +42,12 @@ from springboard.serving.metrics import ServerMetrics
 from springboard.serving.protocol import TimeoutError_
 
 # Generator finish reasons -> the stream's.
-FINISH_REASONS = {"eos_token": "stop", "stop_sequence": "stop", "length": "length",
-                  CANCELLED: "cancelled"}
+FINISH_REASONS = {
+    "eos_token": "stop",
+    "stop_sequence": "stop",
+    "length": "length",
+    CANCELLED: "cancelled",
+}
 
 _Token = tuple[int, int, int, StepLogprob | None]  # item, seq, token id, logprob
 _End = int  # the number of a request that has ended
@@ -80,10 +85,8 @@ class LoopWaker:
             if self._scheduled:
                 return
             self._scheduled = True
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is listening
             self._loop.call_soon_threadsafe(self._run)
-        except RuntimeError:  # the loop has closed: nobody is listening
-            pass
 
     def _run(self) -> None:
         with self._lock:
@@ -104,8 +107,10 @@ class TokenFeed:
 
     def listener(self, offset: int) -> TokenCallback:
         """The `on_token` of a request whose first item is item `offset` of the stream."""
+
         def on_token(item: int, seq: int, token: int, step: StepLogprob | None) -> None:
             self._put((offset + item, seq, token, step))
+
         return on_token
 
     def ender(self, number: int) -> Callable[[Future[Any]], None]:
@@ -154,8 +159,9 @@ class EventBuilder:
     def _decoder(self, key: tuple[int, int]) -> IncrementalDecoder:
         decoder = self._decoders.get(key)
         if decoder is None:
-            decoder = IncrementalDecoder(self._generator.tokenizer,
-                                         self._planned[key[0]].params.stop)
+            decoder = IncrementalDecoder(
+                self._generator.tokenizer, self._planned[key[0]].params.stop
+            )
             self._decoders[key] = decoder
         return decoder
 
@@ -180,8 +186,14 @@ class EventBuilder:
                 continue
             text = "" if end else self._decoder(key).push([token])
             self._sent[key] += 1
-            events.append(TokenEvent(item, seq, text, self._generator.token_logprobs(
-                [step] if step is not None else [])))
+            events.append(
+                TokenEvent(
+                    item,
+                    seq,
+                    text,
+                    self._generator.token_logprobs([step] if step is not None else []),
+                )
+            )
         for (item, seq), burst in bursts.items():
             text = self._decoder((item, seq)).push(burst)
             if text:
@@ -194,13 +206,21 @@ class EventBuilder:
         for n, result in enumerate(results):
             for seq, final in enumerate(result.texts):
                 key = (offset + n, seq)
-                logprobs = (None if result.logprobs is None
-                            else result.logprobs[seq][self._sent[key]:])
+                logprobs = (
+                    None if result.logprobs is None else result.logprobs[seq][self._sent[key] :]
+                )
                 reason = result.finish_reasons[seq]
-                events.append(TokenEvent(
-                    key[0], seq, self._decoder(key).finish(final), logprobs,
-                    finish_reason=FINISH_REASONS.get(reason, reason),
-                    output_tokens=result.output_tokens[seq], input_tokens=result.input_tokens))
+                events.append(
+                    TokenEvent(
+                        key[0],
+                        seq,
+                        self._decoder(key).finish(final),
+                        logprobs,
+                        finish_reason=FINISH_REASONS.get(reason, reason),
+                        output_tokens=result.output_tokens[seq],
+                        input_tokens=result.input_tokens,
+                    )
+                )
         return events
 
 
@@ -213,8 +233,15 @@ class TokenStream:
     request raises (`GenerationError`, ...) and `TimeoutError_` after `timeout` seconds
     without news from the worker."""
 
-    def __init__(self, requests: list[tuple[int, BatchRequest]], feed: TokenFeed, builder: EventBuilder,
-                 *, timeout: float, metrics: ServerMetrics) -> None:
+    def __init__(
+        self,
+        requests: list[tuple[int, BatchRequest]],
+        feed: TokenFeed,
+        builder: EventBuilder,
+        *,
+        timeout: float,
+        metrics: ServerMetrics,
+    ) -> None:
         self._requests = requests
         self._feed = feed
         self._builder = builder
@@ -224,10 +251,10 @@ class TokenStream:
         self._running = set(range(len(requests)))
         self._closed = False
 
-    def __aiter__(self) -> "TokenStream":
+    def __aiter__(self) -> TokenStream:
         return self
 
-    async def __aenter__(self) -> "TokenStream":
+    async def __aenter__(self) -> TokenStream:
         return self
 
     async def __aexit__(self, *_: object) -> None:
@@ -249,7 +276,8 @@ class TokenStream:
                     f"no token came for {self._timeout:g} s",
                     field="SAGEMAKER_MODEL_SERVER_TIMEOUT",
                     fix="ask for fewer tokens, or deploy with a larger "
-                        "SAGEMAKER_MODEL_SERVER_TIMEOUT") from None
+                    "SAGEMAKER_MODEL_SERVER_TIMEOUT",
+                ) from None
             except asyncio.CancelledError:
                 self._abandon("client_gone")
                 raise
@@ -296,7 +324,8 @@ class TokenStream:
             results = request.future.result()  # raises the request's own error
             self._metrics.tokens.labels(direction="in").inc(sum(r.input_tokens for r in results))
             self._metrics.tokens.labels(direction="out").inc(
-                sum(sum(r.output_tokens) for r in results))
+                sum(sum(r.output_tokens) for r in results)
+            )
             self._ready.extend(self._builder.finish(offset, results))
         self._ready.extend(self._builder.tokens(tokens))
 

@@ -77,9 +77,15 @@ def list_all(settings: Settings | None = None) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-def transition(name: str, target: EndpointStatus, settings: Settings | None = None, *,
-               expected: tuple[str, ...] | None = None, message: str | None = None,
-               **values: Any) -> bool:
+def transition(
+    name: str,
+    target: EndpointStatus,
+    settings: Settings | None = None,
+    *,
+    expected: tuple[str, ...] | None = None,
+    message: str | None = None,
+    **values: Any,
+) -> bool:
     """Move an endpoint to `target` if its current status allows it (and, with
     `expected`, is one of those); return whether it moved."""
     allowed = sources(EndpointStatus(target))
@@ -87,25 +93,46 @@ def transition(name: str, target: EndpointStatus, settings: Settings | None = No
         allowed = tuple(s for s in allowed if s in expected)
     if not allowed:
         return False
-    stmt = (update(endpoints).where((endpoints.c.name == name) & endpoints.c.status.in_(allowed))
-            .values(status=EndpointStatus(target).value, status_message=message, **values,
-                    updated_at=datetime.now(UTC)))
+    stmt = (
+        update(endpoints)
+        .where((endpoints.c.name == name) & endpoints.c.status.in_(allowed))
+        .values(
+            status=EndpointStatus(target).value,
+            status_message=message,
+            **values,
+            updated_at=datetime.now(UTC),
+        )
+    )
     with session_scope(settings) as conn:
         return conn.execute(stmt).rowcount > 0
 
 
-def require(name: str, target: EndpointStatus, settings: Settings | None = None, *,
-            message: str | None = None, **values: Any) -> None:
+def require(
+    name: str,
+    target: EndpointStatus,
+    settings: Settings | None = None,
+    *,
+    message: str | None = None,
+    **values: Any,
+) -> None:
     """Like `transition`, but a refusal is an error naming both statuses."""
     if not transition(name, target, settings, message=message, **values):
         current = (get(name, settings) or {}).get("status")
         raise IllegalEndpointTransitionError(
             f"endpoint {name} is {current}; it cannot become {EndpointStatus(target).value}",
-            field="status", value=current, fix="allowed from: " + ", ".join(sources(target)))
+            field="status",
+            value=current,
+            fix="allowed from: " + ", ".join(sources(target)),
+        )
 
 
-def update_row(name: str, settings: Settings | None = None, *,
-               only_if_status: tuple[str, ...] | None = None, **values: Any) -> bool:
+def update_row(
+    name: str,
+    settings: Settings | None = None,
+    *,
+    only_if_status: tuple[str, ...] | None = None,
+    **values: Any,
+) -> bool:
     """Update a row; with `only_if_status`, only when its status is one of those. A
     `status` among `values` is a `transition` (refused, returning False, when illegal).
 
@@ -114,8 +141,14 @@ def update_row(name: str, settings: Settings | None = None, *,
     if "status" in values:
         target = values.pop("status")
         message = values.pop("status_message", None)
-        return transition(name, EndpointStatus(target), settings, expected=only_if_status,
-                          message=message, **values)
+        return transition(
+            name,
+            EndpointStatus(target),
+            settings,
+            expected=only_if_status,
+            message=message,
+            **values,
+        )
     stmt = update(endpoints).where(endpoints.c.name == name)
     if only_if_status:
         stmt = stmt.where(endpoints.c.status.in_(only_if_status))

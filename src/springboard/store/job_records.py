@@ -39,14 +39,23 @@ def get(job_id: str, settings: Settings | None = None) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-def find(*, kind: str | None = None, status: str | None = None,
-         client_token: str | None = None, name: str | None = None,
-         status_in: tuple[str, ...] | None = None,
-         settings: Settings | None = None) -> list[dict[str, Any]]:
+def find(
+    *,
+    kind: str | None = None,
+    status: str | None = None,
+    client_token: str | None = None,
+    name: str | None = None,
+    status_in: tuple[str, ...] | None = None,
+    settings: Settings | None = None,
+) -> list[dict[str, Any]]:
     """Rows matching every filter given, oldest first."""
     stmt = select(jobs).order_by(jobs.c.created_at, jobs.c.id)
-    for column, value in ((jobs.c.kind, kind), (jobs.c.status, status),
-                          (jobs.c.client_token, client_token), (jobs.c.name, name)):
+    for column, value in (
+        (jobs.c.kind, kind),
+        (jobs.c.status, status),
+        (jobs.c.client_token, client_token),
+        (jobs.c.name, name),
+    ):
         if value is not None:
             stmt = stmt.where(column == value)
     if status_in is not None:
@@ -57,15 +66,23 @@ def find(*, kind: str | None = None, status: str | None = None,
 
 def update_row(job_id: str, settings: Settings | None = None, **values: Any) -> None:
     with session_scope(settings) as conn:
-        conn.execute(update(jobs).where(jobs.c.id == job_id)
-                     .values(**values, updated_at=datetime.now(UTC)))
+        conn.execute(
+            update(jobs).where(jobs.c.id == job_id).values(**values, updated_at=datetime.now(UTC))
+        )
 
 
-def set_status(job_id: str, expected: tuple[str, ...], status: str,
-               settings: Settings | None = None, **values: Any) -> bool:
+def set_status(
+    job_id: str,
+    expected: tuple[str, ...],
+    status: str,
+    settings: Settings | None = None,
+    **values: Any,
+) -> bool:
     """Move `job_id` to `status` only if its status is one of `expected`; report success."""
     with session_scope(settings) as conn:
         result = conn.execute(
-            update(jobs).where((jobs.c.id == job_id) & jobs.c.status.in_(expected))
-            .values(status=status, **values, updated_at=datetime.now(UTC)))
+            update(jobs)
+            .where((jobs.c.id == job_id) & jobs.c.status.in_(expected))
+            .values(status=status, **values, updated_at=datetime.now(UTC))
+        )
     return result.rowcount > 0

@@ -33,11 +33,20 @@ def m003_jobs(conn: Connection) -> None:
 
 
 # The deployment settings as m004 knew them (a migration must not change with later code).
-_M004_SETTINGS = frozenset({
-    "OPTION_N_POSITIONS", "OPTION_MAX_ROLLING_BATCH_SIZE", "OPTION_DTYPE",
-    "OPTION_TENSOR_PARALLEL_DEGREE", "SAGEMAKER_MODEL_SERVER_TIMEOUT",
-    "SAGEMAKER_MODEL_SERVER_WORKERS", "SPRINGBOARD_MAX_QUEUE_SIZE", "SPRINGBOARD_MAX_PAYLOAD_MB",
-    "SPRINGBOARD_BATCH_WAIT_MS", "OPTION_ROLLING_BATCH"})
+_M004_SETTINGS = frozenset(
+    {
+        "OPTION_N_POSITIONS",
+        "OPTION_MAX_ROLLING_BATCH_SIZE",
+        "OPTION_DTYPE",
+        "OPTION_TENSOR_PARALLEL_DEGREE",
+        "SAGEMAKER_MODEL_SERVER_TIMEOUT",
+        "SAGEMAKER_MODEL_SERVER_WORKERS",
+        "SPRINGBOARD_MAX_QUEUE_SIZE",
+        "SPRINGBOARD_MAX_PAYLOAD_MB",
+        "SPRINGBOARD_BATCH_WAIT_MS",
+        "OPTION_ROLLING_BATCH",
+    }
+)
 
 
 def m004_redact_endpoint_env(conn: Connection) -> None:
@@ -54,12 +63,16 @@ def m005_unique_job_names(conn: Connection) -> None:
     """Job names become unique per kind. Earlier versions let transform and training jobs
     share a name: the oldest keeps it, a later one becomes NAME-ID."""
     seen: set[tuple[str, str]] = set()
-    rows = conn.execute(select(jobs.c.id, jobs.c.kind, jobs.c.name)
-                        .order_by(jobs.c.created_at, jobs.c.id)).all()
+    rows = conn.execute(
+        select(jobs.c.id, jobs.c.kind, jobs.c.name).order_by(jobs.c.created_at, jobs.c.id)
+    ).all()
     for job_id, kind, name in rows:
         if (kind, name) in seen:
-            conn.execute(update(jobs).where(jobs.c.id == job_id)
-                         .values(name=f"{name[:99 - len(job_id)]}-{job_id}"))
+            conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id)
+                .values(name=f"{name[: 99 - len(job_id)]}-{job_id}")
+            )
         seen.add((kind, name))
     jobs_kind_name.create(conn, checkfirst=True)
 

@@ -20,8 +20,11 @@ from springboard.store.schema import registered_models
 
 def _database_exists(settings: Settings) -> bool:
     url = settings.resolved_database_url
-    return not url.startswith("sqlite") or (settings.home / "state.db").exists() \
+    return (
+        not url.startswith("sqlite")
+        or (settings.home / "state.db").exists()
         or settings.database_url is not None
+    )
 
 
 def list_registered(settings: Settings | None = None) -> list[dict[str, Any]]:
@@ -33,13 +36,23 @@ def list_registered(settings: Settings | None = None) -> list[dict[str, Any]]:
     return list(rows)
 
 
-def register(spec: dict[str, Any], note: str | None = None,
-             settings: Settings | None = None) -> None:
+def register(
+    spec: dict[str, Any], note: str | None = None, settings: Settings | None = None
+) -> None:
     """Add or replace a registered model (same id and version)."""
     with session_scope(settings) as conn:
-        conn.execute(delete(registered_models).where(
-            (registered_models.c.id == spec["id"])
-            & (registered_models.c.version == spec["version"])))
-        conn.execute(registered_models.insert().values(
-            id=spec["id"], version=spec["version"], spec=spec,
-            created_at=datetime.now(UTC), note=note))
+        conn.execute(
+            delete(registered_models).where(
+                (registered_models.c.id == spec["id"])
+                & (registered_models.c.version == spec["version"])
+            )
+        )
+        conn.execute(
+            registered_models.insert().values(
+                id=spec["id"],
+                version=spec["version"],
+                spec=spec,
+                created_at=datetime.now(UTC),
+                note=note,
+            )
+        )

@@ -8,13 +8,15 @@ from sqlalchemy import JSON, Column, DateTime, Float, Index, Integer, MetaData, 
 metadata = MetaData()
 
 migrations_table = Table(
-    "schema_migrations", metadata,
+    "schema_migrations",
+    metadata,
     Column("name", String(100), primary_key=True),
     Column("applied_at", DateTime(timezone=True), nullable=False),
 )
 
 registered_models = Table(
-    "registered_models", metadata,
+    "registered_models",
+    metadata,
     Column("id", String(200), primary_key=True),
     Column("version", String(50), primary_key=True),
     Column("spec", JSON, nullable=False),
@@ -27,7 +29,8 @@ registered_models = Table(
 REDACTED = "<redacted>"
 
 endpoints = Table(
-    "endpoints", metadata,
+    "endpoints",
+    metadata,
     Column("name", String(63), primary_key=True),
     Column("model_id", String(200), nullable=False),
     Column("model_version", String(50), nullable=False),
@@ -46,7 +49,8 @@ endpoints = Table(
 )
 
 jobs = Table(
-    "jobs", metadata,
+    "jobs",
+    metadata,
     Column("id", String(40), primary_key=True),
     Column("kind", String(20), nullable=False, index=True),
     Column("name", String(100), nullable=False, index=True),

@@ -31,33 +31,50 @@ class TrainingConfig(Options):
 
     problem: ClassVar[str] = "invalid training configuration"
 
-    epochs: float = Field(gt=0, validation_alias=AliasChoices("epochs", "epoch"),
-                          description="Passes over the training data.")
-    max_steps: int = Field(-1, ge=-1, description="Stop after this many optimizer steps; -1: "
-                           "run every epoch.")
+    epochs: float = Field(
+        gt=0,
+        validation_alias=AliasChoices("epochs", "epoch"),
+        description="Passes over the training data.",
+    )
+    max_steps: int = Field(
+        -1, ge=-1, description="Stop after this many optimizer steps; -1: run every epoch."
+    )
     learning_rate: float = Field(gt=0, description="Peak learning rate of AdamW.")
-    batch_size: int = Field(ge=1, validation_alias=AliasChoices(
-        "batch_size", "per_device_train_batch_size"), description="Examples per device per step.")
+    batch_size: int = Field(
+        ge=1,
+        validation_alias=AliasChoices("batch_size", "per_device_train_batch_size"),
+        description="Examples per device per step.",
+    )
     eval_batch_size: int | None = Field(
-        None, ge=1, validation_alias=AliasChoices("eval_batch_size", "per_device_eval_batch_size"),
-        description="Examples per device per evaluation step; None: batch_size.")
+        None,
+        ge=1,
+        validation_alias=AliasChoices("eval_batch_size", "per_device_eval_batch_size"),
+        description="Examples per device per evaluation step; None: batch_size.",
+    )
     gradient_accumulation_steps: int = Field(1, ge=1)
     warmup_ratio: float = Field(0.0, ge=0, le=1)
     weight_decay: float = Field(0.0, ge=0)
     label_smoothing_factor: float = Field(0.0, ge=0, lt=1)
     seed: int
     max_input_length: int | None = Field(
-        None, description=f"Tokens per input (or causal block); None or -1: the model's "
-        f"context, at most {MAX_INPUT_TOKENS}.")
+        None,
+        description=f"Tokens per input (or causal block); None or -1: the model's "
+        f"context, at most {MAX_INPUT_TOKENS}.",
+    )
     max_output_length: int | None = Field(
-        None, description="Tokens per target (text2text); None: the model's context.")
+        None, description="Tokens per target (text2text); None: the model's context."
+    )
     generation_max_length: int | None = Field(
-        None, description="New tokens per validation generation (text2text ROUGE-L); None: "
-        "max_output_length.")
-    max_train_samples: int = Field(-1, ge=-1, description="Use at most this many training "
-                                   "examples; -1: all.")
-    max_val_samples: int = Field(-1, ge=-1, description="Use at most this many validation "
-                                 "examples; -1: all.")
+        None,
+        description="New tokens per validation generation (text2text ROUGE-L); None: "
+        "max_output_length.",
+    )
+    max_train_samples: int = Field(
+        -1, ge=-1, description="Use at most this many training examples; -1: all."
+    )
+    max_val_samples: int = Field(
+        -1, ge=-1, description="Use at most this many validation examples; -1: all."
+    )
     validation_split_ratio: float = Field(0.0, ge=0, lt=1)
     train_data_split_seed: int = 0
     instruction_tuned: bool = False
@@ -68,11 +85,15 @@ class TrainingConfig(Options):
     lora_dropout: float = Field(0.05, ge=0, lt=1)
     early_stopping_patience: int = Field(0, ge=0, description="0: no early stopping.")
     early_stopping_threshold: float = Field(0.0, ge=0)
-    save_steps: int = Field(0, ge=0, description="Also checkpoint every this many steps; 0: "
-                            "at each epoch only.")
+    save_steps: int = Field(
+        0, ge=0, description="Also checkpoint every this many steps; 0: at each epoch only."
+    )
     int8_quantization: bool = False
-    enable_fsdp: bool = Field(False, description="Shard over GPUs; read by multi-GPU trainers, "
-                              "a one-process run trains on one device.")
+    enable_fsdp: bool = Field(
+        False,
+        description="Shard over GPUs; read by multi-GPU trainers, "
+        "a one-process run trains on one device.",
+    )
 
     @classmethod
     def from_hyperparameters(cls, values: Mapping[str, Any]) -> TrainingConfig:
@@ -95,9 +116,13 @@ class TrainingConfig(Options):
         return self.max_input_length
 
     def output_length(self, context_length: int) -> int:
-        return self.max_output_length if self.max_output_length not in (None, -1) \
-            else context_length
+        return (
+            self.max_output_length if self.max_output_length not in (None, -1) else context_length
+        )
 
     def generation_length(self, context_length: int) -> int:
-        return self.generation_max_length if self.generation_max_length not in (None, -1) \
+        return (
+            self.generation_max_length
+            if self.generation_max_length not in (None, -1)
             else self.output_length(context_length)
+        )

@@ -34,9 +34,11 @@ from springboard.prompting.template import fill_pattern, placeholder_problems
 
 TEMPLATE_FILE = "template.json"
 DATA_SUFFIXES = (".jsonl", ".json", ".txt")
-ALPACA_PROMPT = ("Below is an instruction that describes a task{context_clause}. Write a response "
-                 "that appropriately completes the request.\n\n### Instruction:\n{instruction}\n\n"
-                 "{context_block}### Response:\n")
+ALPACA_PROMPT = (
+    "Below is an instruction that describes a task{context_clause}. Write a response "
+    "that appropriately completes the request.\n\n### Instruction:\n{instruction}\n\n"
+    "{context_block}### Response:\n"
+)
 
 
 @dataclass(frozen=True)
@@ -61,29 +63,54 @@ class Template:
         except json.JSONDecodeError as exc:
             raise ValidationError([Issue(str(path), f"is not valid JSON: {exc}")]) from None
         if not isinstance(data, dict):
-            raise ValidationError([Issue(path.name, "is not a JSON object", data,
-                                         'write {"prompt": "...{field}...", "completion": "{field}"}')])
-        issues = [Issue(f"{path.name}:{key}", "is required (a string with {field} placeholders)")
-                  for key in ("prompt", "completion") if not isinstance(data.get(key), str)]
-        issues += [issue for key in ("prompt", "completion") if isinstance(data.get(key), str)
-                   for issue in placeholder_problems(f"{path.name}:{key}", data[key])]
+            raise ValidationError(
+                [
+                    Issue(
+                        path.name,
+                        "is not a JSON object",
+                        data,
+                        'write {"prompt": "...{field}...", "completion": "{field}"}',
+                    )
+                ]
+            )
+        issues = [
+            Issue(f"{path.name}:{key}", "is required (a string with {field} placeholders)")
+            for key in ("prompt", "completion")
+            if not isinstance(data.get(key), str)
+        ]
+        issues += [
+            issue
+            for key in ("prompt", "completion")
+            if isinstance(data.get(key), str)
+            for issue in placeholder_problems(f"{path.name}:{key}", data[key])
+        ]
         extra = sorted(set(data) - {"prompt", "completion"})
-        issues += [Issue(f"{path.name}:{key}", "unknown key", key, "allowed: prompt, completion")
-                   for key in extra]
+        issues += [
+            Issue(f"{path.name}:{key}", "unknown key", key, "allowed: prompt, completion")
+            for key in extra
+        ]
         if issues:
             raise ValidationError(issues, context=f"invalid template {path}")
         return cls(prompt=data["prompt"], completion=data["completion"])
 
     def fields(self) -> set[str]:
-        return {name for text in (self.prompt, self.completion)
-                for name in fill_pattern(text, {})[1]}
+        return {
+            name for text in (self.prompt, self.completion) for name in fill_pattern(text, {})[1]
+        }
 
     def apply(self, record: dict[str, Any], where: str) -> Example:
         missing = sorted(self.fields() - set(record))
         if missing:
-            raise ValidationError([Issue(
-                missing[0], f"{where}: the template needs field(s) {', '.join(missing)}",
-                None, f"the record has: {', '.join(sorted(record)) or 'no fields'}")])
+            raise ValidationError(
+                [
+                    Issue(
+                        missing[0],
+                        f"{where}: the template needs field(s) {', '.join(missing)}",
+                        None,
+                        f"the record has: {', '.join(sorted(record)) or 'no fields'}",
+                    )
+                ]
+            )
         values = {k: "" if v is None else str(v) for k, v in record.items()}
         prompt, _ = fill_pattern(self.prompt, values)
         completion, _ = fill_pattern(self.completion, values)
@@ -101,8 +128,9 @@ def local_channel(location: str | Path, *, field: str = "train") -> Iterator[Pat
         return
     with tempfile.TemporaryDirectory(prefix="springboard-data-") as tmp:
         root = Path(tmp)
-        files = storage.list_files(uri, field, suffixes=DATA_SUFFIXES,
-                                   skip=frozenset({TEMPLATE_FILE}))
+        files = storage.list_files(
+            uri, field, suffixes=DATA_SUFFIXES, skip=frozenset({TEMPLATE_FILE})
+        )
         single = len(files) == 1 and files[0] == uri
         folder = uri.rstrip("/").rsplit("/", 1)[0] if single else uri
         template = storage.join(folder, TEMPLATE_FILE)
@@ -120,11 +148,19 @@ def data_files(path: str | Path, *, field: str = "train") -> list[Path]:
         return [location]
     if not location.is_dir():
         raise ValidationError([Issue(field, f"{location} does not exist", str(path))])
-    files = sorted(p for p in location.iterdir()
-                   if p.is_file() and p.suffix in DATA_SUFFIXES and p.name != TEMPLATE_FILE)
+    files = sorted(
+        p
+        for p in location.iterdir()
+        if p.is_file() and p.suffix in DATA_SUFFIXES and p.name != TEMPLATE_FILE
+    )
     if not files:
-        raise ValidationError([Issue(field, f"{location} holds no data files "
-                                     f"({', '.join(DATA_SUFFIXES)})", str(path))])
+        raise ValidationError(
+            [
+                Issue(
+                    field, f"{location} holds no data files ({', '.join(DATA_SUFFIXES)})", str(path)
+                )
+            ]
+        )
     return files
 
 
@@ -141,35 +177,68 @@ def _pair(record: dict[str, Any], where: str, pairs: tuple[tuple[str, str], ...]
         if prompt_key in record and completion_key in record:
             return Example(str(record[prompt_key]), str(record[completion_key]))
     wanted = " or ".join(f"{p}/{c}" for p, c in pairs)
-    raise ValidationError([Issue(where, f"needs fields {wanted}", None,
-                                 f"it has: {', '.join(sorted(record))}; or add a "
-                                 f"{TEMPLATE_FILE} naming its fields")])
+    raise ValidationError(
+        [
+            Issue(
+                where,
+                f"needs fields {wanted}",
+                None,
+                f"it has: {', '.join(sorted(record))}; or add a {TEMPLATE_FILE} naming its fields",
+            )
+        ]
+    )
 
 
 def alpaca(record: dict[str, Any], where: str) -> Example:
     """The Alpaca-style prompt for instruction / context / response records."""
     for key in ("instruction", "response"):
         if key not in record:
-            raise ValidationError([Issue(key, f"{where}: instruction tuning needs `{key}`", None,
-                                         f"the record has: {', '.join(sorted(record))}")])
+            raise ValidationError(
+                [
+                    Issue(
+                        key,
+                        f"{where}: instruction tuning needs `{key}`",
+                        None,
+                        f"the record has: {', '.join(sorted(record))}",
+                    )
+                ]
+            )
     context = str(record.get("context") or "")
     prompt = ALPACA_PROMPT.format(
         instruction=record["instruction"],
         context_clause=", paired with an input that provides further context" if context else "",
-        context_block=f"### Input:\n{context}\n\n" if context else "")
+        context_block=f"### Input:\n{context}\n\n" if context else "",
+    )
     return Example(prompt, str(record["response"]))
 
 
 def chat(record: dict[str, Any], where: str) -> Example:
     """A chat record: earlier turns are the prompt, the final assistant turn the target."""
     messages = record.get("messages")
-    if not isinstance(messages, list) or not messages or not all(
-            isinstance(m, dict) and "role" in m and "content" in m for m in messages):
-        raise ValidationError([Issue("messages", f"{where}: a chat record needs `messages`, a "
-                                     "list of {role, content} objects", messages)])
+    if (
+        not isinstance(messages, list)
+        or not messages
+        or not all(isinstance(m, dict) and "role" in m and "content" in m for m in messages)
+    ):
+        raise ValidationError(
+            [
+                Issue(
+                    "messages",
+                    f"{where}: a chat record needs `messages`, a list of {{role, content}} objects",
+                    messages,
+                )
+            ]
+        )
     if messages[-1]["role"] != "assistant":
-        raise ValidationError([Issue("messages", f"{where}: the last message must be the "
-                                     f"assistant's (the target); got {messages[-1]['role']!r}")])
+        raise ValidationError(
+            [
+                Issue(
+                    "messages",
+                    f"{where}: the last message must be the "
+                    f"assistant's (the target); got {messages[-1]['role']!r}",
+                )
+            ]
+        )
     prompt = "".join(f"<|{m['role']}|>\n{m['content']}\n" for m in messages[:-1])
     return Example(prompt + "<|assistant|>\n", str(messages[-1]["content"]))
 
@@ -187,14 +256,23 @@ def find_template(*locations: str | Path | None) -> Template | None:
     return None
 
 
-def load_instruction(path: str | Path, *, causal: bool = False, chat_dataset: bool = False,
-                     field: str = "train", template_from: str | Path | None = None) -> list[Example]:
+def load_instruction(
+    path: str | Path,
+    *,
+    causal: bool = False,
+    chat_dataset: bool = False,
+    field: str = "train",
+    template_from: str | Path | None = None,
+) -> list[Example]:
     """Instruction-tuning (or chat) examples from JSON Lines (+ an optional template.json,
     looked up in `path`, then in `template_from`); either may be remote."""
     with ExitStack() as stack:
         local = stack.enter_context(local_channel(path, field=field))
-        other = None if template_from is None else \
-            stack.enter_context(local_channel(template_from, field="train"))
+        other = (
+            None
+            if template_from is None
+            else stack.enter_context(local_channel(template_from, field="train"))
+        )
         files = data_files(local, field=field)
         template = find_template(local, other)
         examples = []
@@ -207,8 +285,9 @@ def load_instruction(path: str | Path, *, causal: bool = False, chat_dataset: bo
                 elif causal and "instruction" in record:
                     examples.append(alpaca(record, where))
                 else:
-                    examples.append(_pair(record, where, (("prompt", "completion"),
-                                                          ("input", "output"))))
+                    examples.append(
+                        _pair(record, where, (("prompt", "completion"), ("input", "output")))
+                    )
     return examples
 
 
@@ -217,18 +296,34 @@ def load_domain_text(path: str | Path, *, field: str = "train") -> list[str]:
     with local_channel(path, field=field) as local:
         files = data_files(local, field=field)
         if len(files) != 1:
-            raise ValidationError([Issue(field, f"domain adaptation reads exactly one file; "
-                                         f"{path} holds {len(files)}: "
-                                         f"{', '.join(f.name for f in files)}", str(path),
-                                         "keep one .txt or .jsonl file in the directory")])
+            raise ValidationError(
+                [
+                    Issue(
+                        field,
+                        f"domain adaptation reads exactly one file; "
+                        f"{path} holds {len(files)}: "
+                        f"{', '.join(f.name for f in files)}",
+                        str(path),
+                        "keep one .txt or .jsonl file in the directory",
+                    )
+                ]
+            )
         file = files[0]
         if file.suffix == ".txt":
             return [file.read_text()]
         texts = []
         for where, record in read_records(file):
             if "text" not in record:
-                raise ValidationError([Issue("text", f"{where}: domain adaptation needs `text`",
-                                             None, f"the record has: {', '.join(sorted(record))}")])
+                raise ValidationError(
+                    [
+                        Issue(
+                            "text",
+                            f"{where}: domain adaptation needs `text`",
+                            None,
+                            f"the record has: {', '.join(sorted(record))}",
+                        )
+                    ]
+                )
             texts.append(str(record["text"]))
     return texts
 
@@ -241,5 +336,7 @@ def split(items: list[Any], ratio: float, seed: int) -> tuple[list[Any], list[An
     random.Random(seed).shuffle(order)
     n_val = min(max(1, round(len(items) * ratio)), len(items) - 1) if len(items) > 1 else 0
     val = set(order[:n_val])
-    return ([x for i, x in enumerate(items) if i not in val],
-            [x for i, x in enumerate(items) if i in val])
+    return (
+        [x for i, x in enumerate(items) if i not in val],
+        [x for i, x in enumerate(items) if i in val],
+    )

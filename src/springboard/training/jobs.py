@@ -27,10 +27,18 @@ from springboard.training.trainer import fine_tuned_id
 NAME_PATTERN = re.compile(r"[a-z0-9](-*[a-z0-9]){0,40}")  # the whole name: fullmatch
 
 
-def submit(model_id: str, *, train: str, validation: str | None = None,
-           hyperparameters: Mapping[str, Any] | None = None, version: str = "*",
-           name: str | None = None, accept_eula: bool = False, output: str | None = None,
-           launch: bool = True) -> Job:
+def submit(
+    model_id: str,
+    *,
+    train: str,
+    validation: str | None = None,
+    hyperparameters: Mapping[str, Any] | None = None,
+    version: str = "*",
+    name: str | None = None,
+    accept_eula: bool = False,
+    output: str | None = None,
+    launch: bool = True,
+) -> Job:
     spec = Catalog.load().get(model_id, version)
     require_eula(spec, accept_eula)
     hp = validate(spec, dict(hyperparameters or {}))
@@ -40,25 +48,55 @@ def submit(model_id: str, *, train: str, validation: str | None = None,
             import torch
 
             if not torch.cuda.is_available():
-                issues.append(Issue(h.name, "needs a GPU, and this machine has none", hp[h.name],
-                                    f"leave {h.name} at {h.default}"))
+                issues.append(
+                    Issue(
+                        h.name,
+                        "needs a GPU, and this machine has none",
+                        hp[h.name],
+                        f"leave {h.name} at {h.default}",
+                    )
+                )
     if hp.get("int8_quantization") and not issues:
         import importlib.util
 
         if importlib.util.find_spec("bitsandbytes") is None:
-            issues.append(Issue("int8_quantization", "needs the bitsandbytes package", True,
-                                "pip install bitsandbytes, or leave int8_quantization at false"))
+            issues.append(
+                Issue(
+                    "int8_quantization",
+                    "needs the bitsandbytes package",
+                    True,
+                    "pip install bitsandbytes, or leave int8_quantization at false",
+                )
+            )
         elif hp.get("peft_type") != "lora":
-            issues.append(Issue("int8_quantization", "8-bit weights can only be trained through "
-                                "LoRA adapters", True, "set the hyperparameter peft_type=lora"))
+            issues.append(
+                Issue(
+                    "int8_quantization",
+                    "8-bit weights can only be trained through LoRA adapters",
+                    True,
+                    "set the hyperparameter peft_type=lora",
+                )
+            )
     job_id = service.new_id("training")
     name = name or job_id
     if not NAME_PATTERN.fullmatch(name):
-        issues.append(Issue("name", f"{name!r} is not a valid job name", name,
-                            "use lowercase letters, digits and hyphens (it becomes part of the model id)"))
+        issues.append(
+            Issue(
+                "name",
+                f"{name!r} is not a valid job name",
+                name,
+                "use lowercase letters, digits and hyphens (it becomes part of the model id)",
+            )
+        )
     elif fine_tuned_id(spec.id, name) in Catalog.load().ids():
-        issues.append(Issue("name", f"model {fine_tuned_id(spec.id, name)} exists already", name,
-                            "pick another name"))
+        issues.append(
+            Issue(
+                "name",
+                f"model {fine_tuned_id(spec.id, name)} exists already",
+                name,
+                "pick another name",
+            )
+        )
     if output is not None:
         try:
             storage.require_writable(output, "output")
@@ -74,17 +112,31 @@ def submit(model_id: str, *, train: str, validation: str | None = None,
     outputs = {"model_id": model_id}
     if output is not None:
         settings["output"] = outputs["uri"] = storage.join(output, model_id)
-    return service.create(kind="training", name=name, model_id=spec.id,
-                          model_version=spec.version, inputs={"train": train, "validation": validation},
-                          outputs=outputs, settings=settings, job_id=job_id, launch=launch)
+    return service.create(
+        kind="training",
+        name=name,
+        model_id=spec.id,
+        model_version=spec.version,
+        inputs={"train": train, "validation": validation},
+        outputs=outputs,
+        settings=settings,
+        job_id=job_id,
+        launch=launch,
+    )
 
 
-def _check_data(task: Task, hp: dict[str, Any], path: str, field: str,
-                template_from: str | None = None) -> None:
+def _check_data(
+    task: Task, hp: dict[str, Any], path: str, field: str, template_from: str | None = None
+) -> None:
     if task is Task.TEXT2TEXT:
         data.load_instruction(path, field=field, template_from=template_from)
     elif hp.get("instruction_tuned") or hp.get("chat_dataset"):
-        data.load_instruction(path, causal=True, chat_dataset=bool(hp.get("chat_dataset")),
-                              field=field, template_from=template_from)
+        data.load_instruction(
+            path,
+            causal=True,
+            chat_dataset=bool(hp.get("chat_dataset")),
+            field=field,
+            template_from=template_from,
+        )
     else:
         data.load_domain_text(path, field=field)

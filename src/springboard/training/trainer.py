@@ -16,7 +16,7 @@ import logging
 import math
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from springboard import permissions
 from springboard.catalog import Catalog, ModelSpec, SourceKind, Task
@@ -27,6 +27,7 @@ from springboard.training import data
 from springboard.training.config import TrainingConfig
 
 log = logging.getLogger("springboard.training")
+
 
 class _Examples:
     """Tokenized examples as a torch-style dataset of dicts."""
@@ -41,8 +42,9 @@ class _Examples:
         return self.rows[i]
 
 
-def _tokenize(tokenizer: Any, spec: ModelSpec, config: TrainingConfig, train_dir: str,
-              validation: str | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _tokenize(
+    tokenizer: Any, spec: ModelSpec, config: TrainingConfig, train_dir: str, validation: str | None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     max_in = config.input_length(spec.context_length)
     if spec.task is Task.TEXT2TEXT:
         max_out = config.output_length(spec.context_length)
@@ -52,8 +54,8 @@ def _tokenize(tokenizer: Any, spec: ModelSpec, config: TrainingConfig, train_dir
             labels = tokenizer(ex.completion, truncation=True, max_length=max_out)["input_ids"]
             return {"input_ids": ids, "labels": labels}
 
-        load = lambda path: [encode(e) for e in data.load_instruction(  # noqa: E731
-            path, template_from=train_dir)]
+        def load(path: str) -> list[dict[str, Any]]:
+            return [encode(e) for e in data.load_instruction(path, template_from=train_dir)]
     elif config.causal_instructions:
         eos = tokenizer.eos_token or ""
 
@@ -64,20 +66,27 @@ def _tokenize(tokenizer: Any, spec: ModelSpec, config: TrainingConfig, train_dir
             labels = ([-100] * len(prompt) + target)[:max_in]  # loss on the response only
             return {"input_ids": ids, "labels": labels}
 
-        load = lambda path: [encode(e) for e in data.load_instruction(  # noqa: E731
-            path, causal=True, chat_dataset=config.chat_dataset, template_from=train_dir)]
-    else:
         def load(path: str) -> list[dict[str, Any]]:
-            ids = [t for text in data.load_domain_text(path)
-                   for t in tokenizer(text)["input_ids"] + [tokenizer.eos_token_id]]
-            blocks = [ids[i:i + max_in] for i in range(0, len(ids), max_in)]
+            examples = data.load_instruction(
+                path, causal=True, chat_dataset=config.chat_dataset, template_from=train_dir
+            )
+            return [encode(e) for e in examples]
+    else:
+
+        def load(path: str) -> list[dict[str, Any]]:
+            ids = [
+                t
+                for text in data.load_domain_text(path)
+                for t in tokenizer(text)["input_ids"] + [tokenizer.eos_token_id]
+            ]
+            blocks = [ids[i : i + max_in] for i in range(0, len(ids), max_in)]
             return [{"input_ids": b, "labels": list(b)} for b in blocks if len(b) > 1]
+
     train = load(train_dir)
     if validation:
         val = load(validation)
     else:
-        train, val = data.split(train, config.validation_split_ratio,
-                                config.train_data_split_seed)
+        train, val = data.split(train, config.validation_split_ratio, config.train_data_split_seed)
     return _at_most(train, config.max_train_samples), _at_most(val, config.max_val_samples)
 
 
@@ -87,9 +96,16 @@ def _at_most(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
 
 def run(ctx: JobContext) -> Outcome:
     import torch
-    from transformers import (AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer,
-                              DataCollatorForSeq2Seq, EarlyStoppingCallback, Trainer,
-                              TrainerCallback, TrainingArguments)
+    from transformers import (
+        AutoModelForCausalLM,
+        AutoModelForSeq2SeqLM,
+        AutoTokenizer,
+        DataCollatorForSeq2Seq,
+        EarlyStoppingCallback,
+        Trainer,
+        TrainerCallback,
+        TrainingArguments,
+    )
 
     from springboard.artifacts import resolve_model_dir
 
@@ -107,8 +123,9 @@ def run(ctx: JobContext) -> Outcome:
     if quantize:
         from transformers import BitsAndBytesConfig
 
-        model = auto.from_pretrained(base_dir, device_map="auto",
-                                     quantization_config=BitsAndBytesConfig(load_in_8bit=True))
+        model = auto.from_pretrained(
+            base_dir, device_map="auto", quantization_config=BitsAndBytesConfig(load_in_8bit=True)
+        )
     else:
         model = auto.from_pretrained(base_dir, dtype=torch.float32)
     lora = config.lora
@@ -118,65 +135,99 @@ def run(ctx: JobContext) -> Outcome:
         if quantize:
             model = prepare_model_for_kbit_training(model)
 
-        model = get_peft_model(model, LoraConfig(
-            r=config.lora_r, lora_alpha=config.lora_alpha,
-            lora_dropout=config.lora_dropout, target_modules="all-linear",
-            task_type=TaskType.SEQ_2_SEQ_LM if spec.task is Task.TEXT2TEXT else TaskType.CAUSAL_LM))
-    train_rows, val_rows = _tokenize(tokenizer, spec, config, settings["train"],
-                                     settings.get("validation"))
+        model = get_peft_model(
+            model,
+            LoraConfig(
+                r=config.lora_r,
+                lora_alpha=config.lora_alpha,
+                lora_dropout=config.lora_dropout,
+                target_modules="all-linear",
+                task_type=TaskType.SEQ_2_SEQ_LM
+                if spec.task is Task.TEXT2TEXT
+                else TaskType.CAUSAL_LM,
+            ),
+        )
+    train_rows, val_rows = _tokenize(
+        tokenizer, spec, config, settings["train"], settings.get("validation")
+    )
     log.info("train examples %d, validation examples %d", len(train_rows), len(val_rows))
-    ctx.save_counts({**ctx.counts, "train_examples": len(train_rows),
-                     "validation_examples": len(val_rows)})
+    ctx.save_counts(
+        {**ctx.counts, "train_examples": len(train_rows), "validation_examples": len(val_rows)}
+    )
     out_dir = ctx.dir / "checkpoints"
     has_val = bool(val_rows)
     patience = config.early_stopping_patience
     args = TrainingArguments(
-        output_dir=str(out_dir), num_train_epochs=config.epochs, max_steps=config.max_steps,
-        learning_rate=config.learning_rate, per_device_train_batch_size=config.batch_size,
+        output_dir=str(out_dir),
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        learning_rate=config.learning_rate,
+        per_device_train_batch_size=config.batch_size,
         per_device_eval_batch_size=config.eval_batch_size or config.batch_size,
         gradient_accumulation_steps=config.gradient_accumulation_steps,
         warmup_steps=config.warmup_ratio,  # transformers 5: a float < 1 is a ratio
-        weight_decay=config.weight_decay, label_smoothing_factor=config.label_smoothing_factor,
+        weight_decay=config.weight_decay,
+        label_smoothing_factor=config.label_smoothing_factor,
         seed=config.seed,
-        eval_strategy="epoch" if has_val else "no", save_strategy="epoch", save_total_limit=2,
-        load_best_model_at_end=has_val and patience > 0, metric_for_best_model="eval_loss",
-        greater_is_better=False, logging_strategy="steps", logging_steps=1, report_to=[],
-        use_cpu=not torch.cuda.is_available(), disable_tqdm=True, dataloader_num_workers=0,
-        include_num_input_tokens_seen="non_padding")
+        eval_strategy="epoch" if has_val else "no",
+        save_strategy="epoch",
+        save_total_limit=2,
+        load_best_model_at_end=has_val and patience > 0,
+        metric_for_best_model="eval_loss",
+        greater_is_better=False,
+        logging_strategy="steps",
+        logging_steps=1,
+        report_to=[],
+        use_cpu=not torch.cuda.is_available(),
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        include_num_input_tokens_seen="non_padding",
+    )
     save_steps = config.save_steps
 
     class Stream(TrainerCallback):
         """Job metrics and progress from the trainer's logs; checkpoints every `save_steps`;
         a stop request ends training after the current step, with a checkpoint."""
 
-        names = {"loss": "train_loss", "eval_loss": "val_loss", "learning_rate": "learning_rate",
-                 "train_tokens_per_second": "tokens_per_second"}
+        names: ClassVar[dict[str, str]] = {
+            "loss": "train_loss",
+            "eval_loss": "val_loss",
+            "learning_rate": "learning_rate",
+            "train_tokens_per_second": "tokens_per_second",
+        }
 
         def __init__(self) -> None:
             self.progress: dict[str, Any] = {}
             self.saved_at = 0.0
             self.tokens_at_start = 0  # a resumed run starts from the checkpoint's count
 
-        def on_train_begin(self, _args: Any, state: Any, _control: Any, **_: Any) -> None:
+        # the parameters keep TrainerCallback's names: the trainer may pass them by keyword
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             self.tokens_at_start = state.num_input_tokens_seen
 
-        def on_log(self, _args: Any, state: Any, _control: Any, logs: Any = None, **_: Any) -> None:
+        def on_log(
+            self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any
+        ) -> None:
             logs = logs or {}
             for key, name in self.names.items():
                 if key in logs and math.isfinite(float(logs[key])):
                     value = round(float(logs[key]), 6)
-                    ctx.metric(name, value, step=state.global_step,
-                               epoch=round(float(state.epoch or 0), 4))
+                    ctx.metric(
+                        name, value, step=state.global_step, epoch=round(float(state.epoch or 0), 4)
+                    )
                     self.progress[name] = value
             if "epoch" in logs:
                 ctx.metric("epoch", round(float(logs["epoch"]), 4), step=state.global_step)
-            self.progress.update(step=state.global_step, total_steps=state.max_steps,
-                                 epoch=round(float(state.epoch or 0), 4))
+            self.progress.update(
+                step=state.global_step,
+                total_steps=state.max_steps,
+                epoch=round(float(state.epoch or 0), 4),
+            )
             if "eval_loss" in logs or time.monotonic() - self.saved_at > 1.0:  # bounded DB writes
                 self.saved_at = time.monotonic()
                 ctx.save_counts({**ctx.counts, **self.progress})
 
-        def on_step_end(self, _args: Any, state: Any, control: Any, **_: Any) -> None:
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             if save_steps and state.global_step % save_steps == 0:
                 control.should_save = True
             if ctx.stop_requested():
@@ -187,30 +238,42 @@ def run(ctx: JobContext) -> Outcome:
     callbacks: list[Any] = [stream]
     if has_val and patience > 0:
         callbacks.append(EarlyStoppingCallback(patience, config.early_stopping_threshold))
-    trainer = Trainer(model=model, args=args, train_dataset=_Examples(train_rows),
-                      eval_dataset=_Examples(val_rows) if has_val else None,
-                      data_collator=DataCollatorForSeq2Seq(tokenizer, model=None, padding=True),
-                      processing_class=tokenizer, callbacks=callbacks)
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=_Examples(train_rows),
+        eval_dataset=_Examples(val_rows) if has_val else None,
+        data_collator=DataCollatorForSeq2Seq(tokenizer, model=None, padding=True),
+        processing_class=tokenizer,
+        callbacks=callbacks,
+    )
     last = last_checkpoint(out_dir)
     if last is not None:
         log.info("resuming from %s", last.name)
     result = trainer.train(resume_from_checkpoint=str(last) if last else None)
     ctx.save_counts({**ctx.counts, **stream.progress})
     if ctx.stop_requested():
-        return Outcome(JobStatus.STOPPED, f"stopped at step {trainer.state.global_step}; "
-                       "the checkpoint is kept: `springboard jobs resume` continues from it")
+        return Outcome(
+            JobStatus.STOPPED,
+            f"stopped at step {trainer.state.global_step}; "
+            "the checkpoint is kept: `springboard jobs resume` continues from it",
+        )
     runtime = float(result.metrics.get("train_runtime", 0.0))
     tokens = int(trainer.state.num_input_tokens_seen)
-    final = {"train_loss": round(float(result.training_loss), 6), "train_runtime": round(runtime, 3),
-             "train_tokens": tokens}
+    final = {
+        "train_loss": round(float(result.training_loss), 6),
+        "train_runtime": round(runtime, 3),
+        "train_tokens": tokens,
+    }
     if runtime > 0:  # this session's tokens over this session's train() time
         final["tokens_per_second"] = round((tokens - stream.tokens_at_start) / runtime, 1)
     evals = [entry["eval_loss"] for entry in trainer.state.log_history if "eval_loss" in entry]
     if evals:
         final["val_loss"] = round(float(evals[-1]), 6)
     if spec.task is Task.TEXT2TEXT and val_rows:
-        final["val_rougeL"] = _validation_rouge_l(trainer.model, tokenizer, val_rows,
-                                                  config.generation_length(spec.context_length))
+        final["val_rougeL"] = _validation_rouge_l(
+            trainer.model, tokenizer, val_rows, config.generation_length(spec.context_length)
+        )
         ctx.metric("val_rougeL", final["val_rougeL"], step=trainer.state.global_step)
     model_id = _save_and_register(ctx, spec, trainer.model, tokenizer, lora, hp, final)
     if settings.get("output"):  # a copy where the user asked (training.jobs.submit's `output`)
@@ -220,8 +283,13 @@ def run(ctx: JobContext) -> Outcome:
     return Outcome(JobStatus.COMPLETED, f"registered {model_id}")
 
 
-def _validation_rouge_l(model: Any, tokenizer: Any, rows: list[dict[str, Any]],
-                        max_new_tokens: int, batch_size: int = 16) -> float:
+def _validation_rouge_l(
+    model: Any,
+    tokenizer: Any,
+    rows: list[dict[str, Any]],
+    max_new_tokens: int,
+    batch_size: int = 16,
+) -> float:
     """Mean ROUGE-L F1 of the model's greedy generations (up to `generation_max_length`
     tokens) against the validation targets: the task metric, beside the loss."""
     import torch
@@ -232,21 +300,29 @@ def _validation_rouge_l(model: Any, tokenizer: Any, rows: list[dict[str, Any]],
     pairs = []
     with torch.no_grad():
         for start in range(0, len(rows), batch_size):
-            batch = rows[start:start + batch_size]
-            inputs = tokenizer.pad({"input_ids": [r["input_ids"] for r in batch]}, return_tensors="pt")
-            out = model.generate(**inputs.to(model.device), max_new_tokens=max_new_tokens,
-                                 do_sample=False)
+            batch = rows[start : start + batch_size]
+            inputs = tokenizer.pad(
+                {"input_ids": [r["input_ids"] for r in batch]}, return_tensors="pt"
+            )
+            out = model.generate(
+                **inputs.to(model.device), max_new_tokens=max_new_tokens, do_sample=False
+            )
             texts = tokenizer.batch_decode(out, skip_special_tokens=True)
-            pairs += [(text, tokenizer.decode(r["labels"], skip_special_tokens=True))
-                      for text, r in zip(texts, batch, strict=True)]
+            pairs += [
+                (text, tokenizer.decode(r["labels"], skip_special_tokens=True))
+                for text, r in zip(texts, batch, strict=True)
+            ]
     return round(mean_scores(rouge_scores(pairs)).rougeL.fmeasure, 4)
 
 
 def last_checkpoint(out_dir: Path) -> Path | None:
     """The newest complete checkpoint: the trainer writes `trainer_state.json` last, so a
     directory without it was cut off mid-save (a kill -9) and is skipped."""
-    complete = [p for p in out_dir.glob("checkpoint-*")
-                if p.name.split("-")[-1].isdigit() and (p / "trainer_state.json").is_file()]
+    complete = [
+        p
+        for p in out_dir.glob("checkpoint-*")
+        if p.name.split("-")[-1].isdigit() and (p / "trainer_state.json").is_file()
+    ]
     return max(complete, key=lambda p: int(p.name.split("-")[-1]), default=None)
 
 
@@ -254,8 +330,15 @@ def fine_tuned_id(base_id: str, job_name: str) -> str:
     return f"{base_id}-ft-{job_name}".lower()
 
 
-def _save_and_register(ctx: JobContext, spec: ModelSpec, model: Any, tokenizer: Any, lora: bool,
-                       hp: dict[str, Any], final: dict[str, Any]) -> str:
+def _save_and_register(
+    ctx: JobContext,
+    spec: ModelSpec,
+    model: Any,
+    tokenizer: Any,
+    lora: bool,
+    hp: dict[str, Any],
+    final: dict[str, Any],
+) -> str:
     from springboard.store.registered_models import register
 
     model_id = fine_tuned_id(spec.id, ctx.row["name"])
@@ -266,16 +349,28 @@ def _save_and_register(ctx: JobContext, spec: ModelSpec, model: Any, tokenizer: 
         model = model.merge_and_unload()
     model.save_pretrained(target, safe_serialization=True)
     tokenizer.save_pretrained(target)
-    registered = spec.model_copy(update={
-        "id": model_id, "version": "1.0.0", "name": f"{spec.name} fine-tuned ({ctx.row['name']})",
-        "aliases": [], "source": spec.source.model_copy(update={
-            "kind": SourceKind.LOCAL, "path": str(target), "repo_id": None}),
-        "eula_required": spec.eula_required,  # a fine-tuned gated model stays gated
-        "lineage": {"base_model": spec.id, "base_version": spec.version, "job_id": ctx.job_id,
-                    "train": ctx.row["settings"]["train"],
-                    "validation": ctx.row["settings"].get("validation"),
-                    "hyperparameters": hp, "final_metrics": final,
-                    "adapter": str(target / "adapter") if lora else None}})
+    registered = spec.model_copy(
+        update={
+            "id": model_id,
+            "version": "1.0.0",
+            "name": f"{spec.name} fine-tuned ({ctx.row['name']})",
+            "aliases": [],
+            "source": spec.source.model_copy(
+                update={"kind": SourceKind.LOCAL, "path": str(target), "repo_id": None}
+            ),
+            "eula_required": spec.eula_required,  # a fine-tuned gated model stays gated
+            "lineage": {
+                "base_model": spec.id,
+                "base_version": spec.version,
+                "job_id": ctx.job_id,
+                "train": ctx.row["settings"]["train"],
+                "validation": ctx.row["settings"].get("validation"),
+                "hyperparameters": hp,
+                "final_metrics": final,
+                "adapter": str(target / "adapter") if lora else None,
+            },
+        }
+    )
     register(registered.model_dump(mode="json"))
     ctx.save_counts({**ctx.counts, "model_id": model_id, **final})
     log.info("saved %s to %s and registered it", model_id, Path(target))

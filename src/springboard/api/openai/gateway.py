@@ -56,11 +56,14 @@ def create_gateway(api_key: str | None) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["OpenAI gateway"])
     client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None))
 
-    @router.get("/models", response_model=ModelList,
-                summary="The endpoints that are InService, by name")
+    @router.get(
+        "/models", response_model=ModelList, summary="The endpoints that are InService, by name"
+    )
     async def models() -> dict[str, Any]:
-        data = [ModelCard(id=e.name, created=int(e.created_at.timestamp()), root=e.model_id)
-                for e in _in_service()]
+        data = [
+            ModelCard(id=e.name, created=int(e.created_at.timestamp()), root=e.model_id)
+            for e in _in_service()
+        ]
         return {"object": "list", "data": [c.model_dump() for c in data]}
 
     async def forward(request: Request, path: str) -> Response:
@@ -71,8 +74,15 @@ def create_gateway(api_key: str | None) -> APIRouter:
             except (ValueError, AttributeError, RecursionError):
                 model = None
             if not isinstance(model, str) or not model:
-                raise ValidationError([Issue("model", "is required: an endpoint name or the "
-                                             "catalog id of an InService endpoint")])
+                raise ValidationError(
+                    [
+                        Issue(
+                            "model",
+                            "is required: an endpoint name or the "
+                            "catalog id of an InService endpoint",
+                        )
+                    ]
+                )
             target = _endpoint_for(model)
         except ClientError as exc:
             return error_response(exc)
@@ -82,22 +92,34 @@ def create_gateway(api_key: str | None) -> APIRouter:
         if "x-request-id" in request.headers:
             headers["x-request-id"] = request.headers["x-request-id"]
         try:
-            upstream = await client.send(client.build_request(
-                "POST", target.url + path, content=raw, headers=headers), stream=True)
+            upstream = await client.send(
+                client.build_request("POST", target.url + path, content=raw, headers=headers),
+                stream=True,
+            )
         except httpx.TransportError:
-            return error_response(EndpointUnavailableError(
-                f"endpoint {target.name} did not answer", field="model", value=model,
-                fix=f"see `springboard endpoints describe {target.name}`"))
+            return error_response(
+                EndpointUnavailableError(
+                    f"endpoint {target.name} did not answer",
+                    field="model",
+                    value=model,
+                    fix=f"see `springboard endpoints describe {target.name}`",
+                )
+            )
         passed = {k: v for k, v in upstream.headers.items() if k.lower() in PASSED_HEADERS}
-        return StreamingResponse(upstream.aiter_raw(), status_code=upstream.status_code,
-                                 headers=passed, background=BackgroundTask(upstream.aclose))
+        return StreamingResponse(
+            upstream.aiter_raw(),
+            status_code=upstream.status_code,
+            headers=passed,
+            background=BackgroundTask(upstream.aclose),
+        )
 
     @router.post("/completions", summary="Completions, routed to the endpoint `model` names")
     async def completions(request: Request) -> Response:
         return await forward(request, "/v1/completions")
 
-    @router.post("/chat/completions",
-                 summary="Chat completions, routed to the endpoint `model` names")
+    @router.post(
+        "/chat/completions", summary="Chat completions, routed to the endpoint `model` names"
+    )
     async def chat_completions(request: Request) -> Response:
         return await forward(request, "/v1/chat/completions")
 

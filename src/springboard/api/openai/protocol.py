@@ -45,8 +45,9 @@ class _Request(BaseModel):
 
 
 class CompletionRequest(_Request):
-    prompt: str | list[str] = Field(description="One prompt or a list (token-id prompts are "
-                                    "not supported).")
+    prompt: str | list[str] = Field(
+        description="One prompt or a list (token-id prompts are not supported)."
+    )
     logprobs: int | None = Field(None, ge=0, le=5)
     echo: bool = False
     best_of: int | None = Field(None, ge=1, le=1)
@@ -72,54 +73,104 @@ class ChatRequest(_Request):
 
 # Fields Springboard knows but does not do, and the values that ask for nothing.
 UNSUPPORTED: dict[str, tuple[Any, ...]] = {
-    "echo": (False,), "best_of": (None, 1), "suffix": (None, ""), "logit_bias": (None, {}),
-    "tools": (None, []), "tool_choice": (None, "none"), "functions": (None, []),
-    "function_call": (None, "none"), "parallel_tool_calls": (None, False, True),
+    "echo": (False,),
+    "best_of": (None, 1),
+    "suffix": (None, ""),
+    "logit_bias": (None, {}),
+    "tools": (None, []),
+    "tool_choice": (None, "none"),
+    "functions": (None, []),
+    "function_call": (None, "none"),
+    "parallel_tool_calls": (None, False, True),
     "store": (None, False),
 }
 
 
 def unsupported(request: _Request) -> list[Issue]:
     """Fields the request sets that Springboard does not support, each by name."""
-    issues = [Issue(name, "unrecognized request argument supplied", None,
-                    "Springboard refuses what it does not know rather than ignore it")
-              for name in (request.model_extra or {})]
+    issues = [
+        Issue(
+            name,
+            "unrecognized request argument supplied",
+            None,
+            "Springboard refuses what it does not know rather than ignore it",
+        )
+        for name in (request.model_extra or {})
+    ]
     for name, harmless in UNSUPPORTED.items():
         value = getattr(request, name, None)
         if name in request.model_fields_set and value not in harmless:
-            issues.append(Issue(name, "is not supported by Springboard", None,
-                                f"leave {name} out"))
-    if isinstance(request, ChatRequest) and request.response_format is not None \
-            and request.response_format != {"type": "text"}:
-        issues.append(Issue("response_format", "only {\"type\": \"text\"} is supported",
-                            None, "leave response_format out"))
+            issues.append(Issue(name, "is not supported by Springboard", None, f"leave {name} out"))
+    if (
+        isinstance(request, ChatRequest)
+        and request.response_format is not None
+        and request.response_format != {"type": "text"}
+    ):
+        issues.append(
+            Issue(
+                "response_format",
+                'only {"type": "text"} is supported',
+                None,
+                "leave response_format out",
+            )
+        )
     if request.stream_options is not None and not request.stream:
-        issues.append(Issue("stream_options", "is only allowed when stream is true", None,
-                            "set stream: true, or leave stream_options out"))
-    if isinstance(request, ChatRequest) and request.top_logprobs is not None \
-            and not request.logprobs:
+        issues.append(
+            Issue(
+                "stream_options",
+                "is only allowed when stream is true",
+                None,
+                "set stream: true, or leave stream_options out",
+            )
+        )
+    if (
+        isinstance(request, ChatRequest)
+        and request.top_logprobs is not None
+        and not request.logprobs
+    ):
         issues.append(Issue("top_logprobs", "needs logprobs: true", request.top_logprobs))
-    if isinstance(request, ChatRequest) and request.max_tokens is not None \
-            and request.max_completion_tokens is not None:
-        issues.append(Issue("max_tokens", "give max_tokens or max_completion_tokens, not both",
-                            request.max_tokens))
+    if (
+        isinstance(request, ChatRequest)
+        and request.max_tokens is not None
+        and request.max_completion_tokens is not None
+    ):
+        issues.append(
+            Issue(
+                "max_tokens",
+                "give max_tokens or max_completion_tokens, not both",
+                request.max_tokens,
+            )
+        )
     return issues
 
 
 # -- errors ----------------------------------------------------------------------------------
 
-ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error",
-               403: "permission_error", 404: "invalid_request_error",
-               413: "invalid_request_error", 415: "invalid_request_error",
-               429: "rate_limit_error", 503: "server_error", 504: "timeout"}
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "invalid_request_error",
+    413: "invalid_request_error",
+    415: "invalid_request_error",
+    429: "rate_limit_error",
+    503: "server_error",
+    504: "timeout",
+}
 
 
 def error_body(exc: BaseException) -> tuple[int, dict[str, Any]]:
     """The status and `{"error": {...}}` body for a Springboard error (any 5xx is generic;
     the caller logs the detail)."""
     if not isinstance(exc, SpringboardError):
-        return 500, {"error": {"message": "internal error (see the server's log)",
-                               "type": "server_error", "param": None, "code": None}}
+        return 500, {
+            "error": {
+                "message": "internal error (see the server's log)",
+                "type": "server_error",
+                "param": None,
+                "code": None,
+            }
+        }
     status = exc.http_status
     if isinstance(exc, ContextLengthError):  # OpenAI answers 400 context_length_exceeded
         status = 400
@@ -127,19 +178,33 @@ def error_body(exc: BaseException) -> tuple[int, dict[str, Any]]:
     if hasattr(exc, "issues") and exc.issues:  # one line per problem, the first one's param
         param = exc.issues[0].field
         message = "; ".join(i.describe() for i in exc.issues)
-    code = {401: "invalid_api_key", 404: "model_not_found" if param == "model" else "not_found"
-            }.get(status, getattr(exc, "code", None))
-    return status, {"error": {"message": message, "type": ERROR_TYPES.get(
-        status, "invalid_request_error" if status < 500 else "server_error"),
-        "param": param, "code": code}}
+    code = {
+        401: "invalid_api_key",
+        404: "model_not_found" if param == "model" else "not_found",
+    }.get(status, getattr(exc, "code", None))
+    return status, {
+        "error": {
+            "message": message,
+            "type": ERROR_TYPES.get(
+                status, "invalid_request_error" if status < 500 else "server_error"
+            ),
+            "param": param,
+            "code": code,
+        }
+    }
 
 
 def unknown_model(model: str, known: list[str]) -> NotFoundError:
-    return NotFoundError(f"the model {model!r} does not exist here", field="model", value=model,
-                         fix="models: " + (", ".join(known) or "none (deploy one)"))
+    return NotFoundError(
+        f"the model {model!r} does not exist here",
+        field="model",
+        value=model,
+        fix="models: " + (", ".join(known) or "none (deploy one)"),
+    )
 
 
 # -- responses (what the routes return; documented in the OpenAPI spec) ------------------------
+
 
 class ModelCard(BaseModel):
     id: str

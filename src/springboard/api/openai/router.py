@@ -20,21 +20,36 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from springboard.api.openai import sse
-from springboard.api.openai.protocol import (ChatRequest, CompletionRequest, ModelCard,
-                                            ModelList, error_body, unknown_model)
-from springboard.api.openai.translation import (Plan, chunk, delta_choice, plan_chat,
-                                               plan_completion, response, usage)
+from springboard.api.openai.protocol import (
+    ChatRequest,
+    CompletionRequest,
+    ModelCard,
+    ModelList,
+    error_body,
+    unknown_model,
+)
+from springboard.api.openai.translation import (
+    Plan,
+    chunk,
+    delta_choice,
+    plan_chat,
+    plan_completion,
+    response,
+    usage,
+)
 from springboard.errors import ContextLengthError, Issue, ValidationError, issues_from_pydantic
 from springboard.prompting.chat import ChatTemplate
 from springboard.serving.protocol import decode_json, wait_for_disconnect
 from springboard.serving.service import public_error
 from springboard.serving.streams import TokenStream, started
 
+
 def error_response(exc: BaseException, request_id: str | None = None) -> JSONResponse:
     """An OpenAI error body; a server failure shows only a request id (the log has the rest)."""
     status, body = error_body(public_error(exc, request_id or uuid.uuid4().hex))
-    return JSONResponse(body, status_code=status,
-                        headers={"Retry-After": "1"} if status == 503 else None)
+    return JSONResponse(
+        body, status_code=status, headers={"Retry-After": "1"} if status == 503 else None
+    )
 
 
 def parse_body(raw: bytes, model: type[pydantic.BaseModel]) -> Any:
@@ -64,13 +79,18 @@ def create_router(service: Any) -> APIRouter:
         if not service.ready:
             from springboard.serving.service import NotReadyError
 
-            raise NotReadyError(f"endpoint {service.name} is still loading its model",
-                                fix="retry when GET /ping answers 200")
+            raise NotReadyError(
+                f"endpoint {service.name} is still loading its model",
+                fix="retry when GET /ping answers 200",
+            )
 
     def template() -> ChatTemplate:
         if "t" not in chat:
-            chat["t"] = ChatTemplate(service.generator.tokenizer, service.spec.id,
-                                     template_path=getattr(service.settings, "chat_template", None))
+            chat["t"] = ChatTemplate(
+                service.generator.tokenizer,
+                service.spec.id,
+                template_path=getattr(service.settings, "chat_template", None),
+            )
         return chat["t"]
 
     @router.get("/models", response_model=ModelList, summary="The model this endpoint serves")
@@ -90,7 +110,7 @@ def create_router(service: Any) -> APIRouter:
             check_model(body.model)
             plan = plan_completion(body, model=body.model, limits=service.settings.request_limits())
             return await run(plan, request)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 (every failure answers as an OpenAI error object)
             return error_response(exc, request.headers.get("x-request-id"))
 
     @router.post("/chat/completions", summary="Chat completions (plain or streamed)")
@@ -99,28 +119,39 @@ def create_router(service: Any) -> APIRouter:
             body = parse_body(await request.body(), ChatRequest)
             check_model(body.model)
             prompt = template().render(body.messages)
-            plan = plan_chat(body, prompt, model=body.model,
-                             limits=service.settings.request_limits(),
-                             chat_stop=service.spec.chat_stop,
-                             context_length=service.generator.context_length)
+            plan = plan_chat(
+                body,
+                prompt,
+                model=body.model,
+                limits=service.settings.request_limits(),
+                chat_stop=service.spec.chat_stop,
+                context_length=service.generator.context_length,
+            )
             return await run(plan, request)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 (every failure answers as an OpenAI error object)
             return error_response(exc, request.headers.get("x-request-id"))
 
     async def run(plan: Plan, request: Request) -> Response:
         try:
-            planned = await service.plan(plan.prompts, plan.params, input_field="messages"
-                                         if plan.kind == "chat" else "prompt")
+            planned = await service.plan(
+                plan.prompts,
+                plan.params,
+                input_field="messages" if plan.kind == "chat" else "prompt",
+            )
         except ContextLengthError as exc:  # the fix in OpenAI's words
             exc.fix = (exc.fix or "").replace("max_new_tokens", "max_tokens")
             raise
         if not plan.stream:
             results = await service.generate(
-                planned, until_gone=lambda: wait_for_disconnect(request.receive))
+                planned, until_gone=lambda: wait_for_disconnect(request.receive)
+            )
             return JSONResponse(response(plan, results, hidden=service.generator.eos_ids))
         events = await started(service.stream(planned))
-        return StreamingResponse(_stream(plan, events, service.generator.eos_ids),
-                                 media_type=sse.MEDIA_TYPE, headers=sse.HEADERS)
+        return StreamingResponse(
+            _stream(plan, events, service.generator.eos_ids),
+            media_type=sse.MEDIA_TYPE,
+            headers=sse.HEADERS,
+        )
 
     return router
 
@@ -138,28 +169,43 @@ async def _stream(plan: Plan, events: TokenStream, hidden: set[int]) -> AsyncIte
             totals[1] += event.output_tokens
             if event.seq == 0 and plan.counted_prompt(event.item):
                 totals[0] += event.input_tokens
-        entries = [e for e in event.logprobs if e.token_id not in hidden] \
-            if event.logprobs is not None else None
+        entries = (
+            [e for e in event.logprobs if e.token_id not in hidden]
+            if event.logprobs is not None
+            else None
+        )
         if event.finish_reason is None and not event.text and not entries:
             return b""
-        choice = delta_choice(plan, index, event.text, reason=event.finish_reason,
-                              entries=entries, offset=offsets[index])
+        choice = delta_choice(
+            plan,
+            index,
+            event.text,
+            reason=event.finish_reason,
+            entries=entries,
+            offset=offsets[index],
+        )
         offsets[index] += len(event.text)
         return sse.event(chunk(plan, [choice]))
 
     # the role comes first, once per choice, with the first text
-    head = sse.event(chunk(plan, [delta_choice(plan, i, None, role=True)
-                                  for i in range(plan.choices)])) if plan.kind == "chat" else b""
+    head = (
+        sse.event(
+            chunk(plan, [delta_choice(plan, i, None, role=True) for i in range(plan.choices)])
+        )
+        if plan.kind == "chat"
+        else b""
+    )
     try:
         async for event in events:
             out = head + b"".join(render(e) for e in [event, *events.ready_now()])
             head = b""
             if out:
                 yield out
-        tail = sse.event(chunk(plan, [], usage_totals=usage(*totals))) \
-            if plan.include_usage else b""
+        tail = (
+            sse.event(chunk(plan, [], usage_totals=usage(*totals))) if plan.include_usage else b""
+        )
         yield head + tail + sse.DONE
-    except Exception as exc:  # after the headers: an error event, as OpenAI sends one
-        yield sse.event(json.loads(error_response(exc).body))
+    except Exception as exc:  # noqa: BLE001 (after the headers: an error event, as OpenAI sends one)
+        yield sse.event(json.loads(bytes(error_response(exc).body)))
     finally:
         await events.aclose()

@@ -14,5 +14,8 @@ HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 def event(data: Any) -> bytes:
-    return b"data: " + json.dumps(data, ensure_ascii=False, allow_nan=False,
-                                  separators=(",", ":")).encode() + b"\n\n"
+    return (
+        b"data: "
+        + json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+        + b"\n\n"
+    )

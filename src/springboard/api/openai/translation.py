@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,24 +27,30 @@ from springboard.inference.params import DecodingParams, resolve_decoding
 COMPLETIONS_DEFAULT_MAX_TOKENS = 16  # OpenAI's documented default for /v1/completions
 FINISH = {"eos_token": "stop", "stop_sequence": "stop", "length": "length"}
 # our names -> OpenAI's, for errors about the decoding settings
-PARAM_NAMES = {"max_new_tokens": "max_tokens", "num_return_sequences": "n",
-               "logprobs": "logprobs", "top_p": "top_p", "temperature": "temperature",
-               "seed": "seed", "stop": "stop"}
+PARAM_NAMES = {
+    "max_new_tokens": "max_tokens",
+    "num_return_sequences": "n",
+    "logprobs": "logprobs",
+    "top_p": "top_p",
+    "temperature": "temperature",
+    "seed": "seed",
+    "stop": "stop",
+}
 
 
 @dataclass
 class Plan:
     """What one OpenAI request asks the model for."""
 
-    kind: str                      # "completion" | "chat"
+    kind: str  # "completion" | "chat"
     id: str
     created: int
     model: str
-    prompts: list[str]             # one per planned item, in item order
+    prompts: list[str]  # one per planned item, in item order
     params: DecodingParams
     n: int
-    per_item: int                  # returned sequences per planned item (n, or 1 when greedy)
-    logprobs: int | None           # top alternatives asked for (0 = the chosen token only)
+    per_item: int  # returned sequences per planned item (n, or 1 when greedy)
+    logprobs: int | None  # top alternatives asked for (0 = the chosen token only)
     stream: bool
     include_usage: bool
     stop_extra: list[str] = field(default_factory=list)
@@ -60,8 +67,7 @@ class Plan:
         return self.per_item == self.n or item % self.n == 0
 
 
-def plan_completion(request: CompletionRequest, *, model: str,
-                    limits: RequestLimits) -> Plan:
+def plan_completion(request: CompletionRequest, *, model: str, limits: RequestLimits) -> Plan:
     prompts = [request.prompt] if isinstance(request.prompt, str) else list(request.prompt)
     issues = unsupported(request)
     if not prompts:
@@ -72,35 +78,66 @@ def plan_completion(request: CompletionRequest, *, model: str,
     return _plan("completion", "cmpl", request, model, prompts, params, request.logprobs)
 
 
-def plan_chat(request: ChatRequest, prompt: str, *, model: str, limits: RequestLimits,
-              chat_stop: list[str], context_length: int) -> Plan:
+def plan_chat(
+    request: ChatRequest,
+    prompt: str,
+    *,
+    model: str,
+    limits: RequestLimits,
+    chat_stop: list[str],
+    context_length: int,
+) -> Plan:
     """`prompt` is the messages through the chat template; `chat_stop` ends the turn."""
     issues = unsupported(request)
     max_tokens = request.max_completion_tokens or request.max_tokens
     logprobs = (request.top_logprobs or 0) if request.logprobs else None
-    params, more = _decoding(request, max_tokens, logprobs, limits, extra_stop=chat_stop,
-                             rest_of=context_length)
+    params, more = _decoding(
+        request, max_tokens, logprobs, limits, extra_stop=chat_stop, rest_of=context_length
+    )
     _raise(issues + more)
-    return _plan("chat", "chatcmpl", request, model, [prompt], params, logprobs,
-                 stop_extra=chat_stop)
+    return _plan(
+        "chat", "chatcmpl", request, model, [prompt], params, logprobs, stop_extra=chat_stop
+    )
 
 
-def _plan(kind: str, prefix: str, request: _Request, model: str, prompts: list[str],
-          params: DecodingParams, logprobs: int | None, stop_extra: list[str] | None = None
-          ) -> Plan:
+def _plan(
+    kind: str,
+    prefix: str,
+    request: _Request,
+    model: str,
+    prompts: list[str],
+    params: DecodingParams,
+    logprobs: int | None,
+    stop_extra: list[str] | None = None,
+) -> Plan:
     per_item = request.n if params.do_sample else 1
     expanded = prompts if per_item == request.n else [p for p in prompts for _ in range(request.n)]
     options = request.stream_options
-    return Plan(kind=kind, id=f"{prefix}-{uuid.uuid4().hex}", created=int(time.time()),
-                model=model, prompts=expanded, params=params, n=request.n, per_item=per_item,
-                logprobs=logprobs, stream=request.stream,
-                include_usage=bool(options and options.include_usage),
-                stop_extra=list(stop_extra or []))
+    return Plan(
+        kind=kind,
+        id=f"{prefix}-{uuid.uuid4().hex}",
+        created=int(time.time()),
+        model=model,
+        prompts=expanded,
+        params=params,
+        n=request.n,
+        per_item=per_item,
+        logprobs=logprobs,
+        stream=request.stream,
+        include_usage=bool(options and options.include_usage),
+        stop_extra=list(stop_extra or []),
+    )
 
 
-def _decoding(request: _Request, max_tokens: int | None, logprobs: int | None,
-              limits: RequestLimits, *, extra_stop: list[str],
-              rest_of: int | None = None) -> tuple[DecodingParams, list[Issue]]:
+def _decoding(
+    request: _Request,
+    max_tokens: int | None,
+    logprobs: int | None,
+    limits: RequestLimits,
+    *,
+    extra_stop: list[str],
+    rest_of: int | None = None,
+) -> tuple[DecodingParams, list[Issue]]:
     stop = [request.stop] if isinstance(request.stop, str) else list(request.stop or [])
     if len(stop) > 4:
         return DecodingParams(), [Issue("stop", "takes at most 4 sequences", len(stop))]
@@ -110,10 +147,12 @@ def _decoding(request: _Request, max_tokens: int | None, logprobs: int | None,
         "max_new_tokens": max_tokens,
         # no max given (chat): up to the rest of the context, as the reference servers do
         "max_length": rest_of if max_tokens is None else None,
-        "temperature": temperature, "do_sample": sampling,
+        "temperature": temperature,
+        "do_sample": sampling,
         "top_p": request.top_p if sampling else None,
         "num_return_sequences": request.n if sampling else None,
-        "num_beams": 1, "seed": request.seed,
+        "num_beams": 1,
+        "seed": request.seed,
         "stop": [*stop, *(s for s in extra_stop if s not in stop)] or None,
         "logprobs": logprobs,
         "presence_penalty": request.presence_penalty or None,
@@ -133,9 +172,13 @@ def _raise(issues: list[Issue]) -> None:
 
 # -- responses --------------------------------------------------------------------------------
 
+
 def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
-    return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens}
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
 
 
 def finish_reason(reason: str | None) -> str | None:
@@ -149,21 +192,36 @@ def completion_logprobs(entries: list[Any], offset: int = 0) -> dict[str, Any]:
         tokens.append(entry.text)
         offsets.append(position)
         position += len(entry.text)
-    return {"tokens": tokens, "token_logprobs": [e.logprob for e in entries],
-            "top_logprobs": [{text: lp for _, text, lp in e.top} for e in entries],
-            "text_offset": offsets}
+    return {
+        "tokens": tokens,
+        "token_logprobs": [e.logprob for e in entries],
+        "top_logprobs": [{text: lp for _, text, lp in e.top} for e in entries],
+        "text_offset": offsets,
+    }
 
 
 def chat_logprobs(entries: list[Any]) -> dict[str, Any]:
     """The chat `logprobs` object: per token, its text, logprob, bytes and alternatives."""
-    return {"content": [{"token": e.text, "logprob": e.logprob, "bytes": list(e.text.encode()),
-                         "top_logprobs": [{"token": text, "logprob": lp,
-                                           "bytes": list(text.encode())}
-                                          for _, text, lp in e.top]}
-                        for e in entries], "refusal": None}
+    return {
+        "content": [
+            {
+                "token": e.text,
+                "logprob": e.logprob,
+                "bytes": list(e.text.encode()),
+                "top_logprobs": [
+                    {"token": text, "logprob": lp, "bytes": list(text.encode())}
+                    for _, text, lp in e.top
+                ],
+            }
+            for e in entries
+        ],
+        "refusal": None,
+    }
 
 
-def response(plan: Plan, results: list[Any], *, hidden: set[int] = frozenset()) -> dict[str, Any]:
+def response(
+    plan: Plan, results: list[Any], *, hidden: Collection[int] = frozenset()
+) -> dict[str, Any]:
     """The whole (non-streamed) answer: one choice per returned sequence. Tokens in
     `hidden` (end of sequence) get no logprobs entry."""
     choices: list[dict[str, Any]] = []
@@ -173,10 +231,15 @@ def response(plan: Plan, results: list[Any], *, hidden: set[int] = frozenset()) 
             prompt_tokens += result.input_tokens
         completion_tokens += sum(result.output_tokens)
         for seq, text in enumerate(result.texts):
-            entries = [e for e in result.logprobs[seq] if e.token_id not in hidden] \
-                if plan.logprobs is not None and result.logprobs else None
-            choice: dict[str, Any] = {"index": plan.choice(item, seq),
-                                      "finish_reason": finish_reason(result.finish_reasons[seq])}
+            entries = (
+                [e for e in result.logprobs[seq] if e.token_id not in hidden]
+                if plan.logprobs is not None and result.logprobs
+                else None
+            )
+            choice: dict[str, Any] = {
+                "index": plan.choice(item, seq),
+                "finish_reason": finish_reason(result.finish_reasons[seq]),
+            }
             if plan.kind == "chat":
                 choice["message"] = {"role": "assistant", "content": text, "refusal": None}
                 choice["logprobs"] = chat_logprobs(entries) if entries is not None else None
@@ -185,35 +248,63 @@ def response(plan: Plan, results: list[Any], *, hidden: set[int] = frozenset()) 
                 choice["logprobs"] = completion_logprobs(entries) if entries is not None else None
             choices.append(choice)
     choices.sort(key=lambda c: c["index"])
-    return {"id": plan.id, "object": "chat.completion" if plan.kind == "chat" else
-            "text_completion", "created": plan.created, "model": plan.model,
-            "choices": choices, "usage": usage(prompt_tokens, completion_tokens),
-            "system_fingerprint": None}
+    return {
+        "id": plan.id,
+        "object": "chat.completion" if plan.kind == "chat" else "text_completion",
+        "created": plan.created,
+        "model": plan.model,
+        "choices": choices,
+        "usage": usage(prompt_tokens, completion_tokens),
+        "system_fingerprint": None,
+    }
 
 
-def chunk(plan: Plan, choices: list[dict[str, Any]], *,
-          usage_totals: dict[str, int] | None = None) -> dict[str, Any]:
+def chunk(
+    plan: Plan, choices: list[dict[str, Any]], *, usage_totals: dict[str, int] | None = None
+) -> dict[str, Any]:
     """One stream chunk; with `include_usage`, every chunk has `usage` (null until the last)."""
-    out: dict[str, Any] = {"id": plan.id, "object": "chat.completion.chunk" if plan.kind ==
-                           "chat" else "text_completion", "created": plan.created,
-                           "model": plan.model, "choices": choices, "system_fingerprint": None}
+    out: dict[str, Any] = {
+        "id": plan.id,
+        "object": "chat.completion.chunk" if plan.kind == "chat" else "text_completion",
+        "created": plan.created,
+        "model": plan.model,
+        "choices": choices,
+        "system_fingerprint": None,
+    }
     if plan.include_usage:
         out["usage"] = usage_totals
     return out
 
 
-def delta_choice(plan: Plan, index: int, text: str | None, *, role: bool = False,
-                 reason: str | None = None, entries: list[Any] | None = None,
-                 offset: int = 0) -> dict[str, Any]:
+def delta_choice(
+    plan: Plan,
+    index: int,
+    text: str | None,
+    *,
+    role: bool = False,
+    reason: str | None = None,
+    entries: list[Any] | None = None,
+    offset: int = 0,
+) -> dict[str, Any]:
     """One choice of a stream chunk."""
     logprobs = None
     if entries is not None and plan.logprobs is not None:
-        logprobs = chat_logprobs(entries) if plan.kind == "chat" else \
-            completion_logprobs(entries, offset)
+        logprobs = (
+            chat_logprobs(entries) if plan.kind == "chat" else completion_logprobs(entries, offset)
+        )
     if plan.kind == "chat":
-        delta: dict[str, Any] = {"role": "assistant", "content": ""} if role else \
-            ({"content": text} if text else {})
-        return {"index": index, "delta": delta, "logprobs": logprobs,
-                "finish_reason": finish_reason(reason)}
-    return {"index": index, "text": text or "", "logprobs": logprobs,
-            "finish_reason": finish_reason(reason)}
+        delta: dict[str, Any] = (
+            {"role": "assistant", "content": ""} if role else ({"content": text} if text else {})
+        )
+        return {
+            "index": index,
+            "delta": delta,
+            "logprobs": logprobs,
+            "finish_reason": finish_reason(reason),
+        }
+    return {
+        "index": index,
+        "text": text or "",
+        "logprobs": logprobs,
+        "finish_reason": finish_reason(reason),
+    }
