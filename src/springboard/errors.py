@@ -262,6 +262,25 @@ class GenerationError(ServerError):
     code = "generation_failed"
 
 
+class JobFailedError(SpringboardError):
+    """A waited-for job ended Failed, Stopped or Expired: `job_id`, `status` and
+    `status_message` say which and why (the job and its logs are kept)."""
+
+    code = "job_failed"
+
+    def __init__(self, job_id: str, status: str, status_message: str | None = None) -> None:
+        reason = f": {status_message}" if status_message else ""
+        super().__init__(
+            f"job {job_id} ended {status}{reason}",
+            field="job_id",
+            value=job_id,
+            fix=f"see `springboard jobs logs {job_id}`",
+        )
+        self.job_id = job_id
+        self.status = status
+        self.status_message = status_message
+
+
 def shown(value: Any, limit: int = 80) -> str:
     """`repr(value)` for a message, cut to `limit` characters (a value may be megabytes)."""
     try:

@@ -89,7 +89,7 @@ def create(
 ) -> None:
     """Submit a JSON Lines file of model invocations as a batch job. With --prompt-template,
     each modelInput holds the template's fields (plus completion parameters)."""
-    from springboard.cli.progress import wait_for_job
+    from springboard.cli.progress import exit_for, wait_for_job
     from springboard.jobs import invocation
 
     job = invocation.create(
@@ -107,6 +107,8 @@ def create(
     if wait:
         job = wait_for_job(job.id, quiet=json_out)
     _print(job, json_out)
+    if wait:
+        exit_for(job)
 
 
 @app.command("get")

@@ -24,7 +24,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 def _after_submit(job: Any, *, wait: bool, json_out: bool) -> None:
     """What every job-submitting command prints: the job now, or after waiting for it."""
-    from springboard.cli.progress import wait_for_job
+    from springboard.cli.progress import exit_for, wait_for_job
 
     if wait:
         job = wait_for_job(job.id, quiet=json_out)
@@ -34,6 +34,8 @@ def _after_submit(job: Any, *, wait: bool, json_out: bool) -> None:
         console.print(
             f"job [bold]{job.id}[/] {job.status}: follow it with `springboard jobs wait {job.id}`"
         )
+    if wait:
+        exit_for(job)
 
 
 def transform(
@@ -214,17 +216,24 @@ def describe(job_id: str, json_out: JsonOpt = False) -> None:
 def logs(
     job_id: str,
     follow: Annotated[
-        bool, typer.Option("--follow", "-f", help="Keep printing new lines.")
+        bool,
+        typer.Option("--follow", "-f", help="Keep printing new lines until the job ends."),
     ] = False,
     lines: Annotated[int, typer.Option("--lines", "-n", help="How many last lines.")] = 50,
 ) -> None:
-    """Print a job's log (tail it with --follow)."""
+    """Print a job's log (tail it with --follow, which returns once the job has ended)."""
     from pathlib import Path
 
     from springboard.cli.tail import tail
     from springboard.jobs import service
 
-    tail(Path(service.get(job_id).log_path), lines=lines, follow=follow)
+    job = service.get(job_id)
+    tail(
+        Path(job.log_path),
+        lines=lines,
+        follow=follow,
+        ended=lambda: service.get(job.id).done,
+    )
 
 
 @app.command("stop")
@@ -253,14 +262,14 @@ def wait(
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Wait for a job to end, showing its progress."""
-    from springboard.cli.progress import wait_for_job
+    """Wait for a job to end, showing its progress. Exits 0 when it ends Completed or
+    PartiallyCompleted, 1 Failed, 4 Stopped or Expired, 130 on Ctrl-C (the job keeps running)."""
+    from springboard.cli.progress import exit_for, wait_for_job
 
     job = wait_for_job(job_id, quiet=json_out, timeout=timeout)
     if json_out:
         emit_json(job.model_dump(mode="json"))
-    if job.status == "Failed":
-        raise typer.Exit(1)
+    exit_for(job)
 
 
 @app.command("schedule")

@@ -18,8 +18,41 @@ from rich.progress import (
 
 from springboard.cli.output import console, err_console
 
+# `--wait` and `jobs wait` exit with these codes (docs/jobs.md lists them).
+EXIT_CODES = {"Completed": 0, "PartiallyCompleted": 0, "Failed": 1, "Stopped": 4, "Expired": 4}
+EXIT_INTERRUPTED = 130
+
+
+def exit_for(job: Any) -> None:
+    """Exit non-zero when the waited-for job ended Failed (1), Stopped or Expired (4)."""
+    import typer
+
+    code = EXIT_CODES.get(job.status, 0)
+    if code:
+        raise typer.Exit(code)
+
 
 def wait_for_job(job_id: str, *, quiet: bool = False, timeout: float | None = None) -> Any:
+    """Wait for the job, with progress unless `quiet`. Ctrl-C leaves the job running,
+    says how to watch or stop it, and exits 130."""
+    import typer
+
+    try:
+        return _wait(job_id, quiet=quiet, timeout=timeout)
+    except KeyboardInterrupt:
+        err_console.print(
+            f"\ninterrupted; job {job_id} keeps running.\n"
+            f"  watch it: springboard jobs wait {job_id}\n"
+            f"            springboard jobs logs {job_id} --follow\n"
+            f"  stop it:  springboard jobs stop {job_id}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+def _wait(job_id: str, *, quiet: bool, timeout: float | None) -> Any:
     from springboard.jobs import service
 
     if quiet:

@@ -5,10 +5,23 @@ from __future__ import annotations
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 
-def tail(path: Path, *, lines: int = 50, follow: bool = False) -> None:
+def tail(
+    path: Path,
+    *,
+    lines: int = 50,
+    follow: bool = False,
+    ended: Callable[[], bool] | None = None,
+    poll: float = 0.2,
+) -> None:
+    """Print the last `lines` lines; with `follow`, keep printing new ones. When `ended`
+    is given, following stops once it returns True and the rest of the log is printed
+    (a job's log after the job ended); without it, following goes on until Ctrl-C."""
+    while follow and ended is not None and not path.exists() and not ended():
+        time.sleep(poll)
     if not path.exists():
         sys.stdout.write(f"(no log yet at {path})\n")
         return
@@ -20,5 +33,9 @@ def tail(path: Path, *, lines: int = 50, follow: bool = False) -> None:
             if line:
                 sys.stdout.write(line)
                 sys.stdout.flush()
-            else:
-                time.sleep(0.2)
+                continue
+            if ended is not None and ended():
+                sys.stdout.writelines(handle)  # what was written before it ended
+                sys.stdout.flush()
+                return
+            time.sleep(poll)

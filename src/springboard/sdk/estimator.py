@@ -14,6 +14,15 @@ from springboard.sdk.model import Model
 from springboard.sdk.predictor import Predictor
 
 
+def raise_if_failed(job: Job) -> None:
+    """Raise `JobFailedError` when a waited-for job ended Failed, Stopped or Expired
+    (Completed and PartiallyCompleted pass)."""
+    from springboard.errors import JobFailedError
+
+    if job.status in ("Failed", "Stopped", "Expired"):
+        raise JobFailedError(job.id, job.status, job.status_message)
+
+
 class TrainingJobAnalytics:
     """A training job's metrics stream."""
 
@@ -67,7 +76,9 @@ class Estimator:
         accept_eula: bool | None = None,
     ) -> Job:
         """Start a training job on `inputs` (a path, or {"train": ..., "validation": ...}).
-        `accept_eula`, as the managed hub's `fit` takes it, overrides the constructor's."""
+        `accept_eula`, as the managed hub's `fit` takes it, overrides the constructor's.
+        With `wait` (the default), raises `JobFailedError` if the job ends Failed,
+        Stopped or Expired."""
         from springboard.jobs import service
         from springboard.training import jobs
 
@@ -83,6 +94,8 @@ class Estimator:
             accept_eula=self.accept_eula if accept_eula is None else accept_eula,
         )
         self.latest_training_job = service.wait(job.id) if wait else job
+        if wait:
+            raise_if_failed(self.latest_training_job)
         return self.latest_training_job
 
     @property
@@ -101,8 +114,7 @@ class Estimator:
         from springboard.jobs import service
 
         job = service.wait(self._job().id)
-        if job.status != "Completed":
-            raise RuntimeError(f"training job {job.id} ended {job.status}: {job.status_message}")
+        raise_if_failed(job)
         return Model(job.outputs["model_id"], env=self.environment).deploy(
             endpoint_name=endpoint_name, **kwargs
         )

@@ -62,8 +62,10 @@ class Transformer:
         wait: bool = True,
     ) -> Job:
         """Start a job over `data` (a file or folder: a path, `file://` or `s3://` URI, as
-        `output_path` may be); by default wait for it to end."""
+        `output_path` may be); by default wait for it to end, raising `JobFailedError` if it
+        ends Failed, Stopped or Expired."""
         from springboard.jobs import service, transform
+        from springboard.sdk.estimator import raise_if_failed
 
         job = transform.submit(
             self.model_id,
@@ -81,12 +83,18 @@ class Transformer:
             keep_prompt=self.keep_prompt,
         )
         self.latest_transform_job = service.wait(job.id) if wait else job
+        if wait:
+            raise_if_failed(self.latest_transform_job)
         return self.latest_transform_job
 
     def wait(self) -> Job:
+        """Wait for the latest job; raises `JobFailedError` if it ends Failed, Stopped or
+        Expired."""
         from springboard.jobs import service
+        from springboard.sdk.estimator import raise_if_failed
 
         if self.latest_transform_job is None:
             raise RuntimeError("no transform job started yet; call transform() first")
         self.latest_transform_job = service.wait(self.latest_transform_job.id)
+        raise_if_failed(self.latest_transform_job)
         return self.latest_transform_job
