@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from springboard.cli.output import console, emit_json, read_json_arg, show
+from springboard.cli.output import console, emit_json, err_console, show
+from springboard.cli.predict import read_payload, read_payload_text
 from springboard.cli.prompts import (
     ExamplesOpt,
     KeepPromptOpt,
@@ -115,7 +117,10 @@ def deploy(
 
 def invoke(
     name: Annotated[str, typer.Argument(help="Endpoint name.")],
-    payload: Annotated[str, typer.Argument(help="The request: inline JSON (or text), or @file.")],
+    payload: Annotated[
+        str,
+        typer.Argument(help="The request: inline JSON (or text), @file, or - to read stdin."),
+    ],
     content_type: Annotated[
         str,
         typer.Option(
@@ -139,8 +144,6 @@ def invoke(
 ) -> None:
     """Send a request to an endpoint and print the answer. With --prompt-template, PAYLOAD is
     a record of fields, rendered here (client-side) into the endpoint's payload."""
-    from pathlib import Path
-
     from springboard.serving import client
 
     prompter = prompter_from(prompt_template, examples, shots)
@@ -149,14 +152,12 @@ def invoke(
     if prompter is not None:
         from springboard.sdk.predictor import endpoint_request
 
-        body, prompt = endpoint_request(name, prompter, read_json_arg(payload, option="PAYLOAD"))
+        body, prompt = endpoint_request(name, prompter, read_payload(payload, option="PAYLOAD"))
         content_type = "application/json"
     elif content_type.startswith("application/json") and content_type != "application/jsonlines":
-        body = read_json_arg(payload, option="PAYLOAD")
-    elif payload.startswith("@"):
-        body = Path(payload[1:]).expanduser().read_text()
+        body = read_payload(payload, option="PAYLOAD")
     else:
-        body = payload
+        body = read_payload_text(payload, option="PAYLOAD")
     started = time.perf_counter()
     if stream:
         _print_stream(name, body, json_out, started)
@@ -166,8 +167,12 @@ def invoke(
     if json_out:
         emit_json(answer)
         return
-    console.print_json(data=answer)
-    console.print(
+    if sys.stdout.isatty():
+        console.print_json(data=answer)
+    else:  # piped stdout is data: plain JSON, unwrapped
+        emit_json(answer)
+    # informational, so stderr: `invoke ... | jq .` sees only the response body
+    err_console.print(
         f"[dim]{(time.perf_counter() - started) * 1000:.0f} ms, "
         f"tokens in {response.headers.get('x-springboard-input-tokens', '?')} / "
         f"out {response.headers.get('x-springboard-output-tokens', '?')}, "
@@ -206,8 +211,9 @@ def _print_stream(name: str, body: object, json_out: bool, started: float) -> No
         console.print(line["token"]["text"], end="", markup=False, highlight=False)
         tokens += line.get("details", {}).get("generated_tokens", 0)
     if not json_out:
-        console.print(
-            f"\n[dim]{(time.perf_counter() - started) * 1000:.0f} ms, first text "
+        console.print()
+        err_console.print(
+            f"[dim]{(time.perf_counter() - started) * 1000:.0f} ms, first text "
             f"after {((first_token or started) - started) * 1000:.0f} ms, "
             f"{tokens} tokens out[/]"
         )

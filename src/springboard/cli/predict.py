@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -15,6 +18,61 @@ from springboard.cli.prompts import (
     prompter_from,
     with_prompt,
 )
+from springboard.errors import Issue, ValidationError
+
+HOW_TO_PASS = (
+    'pass inline JSON in single quotes (\'{"text_inputs": "hi"}\'), '
+    "@file.json, or - to read it from stdin"
+)
+
+
+def read_payload_text(value: str, *, option: str) -> str:
+    """The text of a payload given as inline text, `-` (stdin) or `@FILE` (`@/dev/stdin` too)."""
+    if value == "-":
+        if sys.stdin.isatty():
+            raise ValidationError(
+                [Issue(option, "is - (stdin) but stdin is a terminal", value, HOW_TO_PASS)]
+            )
+        text = sys.stdin.read()
+        where = "stdin"
+    elif value.startswith("@"):
+        path = Path(value[1:]).expanduser()
+        # exists(), not is_file(): /dev/stdin and process substitutions are not regular files
+        if not path.exists() or path.is_dir():
+            raise ValidationError(
+                [Issue(option, f"file {path} does not exist", value, HOW_TO_PASS)]
+            )
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise ValidationError(
+                [Issue(option, f"cannot read {path}: {exc.strerror}", value, HOW_TO_PASS)]
+            ) from None
+        where = str(path)
+    else:
+        return value
+    if not text.strip():
+        raise ValidationError([Issue(option, f"{where} is empty", value, HOW_TO_PASS)])
+    return text
+
+
+def read_payload(value: str, *, option: str) -> Any:
+    """A JSON payload given inline, as `-` (stdin) or as `@FILE`."""
+    text = read_payload_text(value, option=option)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        shown = value if value == text else f"{value} ({text[:60]!r})"
+        raise ValidationError(
+            [
+                Issue(
+                    option,
+                    f"is not valid JSON ({exc.msg} at character {exc.pos})",
+                    shown,
+                    HOW_TO_PASS,
+                )
+            ]
+        ) from None
 
 
 def predict(
@@ -24,7 +82,7 @@ def predict(
         typer.Option(
             "--input",
             "-i",
-            help="The payload: inline JSON or @file.json; with "
+            help="The payload: inline JSON, @file.json, or - for stdin; with "
             "--prompt-template, a record of fields (or a list).",
         ),
     ],
@@ -49,7 +107,7 @@ def predict(
     json_out: Annotated[bool, typer.Option("--json", help="Print the raw response JSON.")] = False,
 ) -> None:
     """Run a payload through a catalog model in-process and print the response."""
-    payload = read_json_arg(input, option="--input")
+    payload = read_payload(input, option="--input")
     prompter = prompter_from(prompt_template, examples, shots)
     from springboard.catalog import Catalog
     from springboard.inference import Generator, LoadOptions
@@ -63,7 +121,8 @@ def predict(
         model_id, version, model_dir=model_dir, accept_eula=accept_eula, options=options
     )
     response = with_prompt(generator.predict(payload), prompt if keep_prompt else None)
-    if json_out:
+    # Piped stdout is data: plain JSON (rich would wrap long strings at its width).
+    if json_out or not sys.stdout.isatty():
         emit_json(response)
         return
     console.print_json(data=response)

@@ -2,7 +2,8 @@
 
 text2text (`{"text_inputs": ..., "max_length": ...}` → `{"generated_texts": [...]}`) and
 text-generation (`{"inputs": ..., "parameters": {...}}` → `[{"generated_text": ...}]`).
-Unknown keys are refused with the list of allowed ones; every problem is reported at once.
+Unknown keys are refused with the list of allowed ones and a did-you-mean (`max_tokens` ->
+`max_new_tokens`, `prompt` -> the task's prompt key); every problem is reported at once.
 Sizes are checked first (`limits`): a payload nested too deep, a list with too many
 inputs or a prompt too long is refused before anything else looks at it.
 `prompt_key`, `payload_for` and `task_of_payload` are the one statement of which key holds
@@ -12,6 +13,7 @@ Turning prompts into text is the Generator's job; this module only parses and re
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -120,12 +122,46 @@ class ParsedRequest:
     details: bool = False
 
 
-def _issues(exc: pydantic.ValidationError, model: type[BaseModel]) -> list[Issue]:
+# Names other APIs use (OpenAI/completions, Bedrock, TGI) -> ours; `prompt` depends on the task.
+ALIASES: dict[str, str] = {
+    "max_tokens": "max_new_tokens",
+    "stop_sequences": "stop",
+    "n": "num_return_sequences",
+}
+
+
+def suggest_field(name: str, task: Task) -> str | None:
+    """The field a payload for a model of `task` most likely meant by the unknown key
+    `name` (a path as reported, e.g. `parameters.max_tokens`), as it should be sent."""
+    prefix, _, key = name.rpartition(".")
+    if key == "prompt":
+        return prompt_key(task)
+    decoding = TextGenerationParameters if task is Task.TEXT_GENERATION else Text2TextRequest
+    known = [f for f in decoding.model_fields if f not in PROMPT_KEYS.values()]
+    if task is Task.TEXT_GENERATION and not prefix:
+        top = difflib.get_close_matches(key, ["inputs", "parameters"], 1, 0.75)
+        if top:
+            return top[0]
+    close = difflib.get_close_matches(key, known, 1, 0.75)
+    target = ALIASES.get(key) or (close[0] if close else None)
+    if target is None:
+        return None
+    # text-generation keeps its decoding fields under `parameters`
+    return f"parameters.{target}" if task is Task.TEXT_GENERATION else target
+
+
+def _issues(exc: pydantic.ValidationError, model: type[BaseModel], task: Task) -> list[Issue]:
     def allowed(name: str | None) -> str:
         target = TextGenerationParameters if name and name.startswith("parameters.") else model
         return ", ".join(target.model_fields)
 
-    return issues_from_pydantic(exc, allowed=allowed)
+    issues = issues_from_pydantic(exc, allowed=allowed)
+    for issue in issues:
+        if issue.message == "unknown field" and issue.field:
+            suggestion = suggest_field(issue.field, task)
+            if suggestion and suggestion != issue.field:
+                issue.fix = f"did you mean `{suggestion}`? " + (issue.fix or "")
+    return issues
 
 
 def _validate(
@@ -142,7 +178,7 @@ def _validate(
     try:
         return model.model_validate(payload)
     except pydantic.ValidationError as exc:
-        issues = _issues(exc, model)
+        issues = _issues(exc, model, task)
     if wrong in payload and right not in payload:
         issues.insert(
             0, Issue(wrong, f"this model is {task.value}: send `{right}`", None, _example(task))
