@@ -1,4 +1,4 @@
-"""The `springboard` command: maps command names to their modules, nothing more.
+"""The `springboard` command: maps command names to their modules (and answers `--version`).
 
 Each command imports what it needs inside its function, so `springboard --help` answers
 without loading torch.
@@ -6,11 +6,14 @@ without loading torch.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from springboard import permissions
 from springboard.cli import (
     chat,
+    doctor,
     endpoints,
     evaluate,
     invocation_jobs,
@@ -28,8 +31,29 @@ app = typer.Typer(
     help="Springboard: a self-hosted hub for large language models.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from springboard.diagnostics import springboard_version
+
+        typer.echo(f"springboard {springboard_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Springboard: a self-hosted hub for large language models."""
+
+
 app.add_typer(models.app, name="models")
 app.command("hyperparameters")(models.hyperparameters)
 app.add_typer(prompts.app, name="prompts")
@@ -46,6 +70,7 @@ app.add_typer(invocation_jobs.app, name="invocation-jobs")
 app.add_typer(self_consistency.app, name="self-consistency")
 app.add_typer(evaluate.app, name="evaluate")
 app.command("serve")(serve.serve)
+app.command("doctor")(doctor.doctor)
 
 
 def main() -> None:
