@@ -6,13 +6,10 @@ gathering lives in the library. Plain `typer.echo` lines, so nothing is cut when
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
+from springboard.cli.options import JsonOpt
 from springboard.cli.output import emit_json
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _size(n: int) -> str:

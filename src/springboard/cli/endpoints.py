@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from typing import Annotated
@@ -9,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from springboard.cli.options import AcceptEulaOpt, JsonOpt
 from springboard.cli.output import console, emit_json, err_console, show
 from springboard.cli.predict import read_payload, read_payload_text
 from springboard.cli.prompts import (
@@ -22,8 +24,6 @@ from springboard.cli.prompts import (
 from springboard.errors import Issue, ValidationError
 
 app = typer.Typer(help="Manage endpoints: list, describe, logs, delete.", no_args_is_help=True)
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def parse_env(pairs: list[str], option: str = "--env") -> dict[str, str]:
@@ -63,9 +63,7 @@ def deploy(
             help="Deployment setting KEY=VALUE (repeatable), e.g. OPTION_MAX_ROLLING_BATCH_SIZE=8. Other variables (HF_TOKEN=...) reach the server's environment only; their values are not stored.",
         ),
     ] = [],  # noqa: B006 (typer's default for a repeatable option; never mutated)
-    accept_eula: Annotated[
-        bool, typer.Option("--accept-eula", help="Accept the model's EULA.")
-    ] = False,
+    accept_eula: AcceptEulaOpt = False,
     model_dir: Annotated[
         str | None, typer.Option("--model-dir", help="Serve the weights in this directory.")
     ] = None,
@@ -81,7 +79,13 @@ def deploy(
     from springboard.serving import endpoints
 
     settings = parse_env(env)
-    if no_wait or json_out:
+    # a spinner only while a person watches the wait
+    waiting = (
+        contextlib.nullcontext()
+        if no_wait or json_out
+        else console.status(f"deploying {model_id}: starting the server and loading the model...")
+    )
+    with waiting:
         info = endpoints.deploy(
             model_id,
             version=version,
@@ -94,20 +98,6 @@ def deploy(
             wait=not no_wait,
             timeout=timeout,
         )
-    else:
-        with console.status(f"deploying {model_id}: starting the server and loading the model..."):
-            info = endpoints.deploy(
-                model_id,
-                version=version,
-                name=name,
-                host=host,
-                port=port,
-                env=settings,
-                accept_eula=accept_eula,
-                model_dir=model_dir,
-                wait=True,
-                timeout=timeout,
-            )
     show(
         info,
         as_json=json_out,

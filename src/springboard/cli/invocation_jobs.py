@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from springboard.cli.options import AcceptEulaOpt
 from springboard.cli.output import console, emit_json
 from springboard.cli.prompts import ExamplesOpt, KeepPromptOpt, ShotsOpt, TemplateOpt, prompter_from
 
@@ -75,9 +76,7 @@ def create(
             "--role-arn", help="Accepted and recorded, for scripts written for the managed service."
         ),
     ] = None,
-    accept_eula: Annotated[
-        bool, typer.Option("--accept-eula", help="Accept the model's EULA.")
-    ] = False,
+    accept_eula: AcceptEulaOpt = False,
     prompt_template: TemplateOpt = None,
     examples: ExamplesOpt = None,
     shots: ShotsOpt = None,

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from springboard.cli.endpoints import parse_env
-from springboard.cli.options import default_of, option_from
+from springboard.cli.options import AcceptEulaOpt, JsonOpt, default_of, option_from
 from springboard.cli.output import console, emit_json, show
 from springboard.cli.prompts import ExamplesOpt, KeepPromptOpt, ShotsOpt, TemplateOpt, prompter_from
 from springboard.options import TransformOptions
@@ -19,7 +19,6 @@ app = typer.Typer(
     help="Manage jobs: list, describe, logs, stop, resume, wait, metrics, schedule.",
     no_args_is_help=True,
 )
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _after_submit(job: Any, *, wait: bool, json_out: bool) -> None:
@@ -77,9 +76,7 @@ def transform(
         float, option_from(TransformOptions, "max_payload_mb", "--max-payload-mb")
     ] = default_of(TransformOptions, "max_payload_mb"),
     name: Annotated[str | None, typer.Option("--name", help="Job name.")] = None,
-    accept_eula: Annotated[
-        bool, typer.Option("--accept-eula", help="Accept the model's EULA.")
-    ] = False,
+    accept_eula: AcceptEulaOpt = False,
     model_dir: Annotated[
         str | None, typer.Option("--model-dir", help="Use the weights in this directory.")
     ] = None,
@@ -143,9 +140,7 @@ def train(
         str | None,
         typer.Option("--name", help="Job name; the result is registered as MODEL_ID-ft-NAME."),
     ] = None,
-    accept_eula: Annotated[
-        bool, typer.Option("--accept-eula", help="Accept the model's EULA.")
-    ] = False,
+    accept_eula: AcceptEulaOpt = False,
     output: Annotated[
         str | None,
         typer.Option(

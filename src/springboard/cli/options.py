@@ -11,12 +11,16 @@ it; `option_from` gives the flag names and the help. Validation stays the librar
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel
 
 from springboard.options import default_of
+
+# Options many commands share, declared once (so their help reads the same everywhere).
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+AcceptEulaOpt = Annotated[bool, typer.Option("--accept-eula", help="Accept the model's EULA.")]
 
 __all__ = ["default_of", "option_from"]
 

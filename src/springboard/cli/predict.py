@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from springboard.cli.options import AcceptEulaOpt
 from springboard.cli.output import console, emit_json, read_json_arg
 from springboard.cli.prompts import (
     ExamplesOpt,
@@ -96,9 +97,7 @@ def predict(
             help="Load the weights from this directory instead of the catalog source.",
         ),
     ] = None,
-    accept_eula: Annotated[
-        bool, typer.Option("--accept-eula", help="Accept the model's EULA.")
-    ] = False,
+    accept_eula: AcceptEulaOpt = False,
     dtype: Annotated[str, typer.Option("--dtype", help="fp32, bf16 or fp16.")] = "fp32",
     prompt_template: TemplateOpt = None,
     examples: ExamplesOpt = None,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
+from springboard.cli.options import JsonOpt
 from springboard.cli.output import console, emit_json, err_console, read_json_arg
 
 if TYPE_CHECKING:
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
 app = typer.Typer(
     help="Prompt templates for in-context learning: list, show, render.", no_args_is_help=True
 )
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 # The options predict, invoke, transform and invocation-jobs create share.
 TemplateOpt = Annotated[
