@@ -204,7 +204,7 @@ def test_sdk_transformer_mirrors_the_managed_hub(tmp_path):
 def test_one_default_batch_size_everywhere():
     import inspect
 
-    from springboard.cli.jobs import transform as transform_command
+    from springboard.cli.transform import transform as transform_command
     from springboard.jobs.transform import DEFAULT_BATCH_SIZE, TransformSettings
     from springboard.sdk import Transformer
 

@@ -1,171 +1,21 @@
-"""`springboard transform` and `springboard jobs list|describe|logs|stop|resume|wait|metrics|schedule`."""
+"""`springboard jobs list|describe|logs|stop|resume|wait|metrics|schedule`."""
 
 from __future__ import annotations
 
 import csv
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from springboard.cli.endpoints import parse_env
-from springboard.cli.options import AcceptEulaOpt, JsonOpt, default_of, option_from
+from springboard.cli.options import JsonOpt
 from springboard.cli.output import console, emit_json, show
-from springboard.cli.prompts import ExamplesOpt, KeepPromptOpt, ShotsOpt, TemplateOpt, prompter_from
-from springboard.options import TransformOptions
 
 app = typer.Typer(
     help="Manage jobs: list, describe, logs, stop, resume, wait, metrics, schedule.",
     no_args_is_help=True,
 )
-
-
-def _after_submit(job: Any, *, wait: bool, json_out: bool) -> None:
-    """What every job-submitting command prints: the job now, or after waiting for it."""
-    from springboard.cli.progress import exit_for, wait_for_job
-
-    if wait:
-        job = wait_for_job(job.id, quiet=json_out)
-    if json_out:
-        emit_json(job.model_dump(mode="json"))
-    elif not wait:
-        console.print(
-            f"job [bold]{job.id}[/] {job.status}: follow it with `springboard jobs wait {job.id}`"
-        )
-    if wait:
-        exit_for(job)
-
-
-def transform(
-    model_id: Annotated[str, typer.Argument(help="Catalog model id (or alias).")],
-    input: Annotated[
-        str,
-        typer.Option(
-            "--input",
-            "-i",
-            help="A JSON Lines / text file, or a folder of them: a path, file:// or s3:// (any fsspec) URI.",
-        ),
-    ],
-    output: Annotated[
-        str,
-        typer.Option(
-            "--output",
-            "-o",
-            help="Folder for the NAME.out files: a path, file:// or s3:// (any fsspec) URI.",
-        ),
-    ],
-    version: Annotated[
-        str, typer.Option("--version", "-v", help="Model version (*, 1.*, 1.2.0).")
-    ] = "*",
-    env: Annotated[
-        list[str],
-        typer.Option(
-            "--env",
-            "-e",
-            help="HYPER_PARAMS=... (JSON or a Python dict literal; overrides every record), OPTION_DTYPE, OPTION_N_POSITIONS.",
-        ),
-    ] = [],  # noqa: B006 (typer's default for a repeatable option; never mutated)
-    content_type: Annotated[
-        str, option_from(TransformOptions, "content_type", "--content-type")
-    ] = default_of(TransformOptions, "content_type"),
-    batch_size: Annotated[
-        int, option_from(TransformOptions, "batch_size", "--batch-size")
-    ] = default_of(TransformOptions, "batch_size"),
-    max_payload_mb: Annotated[
-        float, option_from(TransformOptions, "max_payload_mb", "--max-payload-mb")
-    ] = default_of(TransformOptions, "max_payload_mb"),
-    name: Annotated[str | None, typer.Option("--name", help="Job name.")] = None,
-    accept_eula: AcceptEulaOpt = False,
-    model_dir: Annotated[
-        str | None, typer.Option("--model-dir", help="Use the weights in this directory.")
-    ] = None,
-    prompt_template: TemplateOpt = None,
-    examples: ExamplesOpt = None,
-    shots: ShotsOpt = None,
-    keep_prompt: KeepPromptOpt = False,
-    wait: Annotated[
-        bool, typer.Option("--wait", help="Show progress and wait until the job ends.")
-    ] = False,
-    json_out: JsonOpt = False,
-) -> None:
-    """Run a model over a dataset as a batch transform job (no endpoint needed)."""
-    from springboard.jobs import transform as transform_jobs
-
-    job = transform_jobs.submit(
-        model_id,
-        input=input,
-        output=output,
-        version=version,
-        env=parse_env(env),
-        content_type=content_type,
-        batch_size=batch_size,
-        max_payload_mb=max_payload_mb,
-        name=name,
-        accept_eula=accept_eula,
-        model_dir=model_dir,
-        prompter=prompter_from(prompt_template, examples, shots),
-        keep_prompt=keep_prompt,
-    )
-    _after_submit(job, wait=wait, json_out=json_out)
-
-
-def train(
-    model_id: Annotated[str, typer.Argument(help="Catalog model id to fine-tune.")],
-    train: Annotated[
-        str,
-        typer.Option(
-            "--train",
-            help="Training data: a JSON Lines / .txt file, or a directory (with an optional template.json).",
-        ),
-    ],
-    validation: Annotated[
-        str | None,
-        typer.Option(
-            "--validation", help="Validation data (otherwise validation_split_ratio of --train)."
-        ),
-    ] = None,
-    hyperparameter: Annotated[
-        list[str],
-        typer.Option(
-            "--hyperparameter",
-            "-H",
-            help="NAME=VALUE (repeatable); see `springboard hyperparameters MODEL_ID`.",
-        ),
-    ] = [],  # noqa: B006 (typer's default for a repeatable option; never mutated)
-    version: Annotated[
-        str, typer.Option("--version", "-v", help="Model version (*, 1.*, 1.2.0).")
-    ] = "*",
-    name: Annotated[
-        str | None,
-        typer.Option("--name", help="Job name; the result is registered as MODEL_ID-ft-NAME."),
-    ] = None,
-    accept_eula: AcceptEulaOpt = False,
-    output: Annotated[
-        str | None,
-        typer.Option(
-            "--output",
-            help="Also copy the fine-tuned model to OUTPUT/<model id>/ (a directory, s3://bucket/prefix or another fsspec URL).",
-        ),
-    ] = None,
-    wait: Annotated[bool, typer.Option("--wait", help="Wait until the job ends.")] = False,
-    json_out: JsonOpt = False,
-) -> None:
-    """Fine-tune a catalog model as a training job; the result becomes a new catalog model."""
-    from springboard.training import jobs as training_jobs
-
-    values = parse_env(hyperparameter, option="--hyperparameter")
-    job = training_jobs.submit(
-        model_id,
-        train=train,
-        validation=validation,
-        hyperparameters=values,
-        version=version,
-        name=name,
-        accept_eula=accept_eula,
-        output=output,
-    )
-    _after_submit(job, wait=wait, json_out=json_out)
 
 
 @app.command("list")

@@ -23,6 +23,8 @@ from springboard.cli import (
     prompts,
     self_consistency,
     serve,
+    train,
+    transform,
 )
 from springboard.cli.output import run_cli
 
@@ -63,8 +65,8 @@ app.command("deploy")(endpoints.deploy)
 app.command("invoke")(endpoints.invoke)
 app.command("chat")(chat.chat)
 app.add_typer(endpoints.app, name="endpoints")
-app.command("transform")(jobs.transform)
-app.command("train")(jobs.train)
+app.command("transform")(transform.transform)
+app.command("train")(train.train)
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(invocation_jobs.app, name="invocation-jobs")
 app.add_typer(self_consistency.app, name="self-consistency")

@@ -32,6 +32,23 @@ def exit_for(job: Any) -> None:
         raise typer.Exit(code)
 
 
+def after_submit(job: Any, *, wait: bool, json_out: bool) -> None:
+    """What every job-submitting command prints: the job now, or after waiting for it."""
+    from springboard.cli.output import emit_json
+
+    if wait:
+        job = wait_for_job(job.id, quiet=json_out)
+    if json_out:
+        emit_json(job.model_dump(mode="json"))
+    elif not wait:
+        console.print(
+            f"job [bold]{job.id}[/] {job.status}: follow it with `springboard jobs wait {job.id}`",
+            soft_wrap=True,
+        )
+    if wait:
+        exit_for(job)
+
+
 def wait_for_job(job_id: str, *, quiet: bool = False, timeout: float | None = None) -> Any:
     """Wait for the job, with progress unless `quiet`. Ctrl-C leaves the job running,
     says how to watch or stop it, and exits 130."""

@@ -1,0 +1,86 @@
+"""`springboard transform`: submit a batch transform job (and optionally wait for it)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from springboard.cli.endpoints import parse_env
+from springboard.cli.options import AcceptEulaOpt, JsonOpt, default_of, option_from
+from springboard.cli.progress import after_submit
+from springboard.cli.prompts import ExamplesOpt, KeepPromptOpt, ShotsOpt, TemplateOpt, prompter_from
+from springboard.options import TransformOptions
+
+
+def transform(
+    model_id: Annotated[str, typer.Argument(help="Catalog model id (or alias).")],
+    input: Annotated[
+        str,
+        typer.Option(
+            "--input",
+            "-i",
+            help="A JSON Lines / text file, or a folder of them: a path, file:// or s3:// (any fsspec) URI.",
+        ),
+    ],
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Folder for the NAME.out files: a path, file:// or s3:// (any fsspec) URI.",
+        ),
+    ],
+    version: Annotated[
+        str, typer.Option("--version", "-v", help="Model version (*, 1.*, 1.2.0).")
+    ] = "*",
+    env: Annotated[
+        list[str],
+        typer.Option(
+            "--env",
+            "-e",
+            help="HYPER_PARAMS=... (JSON or a Python dict literal; overrides every record), OPTION_DTYPE, OPTION_N_POSITIONS.",
+        ),
+    ] = [],  # noqa: B006 (typer's default for a repeatable option; never mutated)
+    content_type: Annotated[
+        str, option_from(TransformOptions, "content_type", "--content-type")
+    ] = default_of(TransformOptions, "content_type"),
+    batch_size: Annotated[
+        int, option_from(TransformOptions, "batch_size", "--batch-size")
+    ] = default_of(TransformOptions, "batch_size"),
+    max_payload_mb: Annotated[
+        float, option_from(TransformOptions, "max_payload_mb", "--max-payload-mb")
+    ] = default_of(TransformOptions, "max_payload_mb"),
+    name: Annotated[str | None, typer.Option("--name", help="Job name.")] = None,
+    accept_eula: AcceptEulaOpt = False,
+    model_dir: Annotated[
+        str | None, typer.Option("--model-dir", help="Use the weights in this directory.")
+    ] = None,
+    prompt_template: TemplateOpt = None,
+    examples: ExamplesOpt = None,
+    shots: ShotsOpt = None,
+    keep_prompt: KeepPromptOpt = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Show progress and wait until the job ends.")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Run a model over a dataset as a batch transform job (no endpoint needed)."""
+    from springboard.jobs import transform as transform_jobs
+
+    job = transform_jobs.submit(
+        model_id,
+        input=input,
+        output=output,
+        version=version,
+        env=parse_env(env),
+        content_type=content_type,
+        batch_size=batch_size,
+        max_payload_mb=max_payload_mb,
+        name=name,
+        accept_eula=accept_eula,
+        model_dir=model_dir,
+        prompter=prompter_from(prompt_template, examples, shots),
+        keep_prompt=keep_prompt,
+    )
+    after_submit(job, wait=wait, json_out=json_out)
