@@ -88,7 +88,7 @@ def _wait(job_id: str, *, quiet: bool, timeout: float | None) -> Any:
         task = progress.add_task(job_id, total=None, rate="")
 
         def update(job: Any) -> None:
-            done, total, detail = _position(job.kind, job.counts or {}, progress.tasks[0].speed)
+            done, total, detail = job_position(job.kind, job.counts or {}, progress.tasks[0].speed)
             progress.update(
                 task, total=total, completed=done, description=f"{job.id} {job.status}", rate=detail
             )
@@ -98,7 +98,7 @@ def _wait(job_id: str, *, quiet: bool, timeout: float | None) -> Any:
     return job
 
 
-def _position(
+def job_position(
     kind: str, counts: dict[str, Any], speed: float | None
 ) -> tuple[int, int | None, str]:
     """(done, total, detail) of a job: steps and losses for training, records otherwise."""
