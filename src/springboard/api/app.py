@@ -1,5 +1,6 @@
 """The control-plane app: the invocation-job routes, the OpenAI gateway (`/v1/...`, routed
-to endpoints by `model`), `GET /ping`, the OpenAPI docs (`/docs`, `/openapi.json`), errors
+to endpoints by `model`), the Bedrock runtime (`/model/{modelId}/...`) and the SageMaker
+runtime's paths (`/endpoints/{name}/...`), both routed to endpoints, `GET /ping`, the OpenAPI docs (`/docs`, `/openapi.json`), errors
 in each API's own shape, and the API key.
 
 Built on `springboard.http_server`, as the endpoint servers are: every request passes the
@@ -20,8 +21,10 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from springboard.api import bedrock
+from springboard.api.bedrock_runtime import create_runtime_router
 from springboard.api.openai.gateway import create_gateway
 from springboard.api.openai.router import error_response
+from springboard.api.sagemaker_runtime import create_sagemaker_router
 from springboard.errors import SpringboardError
 from springboard.http_server import ErrorShapes, UnknownRouteError, install
 
@@ -53,6 +56,8 @@ def create_app(api_key: str | None = None, *, host: str = "127.0.0.1") -> FastAP
         return {"status": "ok"}
 
     app.include_router(bedrock.router)
+    app.include_router(create_runtime_router(api_key))
+    app.include_router(create_sagemaker_router(api_key))
     app.include_router(create_gateway(api_key))
     return app
 

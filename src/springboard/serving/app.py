@@ -2,7 +2,9 @@
 
 `GET /ping` (200 only once the model is loaded), `POST /invocations`,
 `POST /endpoints/{name}/invocations` (the managed runtime's path; a JSON payload with
-`"stream": true` is answered as JSON Lines while it is generated), `GET /metrics`
+`"stream": true` is answered as JSON Lines while it is generated),
+`POST /endpoints/{name}/invocations-response-stream` (the same lines as the runtime's event
+stream, `serving.response_stream`), `GET /metrics`
 (Prometheus), `GET /info`, and the OpenAPI spec at `/openapi.json`. Built on
 `springboard.http_server`, as the control plane is: every request passes the guard first
 (Host names, cross-site writes, the API key on every route but `/ping` — `Authorization:
@@ -20,7 +22,8 @@ from collections.abc import Callable, Sequence
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from springboard.errors import SpringboardError
+from springboard.api import eventstream
+from springboard.errors import Issue, SpringboardError, ValidationError
 from springboard.http_server import ErrorShapes, install
 from springboard.serving.native_stream import MEDIA_TYPE as STREAM_MEDIA_TYPE
 from springboard.serving.native_stream import open_stream, wants_stream
@@ -33,7 +36,11 @@ from springboard.serving.protocol import (
     unknown_endpoint_reply,
     wait_for_disconnect,
 )
+from springboard.serving.response_stream import PAYLOAD_MEDIA_TYPE, payload_parts
 from springboard.serving.service import EndpointService, public_error
+
+PAYLOAD_FIX = 'send e.g. {"inputs": "hello", "parameters": {"max_new_tokens": 20}}'
+
 
 INVOCATION_BODY = {
     "requestBody": {
@@ -140,6 +147,29 @@ def create_app(
         if name != service.name:
             return _send(unknown_endpoint_reply(name, service.name))
         return await invoke(request, runtime_shape=True)
+
+    @app.post(
+        "/endpoints/{name}/invocations-response-stream",
+        openapi_extra=INVOCATION_BODY,
+        summary="Invoke the model, its tokens streamed as the managed runtime's event stream",
+    )
+    async def runtime_response_stream(name: str, request: Request) -> Response:
+        if name != service.name:
+            return _send(unknown_endpoint_reply(name, service.name))
+        try:
+            payload = await asyncio.to_thread(decode_json, await request.body())
+            if not isinstance(payload, dict):
+                raise ValidationError(
+                    [Issue("body", "must be a JSON object", type(payload).__name__, PAYLOAD_FIX)]
+                )
+            lines = await open_stream(service, payload)
+        except Exception as exc:  # noqa: BLE001 (every failure answers as an error reply)
+            return _send(error_reply(public_error(exc, uuid.uuid4().hex), runtime_shape=True))
+        return StreamingResponse(
+            payload_parts(lines),
+            media_type=eventstream.MEDIA_TYPE,
+            headers={"X-Amzn-SageMaker-Content-Type": PAYLOAD_MEDIA_TYPE},
+        )
 
     @app.get("/metrics", summary="Prometheus metrics")
     async def metrics() -> Response:

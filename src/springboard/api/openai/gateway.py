@@ -18,43 +18,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
 
-from springboard.api.openai.protocol import ModelCard, ModelList, unknown_model
+from springboard.api.openai.protocol import ModelCard, ModelList
 from springboard.api.openai.router import error_response
-from springboard.errors import ClientError, Issue, NotFoundError, ServerError, ValidationError
+from springboard.api.upstream import Upstream, endpoint_for, in_service
+from springboard.errors import Issue, SpringboardError, ValidationError
 
 PASSED_HEADERS = ("content-type", "cache-control", "x-request-id", "retry-after")
 
 
-def _in_service() -> list[Any]:
-    from springboard.serving import endpoints
-
-    return [e for e in endpoints.list_endpoints() if e.status == "InService" and e.url]
-
-
-def _endpoint_for(model: str) -> Any:
-    """The InService endpoint `model` names (endpoint name first, then catalog id)."""
-    from springboard.catalog import Catalog
-
-    live = _in_service()
-    for info in live:
-        if info.name == model:
-            return info
-    try:
-        wanted = Catalog.load().get(model).id
-    except (NotFoundError, ValidationError):
-        wanted = None
-    for info in live:
-        if wanted is not None and info.model_id == wanted:
-            return info
-    raise unknown_model(model, [e.name for e in live])
-
-
 def create_gateway(api_key: str | None) -> APIRouter:
     """The gateway's routes; `api_key` (the control plane's) is what endpoints require."""
-    import httpx
-
     router = APIRouter(prefix="/v1", tags=["OpenAI gateway"])
-    client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None))
+    upstream = Upstream(api_key)
 
     @router.get(
         "/models", response_model=ModelList, summary="The endpoints that are InService, by name"
@@ -62,7 +37,7 @@ def create_gateway(api_key: str | None) -> APIRouter:
     async def models() -> dict[str, Any]:
         data = [
             ModelCard(id=e.name, created=int(e.created_at.timestamp()), root=e.model_id)
-            for e in _in_service()
+            for e in in_service()
         ]
         return {"object": "list", "data": [c.model_dump() for c in data]}
 
@@ -83,34 +58,18 @@ def create_gateway(api_key: str | None) -> APIRouter:
                         )
                     ]
                 )
-            target = _endpoint_for(model)
-        except ClientError as exc:
+            target = endpoint_for(model)
+            answer = await upstream.send(
+                target, path, raw, request_id=request.headers.get("x-request-id")
+            )
+        except SpringboardError as exc:
             return error_response(exc)
-        headers = {"content-type": "application/json"}
-        if api_key:
-            headers["authorization"] = f"Bearer {api_key}"
-        if "x-request-id" in request.headers:
-            headers["x-request-id"] = request.headers["x-request-id"]
-        try:
-            upstream = await client.send(
-                client.build_request("POST", target.url + path, content=raw, headers=headers),
-                stream=True,
-            )
-        except httpx.TransportError:
-            return error_response(
-                EndpointUnavailableError(
-                    f"endpoint {target.name} did not answer",
-                    field="model",
-                    value=model,
-                    fix=f"see `springboard endpoints describe {target.name}`",
-                )
-            )
-        passed = {k: v for k, v in upstream.headers.items() if k.lower() in PASSED_HEADERS}
+        passed = {k: v for k, v in answer.headers.items() if k.lower() in PASSED_HEADERS}
         return StreamingResponse(
-            upstream.aiter_raw(),
-            status_code=upstream.status_code,
+            answer.aiter_raw(),
+            status_code=answer.status_code,
             headers=passed,
-            background=BackgroundTask(upstream.aclose),
+            background=BackgroundTask(answer.aclose),
         )
 
     @router.post("/completions", summary="Completions, routed to the endpoint `model` names")
@@ -124,8 +83,3 @@ def create_gateway(api_key: str | None) -> APIRouter:
         return await forward(request, "/v1/chat/completions")
 
     return router
-
-
-class EndpointUnavailableError(ServerError):
-    code = "endpoint_unavailable"
-    http_status = 503
