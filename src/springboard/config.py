@@ -95,6 +95,11 @@ class Settings(BaseSettings):
         description="torch/OpenMP threads for every job worker and "
         "endpoint server; unset: the thread budget, cores // heavy processes running.",
     )
+    files_max_mb: int = Field(
+        default=200,
+        ge=1,
+        description="Largest file the control plane's Files API (`POST /v1/files`) keeps, in MiB.",
+    )
     region: str = Field(default="us-east-1", description="Region written into job ARNs.")
     account_id: str = Field(default="000000000000", description="Account written into job ARNs.")
 

@@ -11,10 +11,13 @@ Shared by the control plane (`springboard serve`) and the endpoint servers, in t
    `Authorization: Bearer KEY` (scheme in any case) or `x-api-key: KEY` — also beside a
    SigV4 `Authorization` header, as boto3 sends it. A bare key in `Authorization` is refused.
 4. **Content types a web page can send without asking** (`text/plain`, forms) are refused
-   on a server without a key.
-5. **The body** is read here, up to the limit: a larger `Content-Length` is refused before
-   reading, and a chunked body is refused as soon as it passes the limit, so the server
-   never holds more than the limit. The route then reads the buffered body as usual.
+   on a server without a key — except multipart uploads on the upload paths (`uploads`,
+   e.g. `POST /v1/files`), which clients send that way; a browser sending one cross-site is
+   stopped by check 2, as for `application/x-www-form-urlencoded`.
+5. **The body** is read here, up to the limit (the upload limit on upload paths): a larger
+   `Content-Length` is refused before reading, and a chunked body is refused as soon as it
+   passes the limit, so the server never holds more than the limit. The route then reads
+   the buffered body as usual.
 
 Refusals are typed errors; the server's own `render` turns them into its wire shape. This
 module does not know any route or protocol.
@@ -108,6 +111,14 @@ class GuardPolicy:
     max_body_bytes: int
     open_paths: frozenset[str] = frozenset({"/ping"})
     limit_hint: str = "send a smaller body"  # how to raise the limit, for the 413 message
+    uploads: tuple[tuple[str, int, str], ...] = ()  # (path, its body limit, its hint)
+
+    def limit_for(self, path: str) -> tuple[int, str]:
+        """The body limit on `path`, and how to raise it."""
+        for upload_path, limit, hint in self.uploads:
+            if path == upload_path:
+                return limit, hint
+        return self.max_body_bytes, self.limit_hint
 
     def check_headers(self, method: str, path: str, headers: dict[str, str]) -> None:
         """Raise the first refusal these headers earn (before any body is read)."""
@@ -130,7 +141,8 @@ class GuardPolicy:
                 "'x-api-key: $SPRINGBOARD_API_KEY'",
             )
         kind = headers.get("content-type", "").split(";")[0].strip().lower()
-        if state_changing and not self.api_key and kind in BROWSER_SIMPLE_TYPES:
+        upload = kind == "multipart/form-data" and any(path == p for p, _, _ in self.uploads)
+        if state_changing and not self.api_key and kind in BROWSER_SIMPLE_TYPES and not upload:
             raise UnsupportedMediaTypeError(
                 f"{kind} is accepted only by a server with an API key (a web page can send "
                 "it to this machine without asking)",
@@ -139,8 +151,8 @@ class GuardPolicy:
                 fix="send application/json (or application/x-text for plain text)",
             )
         length = headers.get("content-length", "").strip()
-        if length.isdigit() and int(length) > self.max_body_bytes:
-            raise self.too_large(int(length), declared=True)
+        if length.isdigit() and int(length) > self.limit_for(path)[0]:
+            raise self.too_large(int(length), path, declared=True)
 
     def _check_same_origin(self, headers: dict[str, str]) -> None:
         site = headers.get("sec-fetch-site", "").strip().lower()
@@ -163,14 +175,15 @@ class GuardPolicy:
                 fix="call the API from a program, or from a page this server serves",
             )
 
-    def too_large(self, size: int, *, declared: bool) -> PayloadTooLargeError:
+    def too_large(self, size: int, path: str, *, declared: bool) -> PayloadTooLargeError:
         """The refusal of a body of `size` bytes (`declared` by Content-Length, or read so far)."""
+        limit, hint = self.limit_for(path)
         told = f"is {size} bytes" if declared else f"passed {size} bytes while being read"
         return PayloadTooLargeError(
-            f"the request body {told}; this server reads at most {self.max_body_bytes}",
+            f"the request body {told}; this server reads at most {limit} here",
             field="body",
             value=size,
-            fix=self.limit_hint,
+            fix=hint,
         )
 
 
@@ -192,7 +205,7 @@ class HttpGuard:
         }
         try:
             self.policy.check_headers(scope["method"], scope["path"], headers)
-            body = await self._read_body(receive)
+            body = await self._read_body(receive, scope["path"])
         except SpringboardError as exc:
             await self.render(exc, scope["path"])(scope, receive, send)
             return
@@ -200,7 +213,8 @@ class HttpGuard:
             return
         await self.app(scope, _replay(body, receive), send)
 
-    async def _read_body(self, receive: Receive) -> bytes | None:
+    async def _read_body(self, receive: Receive, path: str) -> bytes | None:
+        limit = self.policy.limit_for(path)[0]
         chunks, size = [], 0
         while True:
             message = await receive()
@@ -208,8 +222,8 @@ class HttpGuard:
                 return None
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.policy.max_body_bytes:
-                raise self.policy.too_large(size, declared=False)
+            if size > limit:
+                raise self.policy.too_large(size, path, declared=False)
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)

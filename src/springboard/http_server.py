@@ -148,9 +148,11 @@ def install(
     max_body_bytes: int,
     limit_hint: str,
     request_issues: Callable[[list[dict[str, Any]]], list[Issue]] = _request_issues,
+    uploads: tuple[tuple[str, int, str], ...] = (),
 ) -> None:
     """Put the guard in front of `app` (a server bound to `host`) and render every error
-    by `shapes`; `request_issues` names the fields of a request FastAPI could not read."""
+    by `shapes`; `request_issues` names the fields of a request FastAPI could not read;
+    `uploads` are the (path, body limit, how to raise it) of the multipart upload routes."""
     from fastapi.exceptions import RequestValidationError
     from starlette.exceptions import HTTPException
 
@@ -164,6 +166,7 @@ def install(
             hosts=allowed_hosts(host, get_settings().allowed_host_names),
             max_body_bytes=max_body_bytes,
             limit_hint=limit_hint,
+            uploads=uploads,
         ),
     )
 

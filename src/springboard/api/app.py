@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 
 from springboard.api import bedrock
 from springboard.api.bedrock_runtime import create_runtime_router
+from springboard.api.openai import files
 from springboard.api.openai.gateway import create_gateway
 from springboard.api.openai.router import error_response
 from springboard.api.sagemaker_runtime import create_sagemaker_router
@@ -49,6 +50,13 @@ def create_app(api_key: str | None = None, *, host: str = "127.0.0.1") -> FastAP
         max_body_bytes=get_settings().api_max_body_kb * 1024,
         limit_hint="raise SPRINGBOARD_API_MAX_BODY_KB on the server",
         request_issues=bedrock.request_issues,
+        uploads=(
+            (
+                files.UPLOAD_PATH,
+                get_settings().files_max_mb * 1024 * 1024 + 64 * 1024,  # the file and its form
+                "raise SPRINGBOARD_FILES_MAX_MB on the server",
+            ),
+        ),
     )
 
     @app.get("/ping", summary="Health: 200 while the server runs", tags=["health"])
@@ -58,6 +66,7 @@ def create_app(api_key: str | None = None, *, host: str = "127.0.0.1") -> FastAP
     app.include_router(bedrock.router)
     app.include_router(create_runtime_router(api_key))
     app.include_router(create_sagemaker_router(api_key))
+    app.include_router(files.router)
     app.include_router(create_gateway(api_key))
     return app
 

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, select, update
 from springboard.store.schema import (
     REDACTED,
     endpoints,
+    files,
     jobs,
     jobs_kind_name,
     migrations_table,
@@ -77,12 +78,17 @@ def m005_unique_job_names(conn: Connection) -> None:
     jobs_kind_name.create(conn, checkfirst=True)
 
 
+def m006_files(conn: Connection) -> None:
+    files.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("m001_initial", m001_initial),
     ("m002_endpoints", m002_endpoints),
     ("m003_jobs", m003_jobs),
     ("m004_redact_endpoint_env", m004_redact_endpoint_env),
     ("m005_unique_job_names", m005_unique_job_names),
+    ("m006_files", m006_files),
 ]
 
 

@@ -74,3 +74,15 @@ jobs = Table(
 
 # A job's name is unique among its kind (added by m005; a table m003 creates now has it).
 jobs_kind_name = Index("ux_jobs_kind_name", jobs.c.kind, jobs.c.name, unique=True)
+
+# Uploaded files (the OpenAI Files API): the bytes live under SPRINGBOARD_HOME/files/<id>/.
+files = Table(
+    "files",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("purpose", String(20), nullable=False, index=True),
+    Column("filename", String(255), nullable=False),
+    Column("bytes", Integer, nullable=False),
+    Column("lines", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+)
