@@ -74,9 +74,17 @@ def upload(content: bytes, *, filename: str, purpose: str) -> FileObject:
     if not name or name in (".", ".."):
         raise ValidationError([Issue("filename", "is not a file name", filename)])
     lines = check(purpose, content)
-    file_id = f"file-{secrets.token_hex(12)}"
+    return keep(
+        f"file-{secrets.token_hex(12)}", content, filename=name, purpose=purpose, lines=lines
+    )
+
+
+def keep(file_id: str, content: bytes, *, filename: str, purpose: str, lines: int) -> FileObject:
+    """Store `content` as the file `file_id`, unchecked (what Springboard itself writes,
+    e.g. a batch's results). Keeping an id again replaces it with the same bytes' record,
+    so a step repeated after a crash leaves one file."""
     folder = _folder(file_id)
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / "content.tmp"
     with open(tmp, "wb", opener=permissions.opener) as handle:
         handle.write(content)
@@ -86,11 +94,12 @@ def upload(content: bytes, *, filename: str, purpose: str) -> FileObject:
     row = {
         "id": file_id,
         "purpose": purpose,
-        "filename": name,
+        "filename": filename,
         "bytes": len(content),
         "lines": lines,
         "created_at": datetime.now(UTC),
     }
+    file_records.remove(file_id)
     file_records.insert(row)
     return _object(row)
 

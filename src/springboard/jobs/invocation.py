@@ -37,8 +37,8 @@ from springboard.errors import (
     ValidationError,
 )
 from springboard.jobs import batch_locations, service
-from springboard.jobs.batch import BatchRunner, load_generator, zero_counts
-from springboard.jobs.batch_locations import OutputFolder
+from springboard.jobs.batch import BatchRunner, RecordCodec, load_generator, zero_counts
+from springboard.jobs.batch_locations import OutputFolder, output_name
 from springboard.jobs.invocation_codec import InvocationCodec
 from springboard.jobs.invocation_ids import ARN_PATTERN, job_arn, new_job_id
 from springboard.jobs.invocation_schema import (
@@ -46,6 +46,7 @@ from springboard.jobs.invocation_schema import (
     MAX_TIMEOUT_HOURS,
     MIN_TIMEOUT_HOURS,
     InvocationSettings,
+    OpenAIBatch,
 )
 from springboard.jobs.lines import count_records
 from springboard.jobs.models import Job
@@ -89,6 +90,7 @@ def create(
     keep_prompt: bool = False,
     policy: LocationPolicy | None = None,
     launch: bool = True,
+    openai: OpenAIBatch | None = None,
 ) -> Job:
     """Validate an invocation job request, record it, and let the scheduler start it.
 
@@ -186,6 +188,7 @@ def create(
         deadline=now + timedelta(hours=timeout),
         keep_prompt=keep_prompt,
         prompt=prompter.to_dict() if prompter is not None else None,
+        openai=openai,
     )
     remote_input = not locations.files or any(storage.is_remote(f) for f in locations.files)
     total = 0 if remote_input else count_records(locations.files)  # remote: the worker counts
@@ -338,14 +341,20 @@ def run(ctx: JobContext) -> Outcome:
     output = OutputFolder(s, OUTPUT_FIELD)
     generator = load_generator(ctx, options=LoadOptions(max_batch_size=s.batch_size))
     max_bytes = int(s.max_record_mb * 1024 * 1024)
-    codec = InvocationCodec(
-        generator,
-        job_id=ctx.job_id,
-        max_bytes=max_bytes,
-        keep_prompt=s.keep_prompt,
-        prompter=Prompter.from_dict(s.prompt) if s.prompt else None,
-    )
-    return BatchRunner(
+    codec: RecordCodec
+    if s.openai is not None:
+        from springboard.jobs.openai_batch_codec import OpenAIBatchCodec
+
+        codec = OpenAIBatchCodec(generator, endpoint=s.openai.endpoint, max_bytes=max_bytes)
+    else:
+        codec = InvocationCodec(
+            generator,
+            job_id=ctx.job_id,
+            max_bytes=max_bytes,
+            keep_prompt=s.keep_prompt,
+            prompter=Prompter.from_dict(s.prompt) if s.prompt else None,
+        )
+    outcome = BatchRunner(
         ctx,
         codec=codec,
         generator=generator,
@@ -358,3 +367,8 @@ def run(ctx: JobContext) -> Outcome:
         deadline_message=f"ran past timeoutDurationInHours "
         f"({s.timeout_hours} h); output so far kept",
     ).run()
+    if s.openai is not None:  # however it ended, what is done becomes the batch's files
+        from springboard.jobs import openai_batches
+
+        openai_batches.publish_files(ctx.job_id, [output.path(output_name(f)) for f in files])
+    return outcome

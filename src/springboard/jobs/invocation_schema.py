@@ -11,7 +11,7 @@ Reading records and writing lines is `invocation_codec`; the job's lifecycle is
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -64,6 +64,20 @@ class CompletionInput(BaseModel):
         return payload_for(task, self.prompt, params)
 
 
+class OpenAIBatch(BaseModel):
+    """What makes an invocation job an OpenAI batch: its lines are OpenAI batch requests
+    (`openai_batch_codec`) and its results become files (`openai_batches`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint: Literal["/v1/chat/completions", "/v1/completions"]
+    input_file_id: str
+    completion_window: Literal["24h"] = "24h"
+    metadata: dict[str, str] | None = None
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+
+
 class InvocationSettings(BatchLocations):
     """Everything an invocation job needs, as recorded with it (the locations: `BatchLocations`)."""
 
@@ -79,3 +93,4 @@ class InvocationSettings(BatchLocations):
     )
     prompt: dict[str, Any] | None = None  # a prompt template and its examples (Prompter.to_dict())
     keep_prompt: bool = False
+    openai: OpenAIBatch | None = None  # set for an OpenAI batch (POST /v1/batches)

@@ -12,9 +12,17 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
-from springboard.errors import ContextLengthError, Issue, NotFoundError, SpringboardError
+from springboard.errors import (
+    ContextLengthError,
+    Issue,
+    NotFoundError,
+    SpringboardError,
+    ValidationError,
+    issues_from_pydantic,
+)
 
 Stop = str | list[str] | None
 
@@ -157,6 +165,16 @@ ERROR_TYPES = {
     503: "server_error",
     504: "timeout",
 }
+
+
+def parse_request(data: Any, model: type[BaseModel]) -> Any:
+    """The request shape from a decoded JSON body, or a ValidationError naming each field."""
+    if not isinstance(data, dict):
+        raise ValidationError([Issue(None, "the body must be a JSON object")])
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise ValidationError(issues_from_pydantic(exc), context="invalid request") from None
 
 
 def error_body(exc: BaseException) -> tuple[int, dict[str, Any]]:

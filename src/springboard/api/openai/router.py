@@ -26,6 +26,7 @@ from springboard.api.openai.protocol import (
     ModelCard,
     ModelList,
     error_body,
+    parse_request,
     unknown_model,
 )
 from springboard.api.openai.translation import (
@@ -37,7 +38,7 @@ from springboard.api.openai.translation import (
     response,
     usage,
 )
-from springboard.errors import ContextLengthError, Issue, ValidationError, issues_from_pydantic
+from springboard.errors import ContextLengthError
 from springboard.prompting.chat import ChatTemplate
 from springboard.serving.protocol import decode_json, wait_for_disconnect
 from springboard.serving.service import public_error
@@ -54,13 +55,7 @@ def error_response(exc: BaseException, request_id: str | None = None) -> JSONRes
 
 def parse_body(raw: bytes, model: type[pydantic.BaseModel]) -> Any:
     """The request shape from a JSON body, or a ValidationError naming each field."""
-    data = decode_json(raw)
-    if not isinstance(data, dict):
-        raise ValidationError([Issue(None, "the body must be a JSON object")])
-    try:
-        return model.model_validate(data)
-    except pydantic.ValidationError as exc:
-        raise ValidationError(issues_from_pydantic(exc), context="invalid request") from None
+    return parse_request(decode_json(raw), model)
 
 
 def create_router(service: Any) -> APIRouter:
