@@ -85,9 +85,7 @@ class Catalog:
     @classmethod
     def load(cls, settings: Settings | None = None) -> Catalog:
         settings = settings or get_settings()
-        files = _shipped_spec_files() + _user_spec_files(settings.catalog_dirs)
-        specs = [spec for path in files for spec in load_spec_file(path)]
-        return cls(specs + _registered_specs(settings))
+        return cls(file_specs(settings) + _registered_specs(settings))
 
     def ids(self) -> list[str]:
         return sorted(self._by_id)
@@ -147,3 +145,11 @@ def _registered_specs(settings: Settings) -> list[ModelSpec]:
     from springboard.store.registered_models import list_registered
 
     return [ModelSpec.model_validate(row) for row in list_registered(settings)]
+
+
+def file_specs(settings: Settings | None = None) -> list[ModelSpec]:
+    """The specs from spec files only (shipped, then the user's catalog directories):
+    what the catalog holds besides the models registered at run time."""
+    settings = settings or get_settings()
+    files = _shipped_spec_files() + _user_spec_files(settings.catalog_dirs)
+    return [spec for path in files for spec in load_spec_file(path)]

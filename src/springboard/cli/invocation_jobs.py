@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from springboard.cli.options import AcceptEulaOpt
-from springboard.cli.output import console, emit_json
+from springboard.cli.output import (
+    Column,
+    QuietOpt,
+    check_quiet,
+    emit_json,
+    print_fields,
+    print_ids,
+    print_table,
+)
 from springboard.cli.prompts import ExamplesOpt, KeepPromptOpt, ShotsOpt, TemplateOpt, prompter_from
+
+if TYPE_CHECKING:
+    from springboard.jobs.models import Job
 
 app = typer.Typer(
     help="Batch invocation jobs (Bedrock style): create, get, list, stop.", no_args_is_help=True
@@ -19,31 +29,35 @@ JsonOpt = Annotated[
 ]
 
 
-def _print(job: object, json_out: bool) -> None:
+def _print(job: Job, json_out: bool) -> None:
+    """The job in the managed service's field names: JSON, or a describe view."""
     from springboard.jobs import invocation
 
-    data = invocation.summary(job)  # type: ignore[arg-type]
+    data = invocation.summary(job)
     if json_out:
         emit_json(data)
         return
-    for key in (
-        "jobArn",
-        "jobName",
-        "modelId",
-        "status",
-        "message",
-        "submitTime",
-        "endTime",
-        "totalRecordCount",
-        "processedRecordCount",
-        "successRecordCount",
-        "errorRecordCount",
-        "inputTokenCount",
-        "outputTokenCount",
-    ):
-        if key in data:
-            console.print(f"[bold]{key:>21}[/]  {data[key]}", highlight=False)
-    console.print(f"[bold]{'output':>21}[/]  {job.outputs['dir']}", highlight=False)  # type: ignore[attr-defined]
+    shown = {
+        key: data.get(key)
+        for key in (
+            "jobArn",
+            "jobId",
+            "jobName",
+            "modelId",
+            "status",
+            "message",
+            "submitTime",
+            "endTime",
+            "totalRecordCount",
+            "processedRecordCount",
+            "successRecordCount",
+            "errorRecordCount",
+            "inputTokenCount",
+            "outputTokenCount",
+        )
+    }
+    times = {"submitTime": job.created_at, "endTime": job.ended_at}  # ISO, to the second
+    print_fields({**shown, **times, "output": job.outputs["dir"]})
 
 
 @app.command("create")
@@ -128,27 +142,32 @@ def list_jobs(
     name_contains: Annotated[
         str | None, typer.Option("--name-contains", help="Only names containing this.")
     ] = None,
+    quiet: QuietOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """List invocation jobs, oldest first."""
+    """List invocation jobs, oldest first (piped: tab-separated, with a header line; -q:
+    the ids alone, which `get` and `stop` take, as they take ARNs)."""
+    from springboard.cli.jobs import progress
     from springboard.jobs import invocation
 
+    check_quiet(quiet, json_out)
     jobs = invocation.list_jobs(status=status, name_contains=name_contains)
     if json_out:
         emit_json({"invocationJobSummaries": [invocation.summary(j) for j in jobs]})
-        return
-    table = Table("id", "name", "model", "status", "records", "submitted")
-    for job in jobs:
-        counts = job.counts or {}
-        table.add_row(
-            job.id,
-            job.name,
-            job.model_id,
-            job.status,
-            f"{counts.get('processed', 0)}/{counts.get('total', '?')}",
-            job.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+    elif quiet:
+        print_ids(j.id for j in jobs)
+    else:
+        print_table(
+            [
+                Column("id", key=True),
+                Column("name", key=True),
+                Column("model", drop=2),
+                Column("status"),
+                Column("records", justify="right"),
+                Column("submitted", drop=1),
+            ],
+            [(j.id, j.name, j.model_id, j.status, progress(j), j.created_at) for j in jobs],
         )
-    console.print(table)
 
 
 @app.command("stop")

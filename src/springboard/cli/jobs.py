@@ -1,21 +1,54 @@
-"""`springboard jobs list|describe|logs|stop|resume|wait|metrics|schedule`."""
+"""`springboard jobs list|describe|logs|stop|resume|wait|metrics|schedule`: each parses its
+options, calls `jobs.service` (which also resolves id prefixes) and renders the answer
+with `cli.output` (tables, describe views). No job logic lives here."""
 
 from __future__ import annotations
 
 import csv
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from springboard.cli.options import JsonOpt
-from springboard.cli.output import console, emit_json, show
+from springboard.cli.output import (
+    Column,
+    QuietOpt,
+    cell,
+    check_quiet,
+    console,
+    emit_json,
+    iso_time,
+    number,
+    print_ids,
+    print_table,
+    show,
+)
 
 app = typer.Typer(
     help="Manage jobs: list, describe, logs, stop, resume, wait, metrics, schedule.",
     no_args_is_help=True,
 )
+
+JOB_COLUMNS = [
+    Column("id", key=True),
+    Column("kind", drop=1),  # the id's prefix says it too: tr-, ft-, inv-
+    Column("name", key=True),
+    Column("status"),
+    Column("model", drop=3),
+    Column("progress", justify="right"),
+    Column("created", drop=2),
+]
+
+
+def progress(job: Any) -> str:
+    """Where a job is: steps done of the total for training, records for the others."""
+    from springboard.cli.progress import job_position
+
+    if not job.counts:
+        return ""
+    done, total, _ = job_position(job.kind, job.counts, None)
+    return f"{done or 0}/{total}" if total is not None and total >= 0 else str(done or 0)
 
 
 @app.command("list")
@@ -24,29 +57,24 @@ def list_jobs(
         str | None, typer.Option("--kind", help="transform, training or invocation.")
     ] = None,
     status: Annotated[str | None, typer.Option("--status", help="e.g. InProgress.")] = None,
+    quiet: QuietOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """List jobs, oldest first."""
+    """List jobs, oldest first (`-q | tail -1` is the newest). Piped, a tab-separated table
+    with a header line; in a terminal, columns that do not fit are left out, never cut."""
     from springboard.jobs import service
 
+    check_quiet(quiet, json_out)
     jobs = service.list_jobs(kind=kind, status=status)
     if json_out:
         emit_json([j.model_dump(mode="json") for j in jobs])
-        return
-    table = Table("id", "kind", "name", "status", "model", "progress", "created")
-    for j in jobs:
-        counts = j.counts or {}
-        done = f"{counts.get('processed', 0)}/{counts.get('total', '?')}" if counts else ""
-        table.add_row(
-            j.id,
-            j.kind,
-            j.name,
-            j.status,
-            j.model_id,
-            done,
-            j.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+    elif quiet:
+        print_ids(j.id for j in jobs)
+    else:
+        print_table(
+            JOB_COLUMNS,
+            [(j.id, j.kind, j.name, j.status, j.model_id, progress(j), j.created_at) for j in jobs],
         )
-    console.print(table)
 
 
 @app.command("describe")
@@ -128,8 +156,24 @@ def schedule(json_out: JsonOpt = False) -> None:
         return
     ids = [job_id for kind_ids in started.values() for job_id in kind_ids]
     console.print(
-        f"started {len(ids)} job(s)" + (": " + ", ".join(ids) if ids else ""), highlight=False
+        f"started {len(ids)} job(s)" + (": " + ", ".join(ids) if ids else ""),
+        highlight=False,
+        soft_wrap=True,
     )
+
+
+METRIC_FIELDS = ["step", "time", "timestamp", "metric_name", "value"]
+
+
+def metric_points(job_id: str) -> list[dict[str, Any]]:
+    """The job's metrics stream, each point with its `step` (None if it has none) and its
+    `time` in ISO-8601 UTC beside the Unix `timestamp`."""
+    from springboard.jobs import paths
+
+    return [
+        {"step": p.get("step"), "time": iso_time(p["timestamp"]), **p}
+        for p in paths.read_metrics(job_id)
+    ]
 
 
 @app.command("metrics")
@@ -144,26 +188,38 @@ def metrics(
         ),
     ] = None,
 ) -> None:
-    """Print a job's metrics stream (timestamp, metric_name, value)."""
+    """Print a job's metrics stream: step, time (UTC), metric, value. --csv and --json add
+    the Unix timestamp."""
     from springboard.jobs import paths, service
 
-    service.get(job_id)  # a clear error for an unknown id
-    points = paths.read_metrics(job_id)
+    job_id = service.get(job_id).id  # the full id (a prefix may be given), or a clear error
+    points = metric_points(job_id)
     if plot:
         from springboard.jobs.plots import plot_losses
 
-        plot_losses(points, plot, title=job_id)
+        plot_losses(paths.read_metrics(job_id), plot, title=job_id)
     if json_out:
         emit_json(points)
         return
     if csv_out:
-        writer = csv.DictWriter(
-            sys.stdout, fieldnames=["timestamp", "metric_name", "value"], extrasaction="ignore"
-        )
+        writer = csv.DictWriter(sys.stdout, fieldnames=METRIC_FIELDS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(points)
         return
-    table = Table("timestamp", "metric", "value")
-    for p in points:
-        table.add_row(f"{p['timestamp']:.1f}", p["metric_name"], str(p["value"]))
-    console.print(table)
+    print_table(
+        [
+            Column("step", justify="right"),
+            Column("time"),
+            Column("metric", key=True),
+            Column("value", justify="right"),
+        ],
+        [
+            (
+                cell(p["step"]),
+                p["time"],
+                p["metric_name"],
+                number(p["value"]) if isinstance(p["value"], float) else cell(p["value"]),
+            )
+            for p in points
+        ],
+    )

@@ -13,6 +13,7 @@ import typer
 from springboard import permissions
 from springboard.cli import (
     chat,
+    cleanup,
     doctor,
     endpoints,
     evaluate,
@@ -73,6 +74,10 @@ app.add_typer(self_consistency.app, name="self-consistency")
 app.add_typer(evaluate.app, name="evaluate")
 app.command("serve")(serve.serve)
 app.command("doctor")(doctor.doctor)
+app.command("du")(cleanup.du)
+app.command("prune")(cleanup.prune)
+jobs.app.command("delete")(cleanup.delete_job)
+models.app.command("delete")(cleanup.delete_model)
 
 
 def main() -> None:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from springboard.cli.output import console, emit_json
+from springboard.cli.output import (
+    Column,
+    QuietOpt,
+    check_quiet,
+    console,
+    emit_json,
+    print_fields,
+    print_ids,
+    print_table,
+)
 
 app = typer.Typer(help="Browse the model catalog.", no_args_is_help=True)
 
@@ -40,30 +49,46 @@ def list_models(
     all_versions: Annotated[
         bool, typer.Option("--all-versions", help="One row per version.")
     ] = False,
+    quiet: QuietOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """List catalog models, optionally filtered by an expression."""
+    """List catalog models, optionally filtered by an expression. Piped, a tab-separated
+    table with a header line; -q prints the ids alone."""
     from springboard.catalog import list_models as list_specs
 
+    check_quiet(quiet, json_out)
     specs = list_specs(filter, all_versions=all_versions)
     if json_out:
         emit_json([_summary(s) for s in specs])
         return
-    table = Table("version", "task", "params", "license", "eula", "train")
-    table.add_column("id", no_wrap=True)
-    table.columns.insert(0, table.columns.pop())
-    for s in specs:
-        table.add_row(
-            s.id,
-            s.version,
-            s.task.value,
-            s.parameters or "",
-            s.license,
-            "required" if s.eula_required else "",
-            "yes" if s.training_supported else "",
-        )
-    console.print(table)
-    console.print(f"{len(specs)} model(s)")
+    if quiet:
+        print_ids(dict.fromkeys(s.id for s in specs))  # once each, with --all-versions too
+        return
+    print_table(
+        [
+            Column("id", key=True),
+            Column("version", key=True),
+            Column("task"),
+            Column("params", drop=2),
+            Column("license", drop=1),
+            Column("eula"),
+            Column("train"),
+        ],
+        [
+            (
+                s.id,
+                s.version,
+                s.task.value,
+                s.parameters or "",
+                s.license,
+                "required" if s.eula_required else "",
+                "yes" if s.training_supported else "",
+            )
+            for s in specs
+        ],
+    )
+    if console.is_terminal:  # a count under the table; piped output stays a table alone
+        console.print(f"{len(specs)} model(s)")
 
 
 @app.command("describe")
@@ -81,47 +106,55 @@ def describe(model_id: str, version: VersionOpt = "*", json_out: JsonOpt = False
             }
         )
         return
-    console.rule(f"[bold]{spec.name}[/]  {spec.id} {spec.version}")
-    rows = [
-        ("task", spec.task.value),
-        ("framework", spec.framework),
-        ("parameters", spec.parameters or "?"),
-        ("weights", f"{spec.weights_size_gib} GiB" if spec.weights_size_gib else "?"),
-        ("source", spec.source.describe()),
-        ("license", f"{spec.license} {spec.license_url or ''}"),
-        ("EULA", "must be accepted (--accept-eula)" if spec.eula_required else "not required"),
-        ("training", "supported" if spec.training_supported else "not supported"),
-        ("context length", str(spec.context_length)),
-        ("hardware", spec.hardware.instance_type),
-        ("inference defaults", str(spec.default_inference_parameters)),
-        ("versions", ", ".join(_versions(spec.id))),
-    ]
-    for key, value in rows:
-        console.print(f"[bold]{key:>18}[/]  {value}", highlight=False)
+    console.print(spec.name, style="bold", highlight=False, markup=False, soft_wrap=True)
+    print_fields(
+        {
+            "id": spec.id,
+            "version": spec.version,
+            "task": spec.task.value,
+            "framework": spec.framework,
+            "parameters": spec.parameters,
+            "weights": f"{spec.weights_size_gib} GiB" if spec.weights_size_gib else None,
+            "source": spec.source.describe(),
+            "license": f"{spec.license} {spec.license_url or ''}".strip(),
+            "EULA": "must be accepted (--accept-eula)" if spec.eula_required else "not required",
+            "training": "supported" if spec.training_supported else "not supported",
+            "context length": spec.context_length,
+            "hardware": spec.hardware.instance_type,
+            "inference defaults": spec.default_inference_parameters,
+            "versions": _versions(spec.id),
+        }
+    )
     if spec.description:
-        console.print(spec.description)
+        console.print()
+        console.print(spec.description, highlight=False, markup=False)
     if spec.deployment_presets:
-        presets = Table(
-            "preset",
-            "context",
-            "max batch",
-            "dtype",
-            "tp degree",
-            "hardware",
+        console.print()
+        print_table(
+            [
+                Column("preset", key=True),
+                Column("context", justify="right"),
+                Column("max batch", justify="right"),
+                Column("dtype"),
+                Column("tp degree", justify="right"),
+                Column("hardware", key=True),
+            ],
+            [
+                (
+                    p.name,
+                    p.context_length,
+                    p.max_batch_size,
+                    p.dtype,
+                    p.tensor_parallel_degree,
+                    p.hardware.instance_type,
+                )
+                for p in spec.deployment_presets
+            ],
             title="deployment presets",
         )
-        for p in spec.deployment_presets:
-            presets.add_row(
-                p.name,
-                str(p.context_length),
-                str(p.max_batch_size),
-                p.dtype,
-                str(p.tensor_parallel_degree),
-                p.hardware.instance_type,
-            )
-        console.print(presets)
     if spec.hyperparameters:
-        console.print(_hyperparameter_table(spec))
+        console.print()
+        _print_hyperparameters(spec, title="hyperparameters")
 
 
 def _versions(model_id: str) -> list[str]:
@@ -130,25 +163,42 @@ def _versions(model_id: str) -> list[str]:
     return load_catalog().versions(model_id)
 
 
-def _hyperparameter_table(spec: Any) -> Table:
-    table = Table(
-        "name", "type", "default", "range / choices", "description", title="hyperparameters"
+def _default(value: Any) -> str:
+    """A default as it is typed in `--hyperparameter K=V` (`false`, not `False`)."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    return str(value)
+
+
+def _allowed(h: Any) -> str:
+    if h.choices is not None:
+        return " | ".join(str(c) for c in h.choices)
+    low = "" if h.min is None else f"{h.min:g}"
+    high = "" if h.max is None else f"{h.max:g}"
+    return f"[{low}, {high}]" if (low or high) else ""
+
+
+def _print_hyperparameters(spec: Any, *, title: str | None = None) -> None:
+    print_table(
+        [
+            Column("name", key=True),
+            Column("type"),
+            Column("default"),
+            Column("range / choices"),
+            Column("description"),
+        ],
+        [
+            (
+                h.name,
+                h.type,
+                _default(h.default),
+                _allowed(h),
+                h.description + (" (GPU only)" if h.gpu_only else ""),
+            )
+            for h in spec.hyperparameters
+        ],
+        title=title,
     )
-    for h in spec.hyperparameters:
-        if h.choices is not None:
-            allowed = " | ".join(str(c) for c in h.choices)
-        else:
-            low = "" if h.min is None else f"{h.min:g}"
-            high = "" if h.max is None else f"{h.max:g}"
-            allowed = f"[{low}, {high}]" if (low or high) else ""
-        table.add_row(
-            h.name,
-            h.type,
-            str(h.default),
-            allowed,
-            h.description + (" (GPU only)" if h.gpu_only else ""),
-        )
-    return table
 
 
 def hyperparameters(model_id: str, version: VersionOpt = "*", json_out: JsonOpt = False) -> None:
@@ -167,6 +217,10 @@ def hyperparameters(model_id: str, version: VersionOpt = "*", json_out: JsonOpt 
         )
         return
     if not spec.hyperparameters:
-        console.print(f"{spec.id} has no training hyperparameters (training not supported)")
+        console.print(
+            f"{spec.id} has no training hyperparameters (training not supported)",
+            highlight=False,
+            soft_wrap=True,
+        )
         return
-    console.print(_hyperparameter_table(spec))
+    _print_hyperparameters(spec)

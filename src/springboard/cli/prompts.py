@@ -7,10 +7,19 @@ import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from springboard.cli.options import JsonOpt
-from springboard.cli.output import console, emit_json, err_console, read_json_arg
+from springboard.cli.output import (
+    Column,
+    QuietNamesOpt,
+    check_quiet,
+    console,
+    emit_json,
+    err_console,
+    print_ids,
+    print_table,
+    read_json_arg,
+)
 
 if TYPE_CHECKING:
     from springboard.prompting import Prompter
@@ -64,10 +73,12 @@ def prompter_from(template: str | None, examples: str | None, shots: int | None)
 
 
 @app.command("list")
-def list_templates(json_out: JsonOpt = False) -> None:
-    """List the built-in prompt templates."""
+def list_templates(quiet: QuietNamesOpt = False, json_out: JsonOpt = False) -> None:
+    """List the built-in prompt templates (piped: tab-separated, with a header line; -q:
+    the names alone)."""
     from springboard.prompting import builtin_templates
 
+    check_quiet(quiet, json_out)
     rows = [
         {
             "name": t.name,
@@ -81,17 +92,28 @@ def list_templates(json_out: JsonOpt = False) -> None:
     ]
     if json_out:
         emit_json(rows)
-        return
-    table = Table("name", "shots", "record fields", "example fields", "description")
-    for row in rows:
-        table.add_row(
-            row["name"],
-            str(row["shots"]),
-            ", ".join(row["record_fields"]),
-            ", ".join(row["example_fields"]),
-            row["description"],
+    elif quiet:
+        print_ids(row["name"] for row in rows)
+    else:
+        print_table(
+            [
+                Column("name", key=True),
+                Column("shots", justify="right"),
+                "record fields",
+                "example fields",
+                "description",
+            ],
+            [
+                (
+                    row["name"],
+                    row["shots"],
+                    ", ".join(row["record_fields"]),
+                    ", ".join(row["example_fields"]),
+                    row["description"],
+                )
+                for row in rows
+            ],
         )
-    console.print(table)
 
 
 @app.command("show")

@@ -7,11 +7,13 @@ still waiting past its deadline shows `Expired`). Starting work is the scheduler
 `create` records a job under the kind's admission lock (its queue quota checked there,
 its name unique by the store's index), `resume` moves one back to `Submitted`, and both
 then run one scheduler pass. Each kind's work lives in its own module; this one only
-moves jobs through the state machine.
+moves jobs through the state machine. Every function taking a `job_id` also takes a
+unique prefix of one (`resolve_id`), as the CLI and SDK pass what a user typed.
 """
 
 from __future__ import annotations
 
+import difflib
 import secrets
 import time
 from collections.abc import Callable
@@ -29,6 +31,7 @@ from springboard.permissions import create_private
 from springboard.store import job_records
 
 PREFIX = {JobKind.TRANSFORM: "tr", JobKind.TRAINING: "ft", JobKind.INVOCATION: "inv"}
+AMBIGUOUS_SHOWN = 5  # candidates an ambiguous prefix error names
 
 
 def new_id(kind: str) -> str:
@@ -117,9 +120,43 @@ def create(
     return get(job_id)
 
 
+def resolve_id(job_id: str) -> str:
+    """The full id of the job `job_id` names: the id itself, or a unique prefix of one
+    (`tr-71a2` for `tr-71a2b3c4d5e6`). A prefix several jobs share is refused, listing
+    them; an id no job has is NotFoundError, with the closest ids if any are near."""
+    if job_id and job_records.get(job_id) is not None:
+        return job_id
+    candidates = job_records.ids_starting_with(job_id) if job_id else []
+    if len(candidates) == 1:
+        return candidates[0]
+    if candidates:
+        shown = ", ".join(candidates[:AMBIGUOUS_SHOWN])
+        more = len(candidates) - AMBIGUOUS_SHOWN
+        raise ValidationError(
+            [
+                Issue(
+                    "job_id",
+                    f"'{job_id}' is the start of {len(candidates)} job ids: {shown}"
+                    + (f" and {more} more" if more > 0 else ""),
+                    job_id,
+                    "give more of the id",
+                )
+            ]
+        )
+    close = difflib.get_close_matches(job_id, job_records.ids_starting_with(""), n=3, cutoff=0.7)
+    raise NotFoundError(
+        f"no job '{job_id}'",
+        field="job_id",
+        value=job_id,
+        fix=f"did you mean {', '.join(close)}?"
+        if close
+        else "list jobs with `springboard jobs list`",
+    )
+
+
 def _row(job_id: str) -> dict[str, Any]:
-    row = job_records.get(job_id)
-    if row is None:
+    row = job_records.get(resolve_id(job_id))
+    if row is None:  # deleted between the two reads
         raise NotFoundError(
             f"no job '{job_id}'",
             field="job_id",
@@ -134,7 +171,8 @@ def _job(row: dict[str, Any]) -> Job:
 
 
 def get(job_id: str) -> Job:
-    """The job as it is now (reconciled: see the module docstring); never starts one."""
+    """The job as it is now (reconciled: see the module docstring); never starts one.
+    `job_id` may be a unique prefix of the id (`resolve_id`)."""
     return _job(scheduler.reconcile(_row(job_id)))
 
 
@@ -148,6 +186,7 @@ def list_jobs(*, kind: str | None = None, status: str | None = None) -> list[Job
 
 def stop(job_id: str) -> Job:
     """Ask the worker to stop after its current batch; everything written is kept."""
+    job_id = resolve_id(job_id)
     row = scheduler.reconcile(_row(job_id))
     if row["status"] in (JobStatus.STOPPING, JobStatus.STOPPED):
         return get(job_id)
@@ -163,6 +202,7 @@ def stop(job_id: str) -> Job:
 def resume(job_id: str) -> Job:
     """Start a stopped or crashed job again from its last checkpoint (a scheduler pass
     starts it, or leaves it waiting for a slot)."""
+    job_id = resolve_id(job_id)
     row = scheduler.reconcile(_row(job_id))
     require(
         job_id,
@@ -193,6 +233,7 @@ def wait(
 ) -> Job:
     """Block until the job ends (or `timeout`); `on_update` sees each poll."""
     deadline = None if timeout is None else time.monotonic() + timeout
+    job_id = resolve_id(job_id)
     while True:
         job = get(job_id)
         if on_update:

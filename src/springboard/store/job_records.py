@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from springboard.config import Settings
@@ -84,5 +84,29 @@ def set_status(
             update(jobs)
             .where((jobs.c.id == job_id) & jobs.c.status.in_(expected))
             .values(status=status, **values, updated_at=datetime.now(UTC))
+        )
+    return result.rowcount > 0
+
+
+def ids_starting_with(prefix: str, settings: Settings | None = None) -> list[str]:
+    """Ids of the jobs whose id starts with `prefix` (`%` and `_` in it are literal), oldest
+    first."""
+    stmt = (
+        select(jobs.c.id)
+        .where(jobs.c.id.startswith(prefix, autoescape=True))
+        .order_by(jobs.c.created_at, jobs.c.id)
+    )
+    with engine_for(settings).connect() as conn:
+        return [str(r) for r in conn.execute(stmt).scalars().all()]
+
+
+def delete_if_status(
+    job_id: str, status_in: tuple[str, ...], settings: Settings | None = None
+) -> bool:
+    """Remove the row only while its status is one of `status_in` (a compare-and-set, so
+    a job resumed meanwhile is kept); report whether it was removed."""
+    with session_scope(settings) as conn:
+        result = conn.execute(
+            delete(jobs).where((jobs.c.id == job_id) & jobs.c.status.in_(status_in))
         )
     return result.rowcount > 0

@@ -56,3 +56,27 @@ def register(
                 note=note,
             )
         )
+
+
+def database_exists(settings: Settings | None = None) -> bool:
+    """Whether the state database is there (asking the store would create it)."""
+    return _database_exists(settings or get_settings())
+
+
+def versions_of(model_id: str, settings: Settings | None = None) -> list[dict[str, Any]]:
+    """The specs registered under `model_id` (every version); empty when none."""
+    settings = settings or get_settings()
+    if not _database_exists(settings):
+        return []
+    with engine_for(settings).connect() as conn:
+        rows = conn.execute(
+            select(registered_models.c.spec).where(registered_models.c.id == model_id)
+        )
+        return list(rows.scalars().all())
+
+
+def unregister(model_id: str, settings: Settings | None = None) -> int:
+    """Remove every version registered under `model_id`; how many rows went."""
+    with session_scope(settings) as conn:
+        result = conn.execute(delete(registered_models).where(registered_models.c.id == model_id))
+    return result.rowcount
