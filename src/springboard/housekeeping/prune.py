@@ -5,7 +5,7 @@ What goes, when older than the duration given (`30m`, `12h`, `7d`, `2w`; `0d`: a
 - ended jobs (Completed, PartiallyCompleted, Failed, Stopped, Expired), by when they
   ended: record, log, metrics, checkpoints, staging (`deletion.delete_job`);
 - Failed endpoints: record and folder;
-- orphans: job, endpoint and model folders with no record (what a crash mid-delete or a
+- orphans: job, endpoint, model and uploaded-file folders with no record (what a crash mid-delete or a
   deleted endpoint leaves), and Springboard's own `cache/` entries. These are also kept
   while younger than `ORPHAN_GRACE`, whatever the duration: a job or endpoint being
   created makes its folder a moment before its record.
@@ -42,6 +42,7 @@ What = Literal[
     "orphan job folder",
     "orphan endpoint folder",
     "orphan model folder",
+    "orphan file folder",
     "cache",
     "temp file",
     "staging",
@@ -197,6 +198,12 @@ class _Finder:
             if folder.name not in registered and folder.name not in in_training:
                 self._orphan("orphan model folder", folder)
 
+    def files(self, kept: set[str]) -> None:
+        """Uploaded files' folders whose record is gone (a crash between the two)."""
+        for folder in layout.subfolders(self.home / layout.FILES):
+            if folder.name not in kept:
+                self._orphan("orphan file folder", folder)
+
     def cache(self) -> None:
         cache = self.home / layout.CACHE
         if cache.is_dir() and not cache.is_symlink():
@@ -217,14 +224,16 @@ def plan(older_than: str = "7d") -> PrunePlan:
     job_rows: list[dict[str, Any]] = []
     endpoint_infos: list[Any] = []
     registered: set[str] = set()
+    kept_files: set[str] = set()
     if registered_models.database_exists(settings):
         from springboard.jobs import scheduler
         from springboard.serving import endpoints
-        from springboard.store import job_records
+        from springboard.store import file_records, job_records
 
         job_rows = [scheduler.reconcile(row) for row in job_records.find()]
         endpoint_infos = endpoints.list_endpoints()
         registered = {spec["id"] for spec in registered_models.list_registered(settings)}
+        kept_files = {row["id"] for row in file_records.page(limit=1_000_000_000)}
     in_training = {
         str((row.get("outputs") or {}).get("model_id"))
         for row in job_rows
@@ -234,6 +243,7 @@ def plan(older_than: str = "7d") -> PrunePlan:
     finder.jobs(job_rows)
     finder.endpoints(endpoint_infos)
     finder.models(registered, in_training)
+    finder.files(kept_files)
     finder.cache()
     notes = []
     if finder.young_orphans:
@@ -260,6 +270,10 @@ def _still_orphan(item: PruneItem) -> bool:
         return endpoint_records.get(item.name) is None
     if item.what == "orphan model folder":
         return not registered_models.versions_of(item.name)
+    if item.what == "orphan file folder":
+        from springboard.store import file_records
+
+        return file_records.get(item.name) is None
     if item.what == "orphan job folder" and registered_models.database_exists():
         from springboard.store import job_records
 

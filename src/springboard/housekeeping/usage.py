@@ -27,6 +27,7 @@ CATEGORIES = (
     "logs",
     "registered models",
     "endpoints",
+    "files",
     "orphaned",
     "caches",
     "state db",
@@ -95,6 +96,8 @@ def _category(parts: tuple[str, ...], known: _Known) -> tuple[str, str | None]:
         return "state db", None
     if top == layout.CACHE or name.endswith(layout.TEMP_SUFFIX):
         return "caches", None
+    if top == layout.FILES:
+        return "files", None
     if top in (layout.JOBS, layout.ENDPOINTS, layout.MODELS) and len(parts) >= 3:
         if not known.has(top, parts[1]):
             return "orphaned", None
