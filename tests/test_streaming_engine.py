@@ -547,3 +547,22 @@ def test_a_consumer_cancelled_mid_stream_frees_its_rows(llama_generator):
         )
         assert sample(service, "springboard_active_rows") == 0
         assert gone(service, "client_gone") == 1
+
+
+def test_a_stream_interval_writes_fewer_larger_pieces_of_the_same_text(llama_generator):
+    ask = params(max_new_tokens=24)
+    with serving(llama_generator, "continuous", stream_interval_ms=200) as service:
+
+        async def both():
+            planned = await service.plan(["Once upon a time"], [ask])
+            counted = []
+            async with service.stream(planned) as stream:
+                async for event in stream:
+                    counted.append(event)
+            return await service.generate(planned), counted
+
+        [result], events = asyncio.run(both())
+    assert "".join(e.text for e in events) == result.texts[0]
+    assert events[0].text  # the first piece is not held back
+    assert events[-1].output_tokens == result.output_tokens[0] == 24
+    assert len(events) < 12  # tiny-llama steps take a few ms: several tokens per write

@@ -200,7 +200,7 @@ class EndpointService:
         event."""
         generator, batcher = self._serving()
         require_streamable(planned)
-        feed = TokenFeed(self._waker())
+        feed = TokenFeed(self._waker(), self.settings.stream_interval_ms / 1000)
         size = self._split_size(planned)
         batch_requests: list[tuple[int, BatchRequest]] = []
         try:

@@ -44,6 +44,7 @@ ENV_FIELDS: dict[str, str] = {
     "SPRINGBOARD_MAX_QUEUE_SIZE": "max_queue_size",
     "SPRINGBOARD_MAX_PAYLOAD_MB": "max_payload_mb",
     "SPRINGBOARD_BATCH_WAIT_MS": "batch_wait_ms",
+    "SPRINGBOARD_STREAM_INTERVAL_MS": "stream_interval_ms",
     "OPTION_ROLLING_BATCH": "rolling_batch",
     "OPTION_CHAT_TEMPLATE": "chat_template",
     **{var: name for name, var in LIMIT_ENV.items()},
@@ -144,6 +145,14 @@ class DeploymentSettings(BaseModel):
     max_payload_mb: float = payload_limit_mb("Largest request body, in MB; beyond it 413.")
     batch_wait_ms: float = Field(
         2.0, ge=0, le=1000, description="How long a batch waits for more requests."
+    )
+    stream_interval_ms: float = Field(
+        0.0,
+        ge=0,
+        le=1000,
+        description="A streamed reply is written at most this often (its first token at "
+        "once); 0: each decoding step's tokens as they come. Fewer, larger writes cost the "
+        "server less at high concurrency.",
     )
     rolling_batch: Literal["auto", "continuous", "dynamic"] = Field(
         "auto",

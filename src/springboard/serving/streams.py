@@ -27,7 +27,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import math
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -96,10 +98,16 @@ class LoopWaker:
 
 
 class TokenFeed:
-    """Carries tokens and request ends from the worker thread to one stream's task."""
+    """Carries tokens and request ends from the worker thread to one stream's task.
 
-    def __init__(self, waker: LoopWaker) -> None:
+    With an `interval` (seconds), tokens that come sooner than that after the consumer's
+    last take are held, so the consumer wakes (and its client gets a write) at most once
+    per interval; the first token and a request's end always wake it at once."""
+
+    def __init__(self, waker: LoopWaker, interval: float = 0.0) -> None:
         self._waker = waker
+        self._interval = interval
+        self._taken_at = -math.inf  # when the consumer last took something
         self._items: collections.deque[_Token | _End] = collections.deque()
         self._lock = threading.Lock()
         self._waking = False  # a wake-up is on its way
@@ -107,9 +115,10 @@ class TokenFeed:
 
     def listener(self, offset: int) -> TokenCallback:
         """The `on_token` of a request whose first item is item `offset` of the stream."""
+        hold = self._interval > 0
 
         def on_token(item: int, seq: int, token: int, step: StepLogprob | None) -> None:
-            self._put((offset + item, seq, token, step))
+            self._put((offset + item, seq, token, step), hold=hold)
 
         return on_token
 
@@ -117,11 +126,13 @@ class TokenFeed:
         """A done-callback for the future of request `number`."""
         return lambda _future: self._put(number)
 
-    def _put(self, entry: _Token | _End) -> None:
+    def _put(self, entry: _Token | _End, *, hold: bool = False) -> None:
         with self._lock:
             self._items.append(entry)
             if self._waking:
                 return
+            if hold and time.monotonic() - self._taken_at < self._interval:
+                return  # the next token past the interval, or the end, wakes the consumer
             self._waking = True
         self._waker.wake(self._ready)
 
@@ -131,6 +142,8 @@ class TokenFeed:
             items = list(self._items)
             self._items.clear()
             self._waking = False
+            if items:
+                self._taken_at = time.monotonic()
             return items
 
     async def take(self) -> list[_Token | _End]:
