@@ -226,6 +226,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-wait-ms", type=float, default=None,
                         help="SPRINGBOARD_BATCH_WAIT_MS of the endpoint: how long a dynamic batch "
                              "waits for more requests (default: the endpoint's own default)")
+    parser.add_argument("--stream-interval-ms", type=float, default=None,
+                        help="SPRINGBOARD_STREAM_INTERVAL_MS of the endpoint (default: its default)")
     parser.add_argument("--torch-threads", type=int, default=None,
                         help="OMP_NUM_THREADS for every server process (default: the CPUs "
                              "this process may use minus one, at least 1; 0 leaves it to the "
@@ -315,11 +317,14 @@ def main(argv: list[str] | None = None) -> int:
             env["SPRINGBOARD_BATCH_WAIT_MS"] = f"{args.batch_wait_ms:g}"
         if args.rolling_batch is not None:
             env["OPTION_ROLLING_BATCH"] = args.rolling_batch
+        if args.stream_interval_ms is not None:
+            env["SPRINGBOARD_STREAM_INTERVAL_MS"] = f"{args.stream_interval_ms:g}"
         endpoint = f"bench-{os.getpid()}"
         info = endpoints.deploy(MODEL_ID, name=endpoint, model_dir=str(model_dir), env=env,
                                 timeout=300)
         assert info.url and info.pid
-        shown = ("OPTION_ROLLING_BATCH", "OPTION_MAX_ROLLING_BATCH_SIZE", "SPRINGBOARD_BATCH_WAIT_MS")
+        shown = ("OPTION_ROLLING_BATCH", "OPTION_MAX_ROLLING_BATCH_SIZE", "SPRINGBOARD_BATCH_WAIT_MS",
+                 "SPRINGBOARD_STREAM_INTERVAL_MS")
         print(f"springboard endpoint {endpoint} at {info.url}: " + ", ".join(
             f"{k}={info.settings[k]}" for k in shown if k in info.settings))
         deadline = time.monotonic() + args.phase_timeout
