@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 
 from springboard.api import bedrock
 from springboard.api.bedrock_runtime import create_runtime_router
-from springboard.api.openai import batches, files
+from springboard.api.openai import batches, files, fine_tuning
 from springboard.api.openai.gateway import create_gateway
 from springboard.api.openai.router import error_response
 from springboard.api.sagemaker_runtime import create_sagemaker_router
@@ -68,6 +68,7 @@ def create_app(api_key: str | None = None, *, host: str = "127.0.0.1") -> FastAP
     app.include_router(create_sagemaker_router(api_key))
     app.include_router(files.router)
     app.include_router(batches.router)
+    app.include_router(fine_tuning.router)
     app.include_router(create_gateway(api_key))
     return app
 

@@ -122,6 +122,20 @@ def path(file_id: str) -> Path:
     return _folder(file_id) / "content"
 
 
+def as_jsonl(file_id: str) -> Path:
+    """A folder holding the file as `data.jsonl`, for readers that go by extension (a
+    training channel); made once, beside the file's bytes."""
+    source = path(file_id)
+    folder = _folder(file_id) / "channel"
+    target = folder / "data.jsonl"
+    if not target.exists():
+        folder.mkdir(exist_ok=True)
+        tmp = folder / "data.jsonl.tmp"
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    return folder
+
+
 def content(file_id: str) -> bytes:
     return path(file_id).read_bytes()
 

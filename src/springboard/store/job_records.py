@@ -71,6 +71,14 @@ def update_row(job_id: str, settings: Settings | None = None, **values: Any) -> 
         )
 
 
+def update_columns(job_id: str, values: dict[str, Any], settings: Settings | None = None) -> None:
+    """`update_row` for columns whose names its keywords take (`settings`)."""
+    with session_scope(settings) as conn:
+        conn.execute(
+            update(jobs).where(jobs.c.id == job_id).values(**values, updated_at=datetime.now(UTC))
+        )
+
+
 def set_status(
     job_id: str,
     expected: tuple[str, ...],
