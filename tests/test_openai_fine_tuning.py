@@ -11,22 +11,17 @@ import time
 import openai
 import pytest
 
+from tests.conftest import ROOT
 from tests.test_openai_batches import client, env, home, url, wait_for  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.integration
 HANG_GUARD = 300
-EXAMPLES = "examples/question-generation/train/train.jsonl"
+EXAMPLES = ROOT / "examples" / "question-generation" / "fine-tune.jsonl"
 
 
 def qg_lines(count: int) -> bytes:
     """The question-generation sample as prompt/completion lines."""
-    from tests.conftest import ROOT
-
-    records = [json.loads(x) for x in (ROOT / EXAMPLES).read_text().splitlines()[:count]]
-    return "\n".join(
-        json.dumps({"prompt": f"Ask a question about: {r['context']}", "completion": r["question"]})
-        for r in records
-    ).encode()
+    return "\n".join(EXAMPLES.read_text().splitlines()[:count]).encode()
 
 
 def test_fine_tune_then_use_the_model_in_a_batch(env, url):
