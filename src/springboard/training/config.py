@@ -88,6 +88,11 @@ class TrainingConfig(Options):
     save_steps: int = Field(
         0, ge=0, description="Also checkpoint every this many steps; 0: at each epoch only."
     )
+    keep_checkpoints: bool = Field(
+        False,
+        description="Keep the checkpoints (weights, optimizer state) after a successful "
+        "run; false: they are removed, the registered model stays.",
+    )
     int8_quantization: bool = False
     enable_fsdp: bool = Field(
         False,

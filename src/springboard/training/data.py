@@ -328,14 +328,20 @@ def load_domain_text(path: str | Path, *, field: str = "train") -> list[str]:
     return texts
 
 
+def held_out(n: int, ratio: float) -> int:
+    """How many of `n` items `split` holds out: at least one, and one fewer than all."""
+    if n < 2 or ratio <= 0:
+        return 0
+    return min(max(1, round(n * ratio)), n - 1)
+
+
 def split(items: list[Any], ratio: float, seed: int) -> tuple[list[Any], list[Any]]:
     """A seeded train/validation split; at least one item on each side when possible."""
     if not items or ratio <= 0:
         return list(items), []
     order = list(range(len(items)))
     random.Random(seed).shuffle(order)
-    n_val = min(max(1, round(len(items) * ratio)), len(items) - 1) if len(items) > 1 else 0
-    val = set(order[:n_val])
+    val = set(order[: held_out(len(items), ratio)])
     return (
         [x for i, x in enumerate(items) if i not in val],
         [x for i, x in enumerate(items) if i in val],

@@ -1,7 +1,8 @@
 """Submitting a training job: everything is checked before the job exists — model,
-EULA, hyperparameters (every error at once), GPU-only options, the data's format, where
-a copy of the result goes — so a job that starts can train. The work itself is
-`trainer.run`.
+EULA, hyperparameters (every error at once), GPU-only options, the data's format and
+amount (`minimums`), where a copy of the result goes — so a job that starts can train.
+The work itself is `trainer.run`. The result is registered as `<base-id>-ft-<name>`;
+without a name, `<base-id>-ft-<the job id's random part>`.
 
 Data channels (`train`, `validation`) and `output` are locations: local paths, `file://`
 URIs or any fsspec URL such as `s3://bucket/prefix/` (`artifacts.storage`). The
@@ -16,12 +17,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from springboard.artifacts import storage
-from springboard.catalog import Catalog, Task, require_eula
+from springboard.catalog import Catalog, require_eula
 from springboard.catalog.hyperparameters import validate
 from springboard.errors import Issue, ValidationError
 from springboard.jobs import service
 from springboard.jobs.models import Job
-from springboard.training import data
+from springboard.training import minimums
+from springboard.training.config import TrainingConfig
 from springboard.training.trainer import fine_tuned_id
 
 NAME_PATTERN = re.compile(r"[a-z0-9](-*[a-z0-9]){0,40}")  # the whole name: fullmatch
@@ -78,7 +80,11 @@ def submit(
                 )
             )
     job_id = service.new_id("training")
-    name = name or job_id
+    if name is None:  # the model is `<base>-ft-<the id's random part>`, not `-ft-ft-...`
+        name, model_name = job_id, job_id.split("-", 1)[1]
+    else:
+        model_name = name
+    model_id = fine_tuned_id(spec.id, model_name)
     if not NAME_PATTERN.fullmatch(name):
         issues.append(
             Issue(
@@ -88,11 +94,11 @@ def submit(
                 "use lowercase letters, digits and hyphens (it becomes part of the model id)",
             )
         )
-    elif fine_tuned_id(spec.id, name) in Catalog.load().ids():
+    elif model_id in Catalog.load().ids():
         issues.append(
             Issue(
                 "name",
-                f"model {fine_tuned_id(spec.id, name)} exists already",
+                f"model {model_id} exists already",
                 name,
                 "pick another name",
             )
@@ -104,10 +110,15 @@ def submit(
             issues += exc.issues
     if issues:
         raise ValidationError(issues, context="cannot start training")
-    _check_data(spec.task, hp, train, "train")
-    if validation:
-        _check_data(spec.task, hp, validation, "validation", template_from=train)
-    model_id = fine_tuned_id(spec.id, name)
+    config = TrainingConfig.from_hyperparameters(hp)
+    minimums.require(
+        config,
+        minimums.measure(spec, config, train, "train"),
+        minimums.measure(spec, config, validation, "validation", template_from=train)
+        if validation
+        else None,
+        block=config.input_length(spec.context_length),
+    )
     settings = {"train": train, "validation": validation, "hyperparameters": hp}
     outputs = {"model_id": model_id}
     if output is not None:
@@ -123,20 +134,3 @@ def submit(
         job_id=job_id,
         launch=launch,
     )
-
-
-def _check_data(
-    task: Task, hp: dict[str, Any], path: str, field: str, template_from: str | None = None
-) -> None:
-    if task is Task.TEXT2TEXT:
-        data.load_instruction(path, field=field, template_from=template_from)
-    elif hp.get("instruction_tuned") or hp.get("chat_dataset"):
-        data.load_instruction(
-            path,
-            causal=True,
-            chat_dataset=bool(hp.get("chat_dataset")),
-            field=field,
-            template_from=template_from,
-        )
-    else:
-        data.load_domain_text(path, field=field)

@@ -5,9 +5,12 @@ causal instruction/chat tuning), full or LoRA, configured by one `TrainingConfig
 from the validated hyperparameters (the catalog's defaults merged in; no default is
 repeated here). Metrics go to the job's stream and log as `train_loss=0.123` lines, and
 the job's counts carry the step, total steps and latest losses (what `train --wait`
-shows). Checkpoints are written every epoch and every `save_steps` steps; a stop request
-ends training after the current step with a checkpoint, and `resume` continues from it. The result is saved as safetensors (LoRA merged into the base, the
-adapter kept beside it) and registered in the catalog as `<base-id>-ft-<job-name>`.
+shows); at the end, the last logged losses. Checkpoints are written every epoch and every
+`save_steps` steps; a stop request ends training after the current step with a checkpoint,
+and `resume` continues from it; a successful run removes them unless `keep_checkpoints`.
+The result is saved as safetensors (LoRA merged into the base, the adapter kept beside it)
+and registered in the catalog under the id `jobs.submit` chose, `<base-id>-ft-<name>`.
+Whether there is enough data is checked here again (`minimums`), with the model's tokenizer.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from springboard.catalog import Catalog, ModelSpec, SourceKind, Task
 from springboard.config import get_settings
 from springboard.jobs.states import JobStatus
 from springboard.jobs.worker import JobContext, Outcome
-from springboard.training import data
+from springboard.training import checkpoints, data, minimums
 from springboard.training.config import TrainingConfig
 
 log = logging.getLogger("springboard.training")
@@ -82,10 +85,24 @@ def _tokenize(
             blocks = [ids[i : i + max_in] for i in range(0, len(ids), max_in)]
             return [{"input_ids": b, "labels": list(b)} for b in blocks if len(b) > 1]
 
+    unit: minimums.Unit = (
+        "example" if spec.task is Task.TEXT2TEXT or config.causal_instructions else "token"
+    )
+
+    def found(field: str, location: str, rows: list[dict[str, Any]]) -> minimums.Found:
+        amount = len(rows) if unit == "example" else sum(len(r["input_ids"]) for r in rows)
+        return minimums.Found(field, location, amount, unit)
+
     train = load(train_dir)
-    if validation:
-        val = load(validation)
-    else:
+    val = load(validation) if validation else []
+    # checked at submit too; here with the model's own tokenizer, which submit may not have
+    minimums.require(
+        config,
+        found("train", train_dir, train),
+        found("validation", validation, val) if validation else None,
+        block=max_in,
+    )
+    if not validation:
         train, val = data.split(train, config.validation_split_ratio, config.train_data_split_seed)
     return _at_most(train, config.max_train_samples), _at_most(val, config.max_val_samples)
 
@@ -128,6 +145,10 @@ def run(ctx: JobContext) -> Outcome:
         )
     else:
         model = auto.from_pretrained(base_dir, dtype=torch.float32)
+    # Tied weights (T5's and Llama's lm_head is the embedding) are left out of checkpoints,
+    # so resuming found them "missing" and the trainer warned about it. Declared as not
+    # saved, the trainer re-ties them on load instead; what is written does not change.
+    model._keys_to_ignore_on_save = set(getattr(model, "all_tied_weights_keys", None) or {})
     lora = config.lora
     if lora:
         from peft import LoraConfig, TaskType, get_peft_model, prepare_model_for_kbit_training
@@ -247,11 +268,20 @@ def run(ctx: JobContext) -> Outcome:
         processing_class=tokenizer,
         callbacks=callbacks,
     )
-    last = last_checkpoint(out_dir)
+    last = checkpoints.newest(out_dir)
     if last is not None:
         log.info("resuming from %s", last.name)
     result = trainer.train(resume_from_checkpoint=str(last) if last else None)
-    ctx.save_counts({**ctx.counts, **stream.progress})
+    state = trainer.state  # step and total from the trainer, even when nothing was logged
+    ctx.save_counts(
+        {
+            **ctx.counts,
+            **stream.progress,
+            "step": state.global_step,
+            "total_steps": state.max_steps,
+            "epoch": round(float(state.epoch or 0), 4),
+        }
+    )
     if ctx.stop_requested():
         return Outcome(
             JobStatus.STOPPED,
@@ -260,11 +290,13 @@ def run(ctx: JobContext) -> Outcome:
         )
     runtime = float(result.metrics.get("train_runtime", 0.0))
     tokens = int(trainer.state.num_input_tokens_seen)
-    final = {
-        "train_loss": round(float(result.training_loss), 6),
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    final: dict[str, Any] = {
         "train_runtime": round(runtime, 3),
         "train_tokens": tokens,
     }
+    if losses:  # the last logged loss, to read beside the last val_loss
+        final["train_loss"] = round(float(losses[-1]), 6)
     if runtime > 0:  # this session's tokens over this session's train() time
         final["tokens_per_second"] = round((tokens - stream.tokens_at_start) / runtime, 1)
     evals = [entry["eval_loss"] for entry in trainer.state.log_history if "eval_loss" in entry]
@@ -275,12 +307,18 @@ def run(ctx: JobContext) -> Outcome:
             trainer.model, tokenizer, val_rows, config.generation_length(spec.context_length)
         )
         ctx.metric("val_rougeL", final["val_rougeL"], step=trainer.state.global_step)
-    model_id = _save_and_register(ctx, spec, trainer.model, tokenizer, lora, hp, final)
+    # the run's mean loss (what the trainer reports) goes to the lineage only: not a
+    # figure to compare with the final val_loss
+    mean = {"train_loss_mean": round(float(result.training_loss), 6)}
+    model_id = _save_and_register(ctx, spec, trainer.model, tokenizer, lora, hp, final, mean)
     if settings.get("output"):  # a copy where the user asked (training.jobs.submit's `output`)
         from springboard.artifacts import storage
 
         storage.upload_tree(get_settings().home / "models" / model_id, settings["output"], "output")
-    return Outcome(JobStatus.COMPLETED, f"registered {model_id}")
+    return Outcome(
+        JobStatus.COMPLETED,
+        f"registered {model_id}; {checkpoints.after_success(out_dir, config.keep_checkpoints)}",
+    )
 
 
 def _validation_rouge_l(
@@ -304,8 +342,11 @@ def _validation_rouge_l(
             inputs = tokenizer.pad(
                 {"input_ids": [r["input_ids"] for r in batch]}, return_tensors="pt"
             )
-            out = model.generate(
-                **inputs.to(model.device), max_new_tokens=max_new_tokens, do_sample=False
+            out = model.generate(  # max_length=None: the model's own default would clash
+                **inputs.to(model.device),
+                max_new_tokens=max_new_tokens,
+                max_length=None,
+                do_sample=False,
             )
             texts = tokenizer.batch_decode(out, skip_special_tokens=True)
             pairs += [
@@ -315,18 +356,9 @@ def _validation_rouge_l(
     return round(mean_scores(rouge_scores(pairs)).rougeL.fmeasure, 4)
 
 
-def last_checkpoint(out_dir: Path) -> Path | None:
-    """The newest complete checkpoint: the trainer writes `trainer_state.json` last, so a
-    directory without it was cut off mid-save (a kill -9) and is skipped."""
-    complete = [
-        p
-        for p in out_dir.glob("checkpoint-*")
-        if p.name.split("-")[-1].isdigit() and (p / "trainer_state.json").is_file()
-    ]
-    return max(complete, key=lambda p: int(p.name.split("-")[-1]), default=None)
-
-
 def fine_tuned_id(base_id: str, job_name: str) -> str:
+    """The registered model's id: `<base-id>-ft-<job name>` (`jobs.submit` passes the job
+    id's random part for a job without a name)."""
     return f"{base_id}-ft-{job_name}".lower()
 
 
@@ -338,10 +370,12 @@ def _save_and_register(
     lora: bool,
     hp: dict[str, Any],
     final: dict[str, Any],
+    lineage_only: dict[str, Any],
 ) -> str:
     from springboard.store.registered_models import register
 
-    model_id = fine_tuned_id(spec.id, ctx.row["name"])
+    # chosen at submit (`jobs.submit`), where it was checked to be free
+    model_id = ctx.row["outputs"].get("model_id") or fine_tuned_id(spec.id, ctx.row["name"])
     home = get_settings().home
     target = permissions.private_dir(home / "models" / model_id, home)  # files: the worker's umask
     if lora:
@@ -366,7 +400,7 @@ def _save_and_register(
                 "train": ctx.row["settings"]["train"],
                 "validation": ctx.row["settings"].get("validation"),
                 "hyperparameters": hp,
-                "final_metrics": final,
+                "final_metrics": {**final, **lineage_only},
                 "adapter": str(target / "adapter") if lora else None,
             },
         }
