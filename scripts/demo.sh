@@ -4,7 +4,7 @@
 # so the README cannot drift from what works.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rm -rf out/summarize out/qg-loss.png out/invocation out/sc  # the quick start writes its outputs here
+rm -rf out/summarize out/in-context out/qg-loss.png out/invocation out/sc  # the quick start writes its outputs here
 export PATH="$PWD/.venv/bin:$PATH"
 # A fresh home per run unless you pick one, so a run never trips over an earlier one.
 export SPRINGBOARD_HOME="${SPRINGBOARD_HOME:-$(mktemp -d "${TMPDIR:-/tmp}/springboard-demo.XXXXXX")}"

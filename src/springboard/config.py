@@ -95,6 +95,12 @@ class Settings(BaseSettings):
         description="torch/OpenMP threads for every job worker and "
         "endpoint server; unset: the thread budget, cores // heavy processes running.",
     )
+    progress_interval: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds between the plain progress lines the CLI writes to stderr "
+        "while it waits without a terminal; 0: only the line at the end.",
+    )
     files_max_mb: int = Field(
         default=200,
         ge=1,

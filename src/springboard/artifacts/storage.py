@@ -160,14 +160,14 @@ def list_files(
     skip: frozenset[str] = frozenset(),
 ) -> list[str]:
     """The files of a location: the file itself, or a folder's files (not hidden, not in
-    sub-folders, only `suffixes` when given, not `skip`), sorted by name. Local files come
-    back as absolute paths, remote ones as URLs."""
+    sub-folders, only `suffixes` (any case) when given, not `skip`), sorted by name. Local
+    files come back as absolute paths, remote ones as URLs."""
 
     def keep(name: str) -> bool:
         return (
             not name.startswith(".")
             and name not in skip
-            and (suffixes is None or name.endswith(suffixes))
+            and (suffixes is None or name.lower().endswith(suffixes))  # suffixes: lowercase
         )
 
     if not is_remote(uri):

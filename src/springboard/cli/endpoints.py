@@ -8,10 +8,19 @@ import time
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from springboard.cli.options import AcceptEulaOpt, JsonOpt
-from springboard.cli.output import console, emit_json, err_console, show
+from springboard.cli.output import (
+    Column,
+    QuietNamesOpt,
+    check_quiet,
+    console,
+    emit_json,
+    err_console,
+    print_ids,
+    print_table,
+    show,
+)
 from springboard.cli.predict import read_payload, read_payload_text
 from springboard.cli.prompts import (
     ExamplesOpt,
@@ -76,6 +85,7 @@ def deploy(
     json_out: JsonOpt = False,
 ) -> None:
     """Start an endpoint (its own server process) and wait until it is healthy."""
+    from springboard.cli.progress import waiting_status
     from springboard.serving import endpoints
 
     settings = parse_env(env)
@@ -83,7 +93,7 @@ def deploy(
     waiting = (
         contextlib.nullcontext()
         if no_wait or json_out
-        else console.status(f"deploying {model_id}: starting the server and loading the model...")
+        else waiting_status(f"deploying {model_id}: starting the server and loading the model...")
     )
     with waiting:
         info = endpoints.deploy(
@@ -166,7 +176,8 @@ def invoke(
         f"[dim]{(time.perf_counter() - started) * 1000:.0f} ms, "
         f"tokens in {response.headers.get('x-springboard-input-tokens', '?')} / "
         f"out {response.headers.get('x-springboard-output-tokens', '?')}, "
-        f"request {response.headers.get('x-request-id', '?')}[/]"
+        f"request {response.headers.get('x-request-id', '?')}[/]",
+        soft_wrap=True,  # the request id stays on one line
     )
 
 
@@ -210,18 +221,22 @@ def _print_stream(name: str, body: object, json_out: bool, started: float) -> No
 
 
 @app.command("list")
-def list_endpoints(json_out: JsonOpt = False) -> None:
-    """List endpoints with their status and URL."""
+def list_endpoints(quiet: QuietNamesOpt = False, json_out: JsonOpt = False) -> None:
+    """List endpoints with their status and URL (piped: tab-separated, with a header line;
+    -q: the names alone)."""
     from springboard.serving import endpoints
 
+    check_quiet(quiet, json_out)
     infos = endpoints.list_endpoints()
     if json_out:
         emit_json([i.model_dump(mode="json") for i in infos])
-        return
-    table = Table("name", "status", "model", "url")
-    for i in infos:
-        table.add_row(i.name, i.status, f"{i.model_id} {i.model_version}", i.url or "")
-    console.print(table)
+    elif quiet:
+        print_ids(i.name for i in infos)
+    else:
+        print_table(
+            [Column("name", key=True), "status", "model", Column("url", key=True)],
+            [(i.name, i.status, f"{i.model_id} {i.model_version}", i.url or "") for i in infos],
+        )
 
 
 @app.command("describe")
@@ -256,4 +271,4 @@ def delete(name: str, json_out: JsonOpt = False) -> None:
     if json_out:
         emit_json({"name": name, "deleted": True})
         return
-    console.print(f"endpoint [bold]{name}[/] deleted")
+    console.print(f"endpoint [bold]{name}[/] deleted", highlight=False, soft_wrap=True)

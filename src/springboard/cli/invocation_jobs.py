@@ -102,7 +102,7 @@ def create(
 ) -> None:
     """Submit a JSON Lines file of model invocations as a batch job. With --prompt-template,
     each modelInput holds the template's fields (plus completion parameters)."""
-    from springboard.cli.progress import exit_for, wait_for_job
+    from springboard.cli.progress import exit_for, note_skipped_inputs, wait_for_job
     from springboard.jobs import invocation
 
     job = invocation.create(
@@ -117,6 +117,7 @@ def create(
         prompter=prompter_from(prompt_template, examples, shots),
         keep_prompt=keep_prompt,
     )
+    note_skipped_inputs(job)
     if wait:
         job = wait_for_job(job.id, quiet=json_out)
     _print(job, json_out)

@@ -74,14 +74,7 @@ def run(
     """Run greedy decoding and sampled paths as invocation jobs, then score them.
 
     Running the same command again resumes the run in --output instead of starting over."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
+    from springboard.cli.progress import Snapshot, progress_display
     from springboard.sdk.self_consistency import run as run_experiment
 
     settings = RunSettings(
@@ -96,23 +89,19 @@ def run(
         shots=shots,
         seed=seed,
     )
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        disable=json_out,
-    ) as progress:
-        task = progress.add_task("records", total=None)
+    with progress_display() as display:
 
         def update(jobs: list[Any]) -> None:
             counts = [j.counts or {} for j in jobs]
-            progress.update(
-                task,
-                total=sum(c.get("total", 0) for c in counts) or None,
-                completed=sum(c.get("processed", 0) for c in counts),
-                description=" ".join(f"{j.name.rsplit('-', 1)[-1]}:{j.status}" for j in jobs),
+            display.show(
+                Snapshot(
+                    label="self-consistency",
+                    status=" ".join(f"{j.name.rsplit('-', 1)[-1]}:{j.status}" for j in jobs),
+                    done=sum(c.get("processed", 0) for c in counts),
+                    total=sum(c.get("total", 0) for c in counts) or None,
+                    unit="records",
+                    ended=all(j.done for j in jobs),
+                )
             )
 
         report = run_experiment(
@@ -122,7 +111,9 @@ def run(
             price_in=price_in,
             price_out=price_out,
             on_update=update,
-            on_note=lambda note: err_console.print(f"note: {in_cli_terms(note)}"),
+            on_note=lambda note: err_console.print(
+                f"note: {in_cli_terms(note)}", highlight=False, markup=False, soft_wrap=True
+            ),
         )
     _show(report, output, json_out)
 

@@ -20,7 +20,7 @@ def transform(
         typer.Option(
             "--input",
             "-i",
-            help="A JSON Lines / text file, or a folder of them: a path, file:// or s3:// (any fsspec) URI.",
+            help="A JSON Lines / text file, or a folder whose .jsonl, .json and .txt files are read (others skipped): a path, file:// or s3:// (any fsspec) URI.",
         ),
     ],
     output: Annotated[
@@ -31,6 +31,12 @@ def transform(
             help="Folder for the NAME.out files: a path, file:// or s3:// (any fsspec) URI.",
         ),
     ],
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite", help="Replace the results of an earlier job in --output (*.out files)."
+        ),
+    ] = False,
     version: Annotated[
         str, typer.Option("--version", "-v", help="Model version (*, 1.*, 1.2.0).")
     ] = "*",
@@ -82,5 +88,6 @@ def transform(
         model_dir=model_dir,
         prompter=prompter_from(prompt_template, examples, shots),
         keep_prompt=keep_prompt,
+        overwrite=overwrite,
     )
     after_submit(job, wait=wait, json_out=json_out)

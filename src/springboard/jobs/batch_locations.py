@@ -4,13 +4,19 @@ again and opened when it runs. One place for every batch kind (transform, invoca
 Locations are local paths, `file://` URIs or any fsspec URL (`s3://bucket/prefix/`;
 `artifacts.storage` reads and writes them). At creation (`check`, then `settle`), under
 the caller's `LocationPolicy`:
-- a local input is listed (a file, or a folder's files) and each file is checked against
-  the policy's data roots (a symlink in a root may point out of it);
+- an input is a file (read whatever its name), or a folder whose `.jsonl`, `.json` and
+  `.txt` files (any case) are read; hidden files are left out unsaid, other files are
+  recorded as skipped (`skipped_inputs`) and logged by the worker; a folder with no such
+  file is refused;
+- a local input is listed and each file is checked against the policy's data roots (a
+  symlink in a root may point out of it);
 - a remote input is listed at once for the local user (the CLI and SDK: a missing bucket
   or key fails before the job exists, naming the parameter); for an HTTP caller only the
   scheme's backend is checked, and the worker lists it — no remote is opened while a
   request is answered, so a slow or hostile remote cannot hold the server;
-- a local output folder is created; a remote one's bucket is checked (local user only).
+- a local output folder is created; a remote one's bucket is checked (local user only);
+- `earlier_results` lists the `*.out` files (outputs, manifests) an output folder holds
+  already, for a kind that writes into the folder itself (transform) to refuse them.
 When the job runs, `input_files` applies the recorded policy again, lists a remote input
 if that was left to it, and the runner streams every file from where it is.
 
@@ -30,6 +36,7 @@ Output, and why each record reaches the output exactly once:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +47,10 @@ from springboard.artifacts import storage
 from springboard.artifacts.locations import Location, LocationPolicy
 from springboard.errors import Issue, ValidationError
 
+log = logging.getLogger("springboard.jobs")
+
 OUTPUT_SUFFIX = ".out"
+INPUT_SUFFIXES = (".jsonl", ".json", ".txt")  # what a folder input's files may be (any case)
 STAGING = "output"  # the job folder's sub-folder where remote outputs are appended
 
 
@@ -49,6 +59,7 @@ class BatchLocations(BaseModel):
 
     input_uri: str = ""  # as the caller named it
     files: list[str] = []  # input files; empty: a remote input the worker lists
+    skipped_inputs: list[str] = []  # the input folder's files that are not data files
     output_uri: str = ""  # as the caller named it
     output_dir: str  # the local folder appended to: the output, or staging
     remote_output: str | None = None  # the remote folder files are published to
@@ -63,6 +74,7 @@ class Checked:
     files: list[str]
     output: Location
     policy: LocationPolicy
+    skipped: tuple[str, ...] = ()
 
 
 def check(
@@ -72,9 +84,10 @@ def check(
     issues: list[Issue] = []
     source = target = None
     files: list[str] = []
+    skipped: list[str] = []
     try:
         source = policy.check(input_uri, input_field)
-        files = _list(source, policy, input_field)
+        files, skipped = _list(source, policy, input_field)
     except ValidationError as exc:
         issues += exc.issues
     try:
@@ -96,19 +109,55 @@ def check(
         issues += exc.issues
     if issues or source is None or target is None:
         return None, issues
-    return Checked(source, files, target, policy), []
+    return Checked(source, files, target, policy, tuple(skipped)), []
 
 
-def _list(source: Location, policy: LocationPolicy, field: str) -> list[str]:
+def _list(source: Location, policy: LocationPolicy, field: str) -> tuple[list[str], list[str]]:
     if source.is_local:
-        files = storage.list_files(str(source.path), field)
+        files, skipped = list_inputs(str(source.path), field)
         for file in files:
             policy.require_inside(Path(file), field, file)
-        return files
+        return files, skipped
     storage.require_backend(source.uri, field)
     if policy.roots is None:
-        return storage.list_files(source.uri, field)
-    return []  # an HTTP caller's remote input: listed by the worker
+        return list_inputs(source.uri, field)
+    return [], []  # an HTTP caller's remote input: listed by the worker
+
+
+def list_inputs(uri: str, field: str) -> tuple[list[str], list[str]]:
+    """(data files, skipped files) of an input: a file is read whatever its name; a
+    folder's `.jsonl`/`.json`/`.txt` files are, its other visible files are skipped. A
+    folder without a data file is refused, naming it and the suffixes."""
+    files = storage.list_files(uri, field, suffixes=INPUT_SUFFIXES)
+    kept = set(files)
+    skipped = [f for f in storage.list_files(uri, field) if f not in kept]
+    return files, skipped
+
+
+def earlier_results(checked: Checked, field: str = "output") -> list[str]:
+    """The `*.out` files (outputs of earlier jobs, manifests) in the output folder, by name.
+    A remote folder is listed for the local user only (an HTTP caller's is never opened
+    while its request is answered)."""
+    output = checked.output
+    if output.is_local:
+        assert output.path is not None
+        if not output.path.is_dir():
+            return []
+        names = [p.name for p in output.path.iterdir() if p.is_file()]
+    elif checked.policy.roots is None:
+        if not storage.exists(output.uri, field):
+            return []
+        fs, path = storage.filesystem(output.uri, field)
+        try:
+            entries = fs.ls(path, detail=True)
+        except Exception as exc:  # the backend's own reason, kept
+            raise ValidationError(
+                [Issue(field, f"cannot list {output.uri}: {exc}", output.uri, "check the location")]
+            ) from exc
+        names = [storage.basename(e["name"]) for e in entries if e.get("type") == "file"]
+    else:
+        return []
+    return sorted(n for n in names if n.lower().endswith(OUTPUT_SUFFIX))
 
 
 def settle(
@@ -128,6 +177,7 @@ def settle(
     return BatchLocations(
         input_uri=checked.input.uri,
         files=checked.files,
+        skipped_inputs=list(checked.skipped),
         output_uri=output.uri,
         output_dir=str(folder),
         remote_output=remote,
@@ -154,9 +204,20 @@ def final_files(locations: BatchLocations, files: list[str] | None = None) -> li
 
 def input_files(locations: BatchLocations, field: str) -> list[str]:
     """The input files, the recorded policy applied again (a symlink may have changed since
-    the job was created); a remote input left to the worker is listed now."""
+    the job was created); a remote input left to the worker is listed now. Skipped files
+    are logged."""
     policy = LocationPolicy.named(locations.location_policy)
-    listed = locations.files or storage.list_files(locations.input_uri, field)
+    listed, skipped = locations.files, locations.skipped_inputs
+    if not listed:
+        listed, skipped = list_inputs(locations.input_uri, field)
+    if skipped:
+        log.info(
+            "skipped %d file(s) of %s that are not %s: %s",
+            len(skipped),
+            locations.input_uri,
+            "/".join(INPUT_SUFFIXES),
+            ", ".join(storage.basename(f) for f in skipped),
+        )
     for file in listed:
         policy.check(file, field)  # local files: resolved and checked against the roots
     return listed

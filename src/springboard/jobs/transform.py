@@ -6,7 +6,10 @@ loads the model once and runs the shared batch pipeline (`batch`) with the trans
 codec (`transform_codec`), writing `NAME.out` — one line per input line, same order,
 each with the record's id and `generated_texts` or an `error`. Input and output are
 local paths, `file://` URIs or any fsspec URL such as `s3://bucket/prefix/`
-(`batch_locations` says how they are checked, read and written).
+(`batch_locations` says how they are checked, read and written, and which files of an
+input folder are read). An output folder that already holds `*.out` files is refused
+unless `overwrite` (a file of the same name is then replaced, others are left); a resumed
+job writes on into its own output.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from pydantic import ConfigDict, Field
 from springboard.artifacts import storage
 from springboard.artifacts.locations import LocationPolicy
 from springboard.catalog import Catalog, require_eula
-from springboard.errors import Issue, ValidationError, issues_from_pydantic
+from springboard.errors import ConflictError, Issue, ValidationError, issues_from_pydantic
 from springboard.jobs import batch_locations, service
 from springboard.jobs.batch import BatchRunner, load_generator, zero_counts
 from springboard.jobs.batch_locations import BatchLocations, OutputFolder
@@ -76,13 +79,15 @@ def submit(
     model_dir: str | None = None,
     prompter: Prompter | None = None,
     keep_prompt: bool = False,
+    overwrite: bool = False,
     policy: LocationPolicy | None = None,
     launch: bool = True,
 ) -> Job:
     """Validate a transform request and start it as a job. With a `prompter`, records are
     fields rendered through its template (JSON Lines only). `policy` says where `input`
     and `output` may point (an HTTP caller: `LocationPolicy.http()`, as for invocation
-    jobs); by default anywhere the user can read and write."""
+    jobs); by default anywhere the user can read and write. An `output` holding results
+    of an earlier job (`*.out`) is refused unless `overwrite`."""
     from springboard.artifacts import resolve_model_dir
 
     env = dict(env or {})
@@ -146,6 +151,17 @@ def submit(
     )
     if checked is None:
         raise ValidationError(location_issues, context="cannot start the transform")
+    earlier = [] if overwrite else batch_locations.earlier_results(checked)
+    if earlier:
+        shown = ", ".join(earlier[:3]) + (
+            f" and {len(earlier) - 3} more" if len(earlier) > 3 else ""
+        )
+        raise ConflictError(
+            f"{output} holds results of an earlier job ({shown})",
+            field="output",
+            value=output,
+            fix="pass `overwrite` to replace them, or name another `output`",
+        )
     resolve_model_dir(spec, model_dir=model_dir)  # missing weights fail now, not in the worker
     job_id = service.new_id("transform")
     locations = batch_locations.settle(checked, job_dir=lambda: job_dir(job_id))
@@ -157,7 +173,7 @@ def submit(
         name=name,
         model_id=spec.id,
         model_version=spec.version,
-        inputs={"uri": input, "files": settings.files},
+        inputs={"uri": input, "files": settings.files, "skipped": settings.skipped_inputs},
         outputs={
             "uri": output,
             "dir": batch_locations.final_folder(locations),

@@ -60,10 +60,13 @@ class Transformer:
         content_type: str = default_of(TransformOptions, "content_type"),
         job_name: str | None = None,
         wait: bool = True,
+        overwrite: bool = False,
     ) -> Job:
-        """Start a job over `data` (a file or folder: a path, `file://` or `s3://` URI, as
-        `output_path` may be); by default wait for it to end, raising `JobFailedError` if it
-        ends Failed, Stopped or Expired."""
+        """Start a job over `data` (a file, or a folder whose .jsonl/.json/.txt files are
+        read: a path, `file://` or `s3://` URI, as `output_path` may be); by default wait for
+        it to end, raising `JobFailedError` if it ends Failed, Stopped or Expired. An
+        `output_path` holding earlier results (`*.out`) is refused (`ConflictError`) unless
+        `overwrite`."""
         from springboard.jobs import service, transform
         from springboard.sdk.estimator import raise_if_failed
 
@@ -81,6 +84,7 @@ class Transformer:
             model_dir=self.model_dir,
             prompter=self.prompter,
             keep_prompt=self.keep_prompt,
+            overwrite=overwrite,
         )
         self.latest_transform_job = service.wait(job.id) if wait else job
         if wait:
