@@ -5,12 +5,9 @@ response stream on an endpoint and through the control plane, and the Bedrock ru
 from __future__ import annotations
 
 import json
-import subprocess
-import time
 from collections.abc import Iterator
 
 import boto3
-import httpx
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -18,8 +15,7 @@ from botocore.exceptions import ClientError
 from springboard.api import eventstream
 from springboard.config import reset_settings
 from springboard.serving import endpoints
-from tests.conftest import VENV_BIN, cli_env
-from tests.test_control_plane_api import free_port
+from tests import servers
 
 pytestmark = pytest.mark.integration
 
@@ -59,33 +55,9 @@ def endpoint(home) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def control_plane(home, endpoint, tmp_path_factory) -> Iterator[str]:
-    """`springboard serve` on a free port, over the same home."""
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("serve") / "serve.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [str(VENV_BIN / "springboard"), "serve", "--port", str(port)],
-            env=cli_env(home),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + HANG_GUARD
-            while True:
-                assert proc.poll() is None, log_path.read_text()
-                try:
-                    if httpx.get(url + "/ping", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, log_path.read_text()
-                time.sleep(0.1)
-            yield url
-        finally:
-            proc.terminate()
-            proc.wait(10)
+    """`springboard serve` over the same home."""
+    with servers.control_plane(home, tmp_path_factory.mktemp("serve") / "serve.log") as url:
+        yield url
 
 
 def aws(service: str, url: str):

@@ -4,8 +4,8 @@ by boto3's own `bedrock` client (and raw httpx where the client would refuse fir
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -15,18 +15,13 @@ import botocore.exceptions
 import httpx
 import pytest
 
+from tests import servers
 from tests.conftest import VENV_BIN, cli_env
 
 pytestmark = pytest.mark.integration
 
 ROLE = "arn:aws:iam::000000000000:role/x"
 MODEL = "springboard-tiny-llama"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def server_env(home: Path) -> dict[str, str]:
@@ -38,42 +33,16 @@ def server_env(home: Path) -> dict[str, str]:
 @pytest.fixture
 def start_server(isolated_env, tmp_path, request):
     """Start `springboard serve` on a free loopback port; stopped when the test ends."""
+    stack = contextlib.ExitStack()
+    request.addfinalizer(stack.close)
+    numbers = itertools.count()
 
     def start(*args: str) -> str:
-        port = free_port()
-        log = open(tmp_path / f"serve-{port}.log", "wb")  # noqa: SIM115 (closed by stop())
-        proc = subprocess.Popen(
-            [str(VENV_BIN / "springboard"), "serve", "--port", str(port), *args],
-            env={
-                **server_env(isolated_env),  # the test's files are its data
-                "SPRINGBOARD_DATA_ROOTS": str(tmp_path),
-            },
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
+        log = tmp_path / f"serve-{next(numbers)}.log"
+        env = {"SPRINGBOARD_DATA_ROOTS": str(tmp_path)}  # the test's files are its data
+        return stack.enter_context(
+            servers.control_plane(isolated_env, log, *args, env=env, hang_guard=30)
         )
-
-        def stop() -> None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-            log.close()
-
-        request.addfinalizer(stop)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, (tmp_path / f"serve-{port}.log").read_text()
-            try:
-                if httpx.get(url + "/ping", timeout=2).status_code == 200:
-                    return url
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("the server did not answer /ping within 30 s")
 
     yield start
     _stop_leftover_jobs()
@@ -363,7 +332,14 @@ def test_api_key_is_required_when_set(start_server, tmp_path):
 
 def test_public_host_without_api_key_is_refused_before_binding(isolated_env):
     result = subprocess.run(
-        [str(VENV_BIN / "springboard"), "serve", "--host", "0.0.0.0", "--port", str(free_port())],
+        [
+            str(VENV_BIN / "springboard"),
+            "serve",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(servers.free_port()),
+        ],
         env=server_env(isolated_env),
         capture_output=True,
         text=True,

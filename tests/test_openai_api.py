@@ -15,8 +15,8 @@ from openai import OpenAI
 
 from springboard.config import reset_settings
 from springboard.serving import endpoints
+from tests import servers
 from tests.conftest import VENV_BIN, cli_env
-from tests.test_control_plane_api import free_port
 from tests.test_endpoints import env, home  # noqa: F401 (fixtures: this module's own home)
 
 pytestmark = pytest.mark.integration
@@ -248,27 +248,7 @@ def test_python_predictor_streams_pieces(env, chat_endpoint):
 
 
 def test_the_gateway_routes_by_model_and_streams_through(env, chat_endpoint, tmp_path):
-    port = free_port()
-    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 (closed below)
-    proc = subprocess.Popen(
-        [str(VENV_BIN / "springboard"), "serve", "--port", str(port)],
-        env=cli_env(env),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + HANG_GUARD
-        while True:
-            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
-            try:
-                if httpx.get(url + "/ping", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+    with servers.control_plane(env, tmp_path / "serve.log", hang_guard=HANG_GUARD) as url:
         c = client(url)
         assert [(m.id, m.model_extra.get("root")) for m in c.models.list()] == [
             ("chat", "springboard-tiny-llama")
@@ -294,10 +274,6 @@ def test_the_gateway_routes_by_model_and_streams_through(env, chat_endpoint, tmp
         with pytest.raises(openai.BadRequestError) as err:  # the endpoint's own checks
             c.chat.completions.create(model="chat", messages=ask(), top_p=2)
         assert err.value.body["param"] == "top_p"
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        log.close()
 
 
 def test_a_keyed_text2text_endpoint_serves_completions_and_wants_its_key(env, monkeypatch):

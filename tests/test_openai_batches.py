@@ -14,15 +14,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import openai
 import pytest
 from openai import OpenAI
 
 from springboard.config import reset_settings
 from springboard.jobs import service
+from tests import servers
 from tests.conftest import VENV_BIN, cli_env
-from tests.test_control_plane_api import free_port
 
 pytestmark = pytest.mark.integration
 HANG_GUARD = 120
@@ -43,32 +42,8 @@ def env(home, monkeypatch) -> Path:
 
 @pytest.fixture(scope="module")
 def url(home) -> Iterator[str]:
-    port = free_port()
-    log_path = home / "serve.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [str(VENV_BIN / "springboard"), "serve", "--port", str(port)],
-            env=cli_env(home),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                assert proc.poll() is None, log_path.read_text()
-                try:
-                    if httpx.get(base + "/ping", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, log_path.read_text()
-                time.sleep(0.1)
-            yield base
-        finally:
-            proc.terminate()
-            proc.wait(10)
+    with servers.control_plane(home, home / "serve.log") as base:
+        yield base
 
 
 def client(url: str) -> OpenAI:
@@ -185,7 +160,7 @@ def test_a_batch_is_refused_by_name_before_it_exists(env, url):
 
 def test_cancel_keeps_finished_lines_and_a_killed_worker_resumes_exactly_once(env, url):
     c = client(url)
-    lines = [line(i, max_tokens=32) for i in range(32)]
+    lines = [line(i, max_tokens=24) for i in range(96)]  # 6 batches of 16
     file_id = upload(c, lines)
 
     cancelled = c.batches.create(
@@ -200,7 +175,7 @@ def test_cancel_keeps_finished_lines_and_a_killed_worker_resumes_exactly_once(en
     cancelled = wait_for(c, cancelled.id)
     assert cancelled.status == "cancelled"
     kept = lines_of(c, cancelled.output_file_id)
-    assert 0 < len(kept) == cancelled.request_counts.completed < 32
+    assert 0 < len(kept) == cancelled.request_counts.completed < len(lines)
 
     killed = c.batches.create(
         input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h"

@@ -5,17 +5,13 @@ retrieve, content and delete, and the upload size limit."""
 from __future__ import annotations
 
 import json
-import subprocess
-import time
 from collections.abc import Iterator
 
-import httpx
 import openai
 import pytest
 from openai import OpenAI
 
-from tests.conftest import VENV_BIN, cli_env
-from tests.test_control_plane_api import free_port
+from tests import servers
 
 pytestmark = pytest.mark.integration
 HANG_GUARD = 60
@@ -25,33 +21,9 @@ HANG_GUARD = 60
 def control_plane(tmp_path_factory) -> Iterator[str]:
     """`springboard serve` over a home of its own, with a 1 MiB file limit."""
     home = tmp_path_factory.mktemp("files-home")
-    env = cli_env(home) | {"SPRINGBOARD_FILES_MAX_MB": "1"}
-    port = free_port()
-    log_path = home / "serve.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [str(VENV_BIN / "springboard"), "serve", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + HANG_GUARD
-            while True:
-                assert proc.poll() is None, log_path.read_text()
-                try:
-                    if httpx.get(url + "/ping", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, log_path.read_text()
-                time.sleep(0.1)
-            yield url
-        finally:
-            proc.terminate()
-            proc.wait(10)
+    env = {"SPRINGBOARD_FILES_MAX_MB": "1"}
+    with servers.control_plane(home, home / "serve.log", env=env) as url:
+        yield url
 
 
 def client(url: str) -> OpenAI:

@@ -150,11 +150,10 @@ def create_runtime_router(api_key: str | None) -> APIRouter:
 
         return _event_stream(chunks(), answer, {"X-Amzn-Bedrock-Content-Type": "application/json"})
 
-    @router.post("/model/{modelId}/converse", summary="Converse: a chat turn (text)")
-    async def converse_route(modelId: str, request: Request) -> Response:
-        started = time.monotonic()
+    async def open_chat(modelId: str, request: Request, *, stream: bool) -> Any:
+        """The endpoint's open chat answer, or the runtime's error response."""
         try:
-            chat = converse.to_chat(_json_object(await request.body()), modelId, stream=False)
+            chat = converse.to_chat(_json_object(await request.body()), modelId, stream=stream)
             answer = await open_answer(
                 modelId, "/v1/chat/completions", json.dumps(chat).encode(), request, {}
             )
@@ -162,6 +161,14 @@ def create_runtime_router(api_key: str | None) -> APIRouter:
             return error_response(exc)
         if answer.status_code != 200:
             return await _refusal(answer, chat=True)
+        return answer
+
+    @router.post("/model/{modelId}/converse", summary="Converse: a chat turn (text)")
+    async def converse_route(modelId: str, request: Request) -> Response:
+        started = time.monotonic()
+        answer = await open_chat(modelId, request, stream=False)
+        if isinstance(answer, Response):
+            return answer
         reply = json.loads(await answer.aread())
         await answer.aclose()
         return JSONResponse(converse.from_chat(reply, _ms_since(started)))
@@ -171,15 +178,9 @@ def create_runtime_router(api_key: str | None) -> APIRouter:
     )
     async def converse_stream(modelId: str, request: Request) -> Response:
         started = time.monotonic()
-        try:
-            chat = converse.to_chat(_json_object(await request.body()), modelId, stream=True)
-            answer = await open_answer(
-                modelId, "/v1/chat/completions", json.dumps(chat).encode(), request, {}
-            )
-        except SpringboardError as exc:
-            return error_response(exc)
-        if answer.status_code != 200:
-            return await _refusal(answer, chat=True)
+        answer = await open_chat(modelId, request, stream=True)
+        if isinstance(answer, Response):
+            return answer
 
         async def events() -> AsyncIterator[bytes]:
             translator = converse.StreamTranslator()

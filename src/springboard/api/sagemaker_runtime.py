@@ -11,10 +11,9 @@ found."), an endpoint that does not answer its `ServiceUnavailable`.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
-from starlette.background import BackgroundTask
+from fastapi.responses import JSONResponse
 
-from springboard.api.upstream import EndpointUnavailableError, Upstream, endpoint_for
+from springboard.api.upstream import EndpointUnavailableError, Upstream, endpoint_for, relay
 from springboard.errors import NotFoundError
 
 FORWARDED = ("content-type", "accept", "x-amzn-sagemaker-custom-attributes")
@@ -48,13 +47,7 @@ def create_sagemaker_router(api_key: str | None) -> APIRouter:
             )
         except EndpointUnavailableError as exc:
             return _runtime_error("ServiceUnavailable", 503, str(exc))
-        passed = {k: v for k, v in answer.headers.items() if k.lower() in PASSED_BACK}
-        return StreamingResponse(
-            answer.aiter_raw(),
-            status_code=answer.status_code,
-            headers=passed,
-            background=BackgroundTask(answer.aclose),
-        )
+        return relay(answer, PASSED_BACK)
 
     @router.post("/endpoints/{name}/invocations", summary="InvokeEndpoint, routed by name")
     async def invocations(name: str, request: Request) -> Response:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
 
 from springboard.errors import NotFoundError, ServerError, ValidationError
 
@@ -91,3 +93,15 @@ class Upstream:
                 value=target.name,
                 fix=f"see `springboard endpoints describe {target.name}`",
             ) from None
+
+
+def relay(answer: httpx.Response, passed: tuple[str, ...]) -> StreamingResponse:
+    """The endpoint's answer as it comes (status, the headers named in `passed`, bytes
+    unbuffered); the upstream response is closed when it has been sent or the caller left."""
+    headers = {k: v for k, v in answer.headers.items() if k.lower() in passed}
+    return StreamingResponse(
+        answer.aiter_raw(),
+        status_code=answer.status_code,
+        headers=headers,
+        background=BackgroundTask(answer.aclose),
+    )

@@ -26,6 +26,7 @@ from springboard.files import service as files
 from springboard.jobs import invocation, service
 from springboard.jobs.invocation_schema import OpenAIBatch
 from springboard.jobs.models import Job
+from springboard.jobs.pages import page
 from springboard.store import job_records
 
 ENDPOINTS = ("/v1/chat/completions", "/v1/completions")
@@ -178,12 +179,8 @@ def list_batches(*, after: str | None = None, limit: int = 20) -> tuple[list[dic
     if not 1 <= limit <= 100:
         raise ValidationError([Issue("limit", "must be between 1 and 100", limit)])
     jobs = [j for j in reversed(invocation.list_jobs()) if (j.settings or {}).get("openai")]
-    if after is not None:
-        ids = [f"{PREFIX}{j.id}" for j in jobs]
-        if after not in ids:
-            raise NotFoundError(f"no batch {after}", field="after", value=after)
-        jobs = jobs[ids.index(after) + 1 :]
-    return [to_object(j) for j in jobs[:limit]], len(jobs) > limit
+    found, more = page(jobs, lambda j: f"{PREFIX}{j.id}", after=after, limit=limit, what="batch")
+    return [to_object(j) for j in found], more
 
 
 def _ts(moment: Any) -> int | None:

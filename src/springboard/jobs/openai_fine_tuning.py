@@ -23,6 +23,7 @@ from springboard.errors import ConflictError, Issue, NotFoundError, ValidationEr
 from springboard.files import service as files
 from springboard.jobs import paths, service
 from springboard.jobs.models import Job
+from springboard.jobs.pages import page
 from springboard.store import job_records
 
 PREFIX = "ftjob-"
@@ -218,12 +219,10 @@ def list_jobs(*, after: str | None = None, limit: int = 20) -> tuple[list[dict[s
     jobs = [
         j for j in reversed(service.list_jobs(kind="training")) if "openai" in (j.settings or {})
     ]
-    if after is not None:
-        ids = [f"{PREFIX}{j.id}" for j in jobs]
-        if after not in ids:
-            raise NotFoundError(f"no fine-tuning job {after}", field="after", value=after)
-        jobs = jobs[ids.index(after) + 1 :]
-    return [to_object(j) for j in jobs[:limit]], len(jobs) > limit
+    found, more = page(
+        jobs, lambda j: f"{PREFIX}{j.id}", after=after, limit=limit, what="fine-tuning job"
+    )
+    return [to_object(j) for j in found], more
 
 
 def _ts(moment: Any) -> int | None:
@@ -347,12 +346,7 @@ def events(
                 _event(job, n, job.ended_at, f"The job failed: {job.status_message or ''}".strip())
             )
     out.reverse()
-    if after is not None:
-        ids = [e["id"] for e in out]
-        if after not in ids:
-            raise NotFoundError(f"no event {after}", field="after", value=after)
-        out = out[ids.index(after) + 1 :]
-    return out[:limit], len(out) > limit
+    return page(out, lambda e: str(e["id"]), after=after, limit=limit, what="event")
 
 
 def checkpoints(job_id: str) -> list[dict[str, Any]]:

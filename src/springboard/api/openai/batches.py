@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, ConfigDict
 
-from springboard.api.openai.protocol import parse_request
+from springboard.api.openai.protocol import list_page, parse_request
 from springboard.jobs import openai_batches
 from springboard.serving.protocol import decode_json
 
@@ -44,13 +44,7 @@ def list_batches(
     after: str | None = None, limit: Annotated[int, Query(ge=1, le=100)] = 20
 ) -> dict[str, Any]:
     data, more = openai_batches.list_batches(after=after, limit=limit)
-    return {
-        "object": "list",
-        "data": data,
-        "first_id": data[0]["id"] if data else None,
-        "last_id": data[-1]["id"] if data else None,
-        "has_more": more,
-    }
+    return list_page(data, more)
 
 
 @router.get("/batches/{batch_id}", summary="One batch")

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, UploadFile
 from fastapi.responses import Response
 
+from springboard.api.openai.protocol import list_page
 from springboard.files import service
 
 UPLOAD_PATH = "/v1/files"
@@ -36,13 +37,7 @@ def list_files(
 ) -> dict[str, Any]:
     page, more = service.list_files(purpose=purpose, after=after, limit=limit, order=order)
     data = [f.model_dump() for f in page]
-    return {
-        "object": "list",
-        "data": data,
-        "first_id": data[0]["id"] if data else None,
-        "last_id": data[-1]["id"] if data else None,
-        "has_more": more,
-    }
+    return list_page(data, more)
 
 
 @router.get("/files/{file_id}", summary="One file")

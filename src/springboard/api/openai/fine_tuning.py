@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, ConfigDict
 
-from springboard.api.openai.protocol import parse_request
+from springboard.api.openai.protocol import list_page, parse_request
 from springboard.jobs import openai_fine_tuning
 from springboard.serving.protocol import decode_json
 
@@ -33,10 +33,6 @@ class FineTuningRequest(BaseModel):
     metadata: dict[str, str] | None = None
 
 
-def _page(data: list[dict[str, Any]], more: bool) -> dict[str, Any]:
-    return {"object": "list", "data": data, "has_more": more}
-
-
 @router.post("/jobs", summary="Fine-tune a catalog model on uploaded files (purpose fine-tune)")
 async def create_job(
     request: Request,
@@ -52,7 +48,7 @@ async def create_job(
 def list_jobs(
     after: str | None = None, limit: Annotated[int, Query(ge=1, le=100)] = 20
 ) -> dict[str, Any]:
-    return _page(*openai_fine_tuning.list_jobs(after=after, limit=limit))
+    return list_page(*openai_fine_tuning.list_jobs(after=after, limit=limit))
 
 
 @router.get("/jobs/{job_id}", summary="One fine-tuning job")
@@ -64,19 +60,12 @@ def retrieve_job(job_id: str) -> dict[str, Any]:
 def list_events(
     job_id: str, after: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 20
 ) -> dict[str, Any]:
-    return _page(*openai_fine_tuning.events(job_id, after=after, limit=limit))
+    return list_page(*openai_fine_tuning.events(job_id, after=after, limit=limit))
 
 
 @router.get("/jobs/{job_id}/checkpoints", summary="The checkpoints a job keeps")
 def list_checkpoints(job_id: str) -> dict[str, Any]:
-    data = openai_fine_tuning.checkpoints(job_id)
-    return {
-        "object": "list",
-        "data": data,
-        "first_id": data[0]["id"] if data else None,
-        "last_id": data[-1]["id"] if data else None,
-        "has_more": False,
-    }
+    return list_page(openai_fine_tuning.checkpoints(job_id), False)
 
 
 @router.post("/jobs/{job_id}/cancel", summary="Cancel a running fine-tuning job")

@@ -15,12 +15,11 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response, StreamingResponse
-from starlette.background import BackgroundTask
+from fastapi.responses import Response
 
 from springboard.api.openai.protocol import ModelCard, ModelList
 from springboard.api.openai.router import error_response
-from springboard.api.upstream import Upstream, endpoint_for, in_service
+from springboard.api.upstream import Upstream, endpoint_for, in_service, relay
 from springboard.errors import Issue, SpringboardError, ValidationError
 
 PASSED_HEADERS = ("content-type", "cache-control", "x-request-id", "retry-after")
@@ -64,13 +63,7 @@ def create_gateway(api_key: str | None) -> APIRouter:
             )
         except SpringboardError as exc:
             return error_response(exc)
-        passed = {k: v for k, v in answer.headers.items() if k.lower() in PASSED_HEADERS}
-        return StreamingResponse(
-            answer.aiter_raw(),
-            status_code=answer.status_code,
-            headers=passed,
-            background=BackgroundTask(answer.aclose),
-        )
+        return relay(answer, PASSED_HEADERS)
 
     @router.post("/completions", summary="Completions, routed to the endpoint `model` names")
     async def completions(request: Request) -> Response:

@@ -167,6 +167,17 @@ ERROR_TYPES = {
 }
 
 
+def list_page(data: list[dict[str, Any]], more: bool) -> dict[str, Any]:
+    """A list call's answer: the page, its first and last ids, and whether more follow."""
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": more,
+    }
+
+
 def parse_request(data: Any, model: type[BaseModel]) -> Any:
     """The request shape from a decoded JSON body, or a ValidationError naming each field."""
     if not isinstance(data, dict):
