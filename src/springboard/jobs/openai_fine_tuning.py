@@ -156,7 +156,7 @@ def create(
     hp = _hyperparameters(spec, hyperparameters, seed, chat, issues)
     if issues:
         raise ValidationError(issues, context="cannot create the fine-tuning job")
-    name = f"{suffix}-{secrets.token_hex(3)}" if suffix else f"ft-{secrets.token_hex(4)}"
+    name = f"{suffix}-{secrets.token_hex(3)}" if suffix else None  # None: MODEL-ft-<hex>
     assert train is not None
     job = training_jobs.submit(
         spec.id,
