@@ -109,7 +109,8 @@ def _write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
 
 def write_question_generation(root: Path = ROOT / "examples" / "question-generation") -> None:
     """train/ (400 records + template.json), validation.jsonl (40), test.jsonl (40, held
-    out) and prompts.jsonl (6 held-out prompts for `springboard compare`)."""
+    out), prompts.jsonl (6 held-out prompts for `springboard compare`) and fine-tune.jsonl
+    (train/ through its template: the prompt/completion lines OpenAI's fine-tuning API takes)."""
     rng = random.Random(6)
     records = question_generation(rng, 480)
     _write_jsonl(root / "train" / "train.jsonl", records[:400])
@@ -119,6 +120,8 @@ def write_question_generation(root: Path = ROOT / "examples" / "question-generat
     _write_jsonl(root / "test.jsonl", records[440:])
     _write_jsonl(root / "prompts.jsonl", [{"id": i, "text_inputs": f"Ask a question about: {r['context']}"}
                                           for i, r in enumerate(records[440:446])])
+    _write_jsonl(root / "fine-tune.jsonl", [{"prompt": f"Ask a question about: {r['context']}",
+                                            "completion": r["question"]} for r in records[:400]])
 
 
 def write_harbour_log(root: Path = ROOT / "examples" / "domain-adaptation") -> None:
@@ -267,8 +270,8 @@ def write_self_consistency(root: Path = ROOT / "examples" / "self-consistency") 
     """arithmetic/: from `synthetic_arithmetic` (seed 80) -- exemplars.jsonl (2 short worked
     examples: the bundled model is trained on prompts of up to two), questions.jsonl (100 held out, what the demo and tests use) and
     heldout-300.jsonl (300 more held out, for measuring the bundled model); none of these
-    questions is ever trained on. multiple-choice/: questions.jsonl (30) and exemplars.jsonl
-    (4), five choices each, from the templates above."""
+    questions is ever trained on. multiple-choice/: questions.jsonl (the first 40 held-out
+    problems, five choices each) and exemplars.jsonl (the 2 exemplars, without choices)."""
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -287,21 +290,11 @@ def write_self_consistency(root: Path = ROOT / "examples" / "self-consistency") 
     _write_jsonl(root / "arithmetic" / "heldout-300.jsonl",
                  [{"id": i, "question": p["question"], "answer": p["answer"]}
                   for i, p in enumerate(a_heldout)])
-    # The multiple-choice files come from the template problems above; the first draws
-    # (formerly the template arithmetic files) are kept so their random stream is unchanged.
-    rng = random.Random(8)
-    seen: set[str] = set()
-    _distinct(rng, 8, seen, cycle=True)
-    _distinct(rng, 50, seen, cycle=False)
-    mc_exemplars = []
-    for q, r, a in _distinct(rng, 4, seen, cycle=False):
-        choices, letter = _choices(rng, a)
-        mc_exemplars.append({"question": q, "choices": choices,
-                             "rationale": f"{r} That is choice ({letter}).", "answer": letter})
-    mc_questions = []
-    for i, (q, _, a) in enumerate(_distinct(rng, 30, seen, cycle=False)):
-        choices, letter = _choices(rng, a)
-        mc_questions.append({"id": i, "question": q, "choices": choices, "answer": letter})
+    # multiple-choice/: the first held-out problems with five choices, in the cloze form the
+    # bundled model can answer (`synthetic_multiple_choice`)
+    import synthetic_multiple_choice as smc
+
+    mc_exemplars, mc_questions = smc.sample(a_exemplars, a_heldout)
     _write_jsonl(root / "multiple-choice" / "exemplars.jsonl", mc_exemplars)
     _write_jsonl(root / "multiple-choice" / "questions.jsonl", mc_questions)
 

@@ -80,7 +80,7 @@ def test_render_writes_instruction_examples_and_query_joined_by_the_separator():
     )
 
 
-def test_chain_of_thought_builtins_write_exactly_what_self_consistency_writes():
+def test_chain_of_thought_builtins_write_exactly_what_self_consistency_writes(tmp_path):
     arithmetic = REPO / "examples" / "self-consistency" / "arithmetic" / "exemplars.jsonl"
     exemplars = load_exemplars(arithmetic)
     prompter = Prompter.load("chain-of-thought", arithmetic, shots=len(exemplars))
@@ -88,10 +88,16 @@ def test_chain_of_thought_builtins_write_exactly_what_self_consistency_writes():
     assert prompter.render(question) == few_shot_prompt(exemplars, question["question"])
     mc = REPO / "examples" / "self-consistency" / "multiple-choice"
     question = jsonl(mc / "questions.jsonl")[0]
-    assert Prompter.load("multiple-choice", mc / "exemplars.jsonl").render(
-        question
-    ) == few_shot_prompt(
-        load_exemplars(mc / "exemplars.jsonl"), question["question"], choices=question["choices"]
+    # exemplars that show their choices (the shipped ones do not: the cloze form)
+    shown = tmp_path / "exemplars.jsonl"
+    shown.write_text(
+        "".join(
+            json.dumps({**e, "choices": question["choices"], "answer": "A"}) + "\n"
+            for e in jsonl(mc / "exemplars.jsonl") * 2
+        )
+    )
+    assert Prompter.load("multiple-choice", shown).render(question) == few_shot_prompt(
+        load_exemplars(shown), question["question"], choices=question["choices"]
     )
 
 

@@ -4,7 +4,6 @@ be regenerated, extended and trusted (our own text; no public dataset is copied)
 from __future__ import annotations
 
 import importlib.util
-import json
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,17 +51,3 @@ def test_held_out_records_are_not_in_the_training_set():
     test = [json.loads(line)["context"] for line in (qg / "test.jsonl").read_text().splitlines()]
     assert len(test) == 40
     assert not train & set(test)
-
-
-def test_the_openai_fine_tune_file_is_the_question_generation_sample_through_its_template():
-    """examples/question-generation/fine-tune.jsonl (prompt/completion lines, what the
-    OpenAI fine-tuning API takes) is train/ through train/template.json, line for line."""
-    qg = ROOT / "examples" / "question-generation"
-    template = json.loads((qg / "train" / "template.json").read_text())
-    records = [json.loads(x) for x in (qg / "train" / "train.jsonl").read_text().splitlines() if x]
-    expected = [
-        {"prompt": template["prompt"].format(**r), "completion": template["completion"].format(**r)}
-        for r in records
-    ]
-    lines = (qg / "fine-tune.jsonl").read_text().splitlines()
-    assert [json.loads(x) for x in lines] == expected

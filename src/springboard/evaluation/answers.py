@@ -1,10 +1,12 @@
 """Pulling the final answer out of a chain-of-thought text, in one of three formats.
 
 `number` takes the number after the last "The answer is" ("$1,234.50." becomes "1234.5");
-`choice` takes the letter A-E after it ("(B)", "B)", "b" become "B"); `regex:PATTERN` takes
-the first group (or the whole match) of the pattern's last match. A text without an answer
-gives None: an unparsable reasoning path, which never wins a vote. `canonical_answer` puts a
-gold answer in the same form so the two compare as strings.
+`choice` takes the letter A-E after it ("(B)", "B)", "b" become "B") or, given the question's
+choices, the letter of the choice whose value follows ("The answer is 21." with "(C) 21" gives
+"C": a model that was never shown the choices, or answers with the value, still picks one);
+`regex:PATTERN` takes the first group (or the whole match) of the pattern's last match. A text
+without an answer gives None: an unparsable reasoning path, which never wins a vote.
+`canonical_answer` puts a gold answer in the same form so the two compare as strings.
 
 Voting and scoring live in `voting.py` and `self_consistency.py`; nothing here reads files.
 """
@@ -12,6 +14,8 @@ Voting and scoring live in `voting.py` and `self_consistency.py`; nothing here r
 from __future__ import annotations
 
 import re
+import string
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
@@ -19,6 +23,7 @@ from typing import Any, Literal
 from springboard.errors import Issue, ValidationError
 
 FORMATS = ("number", "choice", "regex:PATTERN")
+Choices = Mapping[str, str] | Sequence[str]  # {"A": "12", ...}, or a list lettered A, B, ...
 DEFAULT_FORMAT = "number"  # the default everywhere (`ScoreOptions.answer_format` reads it)
 _FIELD = "answer_format"
 _FORMATS_FIX = "use one of: number, choice, regex:PATTERN (e.g. regex:Answer: (\\w+))"
@@ -130,11 +135,49 @@ def _choice_after(text: str, start: int) -> str | None:
     return letter.upper()
 
 
-def extract_answer(text: str, answer_format: str | AnswerFormat = DEFAULT_FORMAT) -> str | None:
+def _lettered(choices: Choices) -> dict[str, str]:
+    if isinstance(choices, Mapping):
+        return {str(k).strip("() ").upper(): str(v) for k, v in choices.items()}
+    return dict(zip(string.ascii_uppercase, (str(v) for v in choices), strict=False))
+
+
+def _comparable(value: str) -> str:
+    """A choice's value as it is compared: a number canonically ("21.0" -> "21"), other text
+    lower-cased without surrounding punctuation and spaces."""
+    match = _BARE_NUMBER.fullmatch(value)
+    if match:
+        return _canonical_number(match["sign1"] or match["sign2"], match["digits"])
+    return " ".join(value.lower().split()).strip(string.punctuation + " ")
+
+
+def _choice_by_value(value: str, choices: Choices) -> str | None:
+    """The letter of the one choice whose value is `value`, or None (no choice, or several)."""
+    wanted = _comparable(value)
+    letters = [k for k, v in _lettered(choices).items() if wanted and _comparable(v) == wanted]
+    return letters[0] if len(letters) == 1 else None
+
+
+def _choice_value_after(text: str, start: int, choices: Choices) -> str | None:
+    number = _number_after(text, start)
+    if number is not None:
+        return _choice_by_value(number, choices)
+    rest = text[start:].split("\n", 1)[0].strip(" :*")
+    return _choice_by_value(rest, choices)
+
+
+def extract_answer(
+    text: str,
+    answer_format: str | AnswerFormat = DEFAULT_FORMAT,
+    *,
+    choices: Choices | None = None,
+) -> str | None:
     """The answer a reasoning path gives, or None when it gives none in this format.
 
     `number` and `choice` read what follows the last "answer is" (any case); the text before
-    it is the reasoning and is ignored. `regex:PATTERN` uses the pattern's last match.
+    it is the reasoning and is ignored. For `choice`, a letter wins; otherwise, when the
+    question's `choices` are given, a value equal to exactly one choice's gives its letter
+    (numbers compared as numbers, text without case or surrounding punctuation); a value
+    that is no choice is unparsable. `regex:PATTERN` uses the pattern's last match.
     """
     fmt = _as_format(answer_format)
     if not isinstance(text, str):
@@ -152,12 +195,23 @@ def extract_answer(text: str, answer_format: str | AnswerFormat = DEFAULT_FORMAT
     if not phrases:
         return None
     end = phrases[-1].end()
-    return _number_after(text, end) if fmt.kind == "number" else _choice_after(text, end)
+    if fmt.kind == "number":
+        return _number_after(text, end)
+    letter = _choice_after(text, end)
+    if letter is None and choices:
+        return _choice_value_after(text, end, choices)
+    return letter
 
 
-def canonical_answer(value: Any, answer_format: str | AnswerFormat = DEFAULT_FORMAT) -> str:
+def canonical_answer(
+    value: Any,
+    answer_format: str | AnswerFormat = DEFAULT_FORMAT,
+    *,
+    choices: Choices | None = None,
+) -> str:
     """A gold answer in the form `extract_answer` returns: 26 → "26", "$1,000" → "1000",
-    "(c)" → "C". A value that does not parse in the format is kept as stripped text."""
+    "(c)" → "C", and, given the choices, a choice's value → its letter. A value that does
+    not parse in the format is kept as stripped text."""
     fmt = _as_format(answer_format)
     text = str(value).strip()
     if fmt.kind == "number":
@@ -168,4 +222,6 @@ def canonical_answer(value: Any, answer_format: str | AnswerFormat = DEFAULT_FOR
         letter = text.strip("().").strip()
         if len(letter) == 1 and letter.upper() in "ABCDE":
             return letter.upper()
+        if choices:
+            return _choice_by_value(text, choices) or text
     return text

@@ -276,6 +276,7 @@ def score(
     fmt = parse_answer_format(answer_format)
     issues: list[Issue] = []
     ids, gold = [], []
+    options: dict[str, Any] = {}  # a question's choices: a value answer is read as its letter
     for position, record in enumerate(questions):
         if "id" not in record or "answer" not in record:
             absent = [f for f in ("id", "answer") if f not in record]
@@ -289,7 +290,8 @@ def score(
             )
             continue
         ids.append(str(record["id"]))
-        gold.append(canonical_answer(record["answer"], fmt))
+        options[ids[-1]] = record.get("choices")
+        gold.append(canonical_answer(record["answer"], fmt, choices=options[ids[-1]]))
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         issues.append(Issue("questions", f"duplicate ids {duplicates[:5]}", duplicates[:5]))
@@ -318,7 +320,7 @@ def score(
     if issues:
         raise ValidationError(issues, context="cannot score self-consistency")
 
-    greedy_answers = [extract_answer(greedy[i], fmt) for i in ids]
+    greedy_answers = [extract_answer(greedy[i], fmt, choices=options[i]) for i in ids]
     greedy_right = [same_answer(a, g) for a, g in zip(greedy_answers, gold, strict=True)]
     greedy_result = GreedyResult(
         accuracy=sum(greedy_right) / len(ids),
@@ -330,7 +332,10 @@ def score(
     results: list[TemperatureResult] = []
     samples_by_question: list[list[QuestionSample]] = [[] for _ in ids]
     for temperature in temperatures:
-        answers = [[extract_answer(text, fmt) for text in sampled[temperature][i]] for i in ids]
+        answers = [
+            [extract_answer(text, fmt, choices=options[i]) for text in sampled[temperature][i]]
+            for i in ids
+        ]
         curve = accuracy_curve(answers, gold, resamples=resamples, seed=seed)
         correct = 0
         for position, (paths, answer) in enumerate(zip(answers, gold, strict=True)):

@@ -3,7 +3,11 @@
 Each worked example (`Exemplar`) becomes "Q: {question}\\nA: {rationale} The answer is
 {answer}.\\n\\n", and the prompt ends with "Q: {question}\\nA:" for the model to reason and
 answer in the same words, which `springboard.evaluation.extract_answer` then reads. A
-multiple-choice question carries its choices on the next line: "Answer Choices: (A) … (B) …".
+multiple-choice question carries its choices on the next line: "Answer Choices: (A) … (B) …",
+when its exemplars show theirs: the question is laid out as the exemplars are, so exemplars
+without choices give the cloze form (the model answers in its own words and
+`extract_answer(..., choices=...)` matches the answer to a choice), for a model that was never
+trained to read an "Answer Choices" line.
 
 This module only formats text; it does not tokenize, call a model or truncate to a context
 length, and it has no other template syntax (a general template system may replace it).
@@ -116,10 +120,16 @@ def few_shot_prompt(
     """The exemplars as worked "Q: … A: …" pairs, then the question left for the model.
 
     `choices` belongs to the question asked; each exemplar shows its own `choices`, if any.
+    The question's choices are written when some exemplar shows choices, or when there are
+    no exemplars; after exemplars without choices they are left out (the cloze form).
     """
     parts = []
-    for item in exemplars:
-        exemplar = item if isinstance(item, Exemplar) else Exemplar.model_validate(item)
+    shown = [
+        item if isinstance(item, Exemplar) else Exemplar.model_validate(item) for item in exemplars
+    ]
+    if shown and not any(exemplar.choices for exemplar in shown):
+        choices = None
+    for exemplar in shown:
         parts.append(
             f"Q: {_question(exemplar.question, exemplar.choices)}\n"
             f"A: {_sentence(exemplar.rationale)} "
