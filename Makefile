@@ -27,7 +27,7 @@ demo: install
 # Everything (what .ci/run calls): unit, integration and slow tests, on TEST_WORKERS
 # processes; each runs whole files (a file's servers start once) with one torch thread.
 test: install
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15 $(PYTEST_ARGS)
 
 # The inner loop, under a minute: no servers, no job workers, no training.
 test-fast: install
