@@ -16,6 +16,7 @@ from tests.test_openai_batches import client, env, home, url, wait_for  # noqa: 
 
 pytestmark = pytest.mark.integration
 HANG_GUARD = 300
+ENDED_JOBS = ("succeeded", "failed", "cancelled")
 EXAMPLES = ROOT / "examples" / "question-generation" / "fine-tune.jsonl"
 
 
@@ -123,3 +124,50 @@ def test_what_cannot_be_honoured_is_refused_by_name(env, url):
     with pytest.raises(openai.BadRequestError) as err:
         c.fine_tuning.jobs.create(model="springboard-tiny-t5", training_file=batch_file.id)
     assert "purpose fine-tune" in err.value.body["message"]
+
+
+def test_chat_fine_tuning_of_the_causal_model_then_chat_with_it(env, url):
+    """Chat-format training lines tune springboard-tiny-llama (its chat template, the last
+    assistant turn learned); the fine-tuned model deploys and answers the chat API."""
+    from springboard.serving import endpoints
+
+    lines = [
+        {
+            "messages": [
+                {
+                    "role": "user",
+                    "content": f"Q: Lena has {a} shells. Lena finds {b} more "
+                    "shells. How many shells does Lena have now?",
+                },
+                {"role": "assistant", "content": f" {a} + {b} = {a + b}. The answer is {a + b}."},
+            ]
+        }
+        for a, b in [(3 + i % 11, 2 + i % 7) for i in range(48)]
+    ]
+    c = client(url)
+    train = c.files.create(
+        file=("chat.jsonl", "\n".join(json.dumps(x) for x in lines).encode()), purpose="fine-tune"
+    )
+    job = c.fine_tuning.jobs.create(
+        model="springboard-tiny-llama", training_file=train.id, hyperparameters={"n_epochs": 1}
+    )
+    deadline = time.monotonic() + HANG_GUARD
+    while (job := c.fine_tuning.jobs.retrieve(job.id)).status not in ENDED_JOBS:
+        assert time.monotonic() < deadline, job
+        time.sleep(0.5)
+    assert job.status == "succeeded", job.error
+    events = list(c.fine_tuning.jobs.list_events(job.id, limit=100))
+    losses = [e.data["train_loss"] for e in reversed(events) if e.type == "metrics"]
+    assert len(losses) >= 2 and losses[-1] < losses[0]
+
+    info = endpoints.deploy(job.fine_tuned_model, name="tuned-chat")
+    try:
+        reply = client(info.url).chat.completions.create(
+            model="tuned-chat",
+            messages=lines[0]["messages"][:1],
+            max_tokens=30,
+            temperature=0,
+        )
+        assert "The answer is" in reply.choices[0].message.content
+    finally:
+        endpoints.delete("tuned-chat")
