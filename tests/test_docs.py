@@ -52,9 +52,11 @@ def test_hyperparameter_tables_are_generated_from_the_catalog():
     )
 
 
-# calls that start an endpoint server or a job worker: such an example is an integration
+# calls that start an endpoint server, a job worker or a server process: such an example is an integration
 # test (tests/conftest.py refuses the start elsewhere, so a new kind of call is caught)
-STARTS_PROCESSES = re.compile(r"\bdeploy\(|\.submit\(|invocation\.create\(|\.fit\(|\.transform\(")
+STARTS_PROCESSES = re.compile(
+    r"\bdeploy\(|\.submit\(|invocation\.create\(|\.fit\(|\.transform\(|subprocess\.Popen\("
+)
 
 
 def _python_blocks() -> list:
