@@ -54,6 +54,7 @@ def test_fine_tune_then_use_the_model_in_a_batch(env, url):
     messages = [e.message for e in events]
     assert messages[0] == "The job has successfully completed"
     assert messages[-1].startswith("Created fine-tuning job")
+    assert any(m.startswith("Checkpoint created at step") for m in messages)
     losses = [
         e.data["train_loss"]
         for e in reversed(events)
@@ -71,7 +72,8 @@ def test_fine_tune_then_use_the_model_in_a_batch(env, url):
         "body": {
             "model": job.fine_tuned_model,
             "prompt": "Ask a question about: The market in Dunmere opens in May.",
-            "max_tokens": 16,
+            "max_tokens": 24,
+            "temperature": 0,
         },
     }
     batch_file = c.files.create(file=("b.jsonl", json.dumps(line).encode()), purpose="batch")
@@ -81,7 +83,8 @@ def test_fine_tune_then_use_the_model_in_a_batch(env, url):
     batch = wait_for(c, batch.id)
     [answer] = [json.loads(x) for x in c.files.content(batch.output_file_id).text.splitlines()]
     text = answer["response"]["body"]["choices"][0]["text"]
-    assert text.strip().endswith("?"), text  # it asks a question now
+    # it asks a question now (the base model answers instead: "May")
+    assert text.split()[0] in ("When", "What", "Where", "Who", "How", "Which", "Why"), text
 
 
 def test_what_cannot_be_honoured_is_refused_by_name(env, url):

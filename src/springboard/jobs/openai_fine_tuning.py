@@ -303,35 +303,39 @@ def _event(
 def events(
     job_id: str, *, after: str | None = None, limit: int = 20
 ) -> tuple[list[dict[str, Any]], bool]:
-    """The job's events, newest first: created, started, each logged loss, the result."""
+    """The job's events, newest first: created, started, each logged loss, each checkpoint
+    saved, the result."""
     job = _job(job_id)
     out = [_event(job, 0, job.created_at, f"Created fine-tuning job: {PREFIX}{job.id}")]
     if job.started_at is not None:
         out.append(_event(job, 1, job.started_at, "Fine-tuning job started"))
     steps: dict[int, dict[str, Any]] = {}
+    saved: list[dict[str, Any]] = []
     for point in paths.read_metrics(job.id):
-        if point.get("metric_name") in ("train_loss", "val_loss") and point.get("step") is not None:
+        if point.get("step") is None:
+            continue
+        if point.get("metric_name") == "checkpoint":
+            saved.append(point)
+        elif point.get("metric_name") in ("train_loss", "val_loss"):
             entry = steps.setdefault(
                 int(point["step"]), {"step": int(point["step"]), "at": point["timestamp"]}
             )
             entry[point["metric_name"]] = point["value"]
     total = (job.counts or {}).get("total_steps")
-    for n, (step, entry) in enumerate(sorted(steps.items()), 2):
+    timeline: list[tuple[float, str, str, Any]] = []
+    for step, entry in sorted(steps.items()):
         losses = ", ".join(
             f"{k.replace('_', ' ')}={entry[k]:.4f}"
             for k in ("train_loss", "val_loss")
             if k in entry
         )
-        out.append(
-            _event(
-                job,
-                n,
-                entry["at"],
-                f"Step {step}/{total or '?'}: {losses}",
-                "metrics",
-                {k: v for k, v in entry.items() if k != "at"},
-            )
-        )
+        data = {k: v for k, v in entry.items() if k != "at"}
+        timeline.append((entry["at"], f"Step {step}/{total or '?'}: {losses}", "metrics", data))
+    for point in saved:
+        message = f"Checkpoint created at step {int(point['step'])}"
+        timeline.append((point["timestamp"], message, "message", {"step": int(point["step"])}))
+    for n, (at, message, kind, data) in enumerate(sorted(timeline, key=lambda t: t[0]), 2):
+        out.append(_event(job, n, at, message, kind, data))
     status = STATUSES.get(job.status, "failed")
     if job.done and job.ended_at is not None:
         n = len(out) + 2

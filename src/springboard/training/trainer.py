@@ -248,6 +248,10 @@ def run(ctx: JobContext) -> Outcome:
                 self.saved_at = time.monotonic()
                 ctx.save_counts({**ctx.counts, **self.progress})
 
+        def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            # a point in the metrics stream, so a checkpoint is an event even once removed
+            ctx.metric("checkpoint", state.global_step, step=state.global_step)
+
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             if save_steps and state.global_step % save_steps == 0:
                 control.should_save = True
