@@ -61,6 +61,10 @@ def test_fine_tune_then_use_the_model_in_a_batch(env, url):
         if e.type == "metrics" and "train_loss" in (e.data or {})
     ]
     assert len(losses) >= 2 and losses[-1] < losses[0]  # it learned
+    with pytest.raises(openai.NotFoundError):  # an API id is whole, not a prefix
+        c.fine_tuning.jobs.retrieve(job.id[:-3])
+    with pytest.raises(openai.NotFoundError):  # nor a job of another API
+        c.batches.retrieve("batch_" + job.id.removeprefix("ftjob-"))
     with pytest.raises(openai.APIStatusError) as err:  # it has ended
         c.fine_tuning.jobs.cancel(job.id)
     assert err.value.status_code == 409

@@ -23,9 +23,10 @@ from springboard.catalog import Catalog
 from springboard.config import get_settings
 from springboard.errors import Issue, NotFoundError, ValidationError
 from springboard.files import service as files
-from springboard.jobs import invocation, service
+from springboard.jobs import invocation
 from springboard.jobs.invocation_schema import OpenAIBatch
 from springboard.jobs.models import Job
+from springboard.jobs.openai_ids import job_for
 from springboard.jobs.pages import page
 from springboard.store import job_records
 
@@ -147,19 +148,14 @@ def create(
 
 
 def _job(batch_id: str) -> Job:
-    job_id = batch_id.removeprefix(PREFIX)
-    try:
-        job = service.get(job_id) if batch_id.startswith(PREFIX) else None
-    except NotFoundError:
-        job = None
-    if job is None or not (job.settings or {}).get("openai"):
-        raise NotFoundError(
-            f"no batch {batch_id}",
-            field="batch_id",
-            value=batch_id,
-            fix="list them with GET /v1/batches",
-        )
-    return job
+    return job_for(
+        batch_id,
+        prefix=PREFIX,
+        kind=invocation.KIND,
+        what="batch",
+        field="batch_id",
+        fix="list them with GET /v1/batches",
+    )
 
 
 def get(batch_id: str) -> dict[str, Any]:

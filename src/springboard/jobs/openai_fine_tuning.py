@@ -23,6 +23,7 @@ from springboard.errors import ConflictError, Issue, NotFoundError, ValidationEr
 from springboard.files import service as files
 from springboard.jobs import paths, service
 from springboard.jobs.models import Job
+from springboard.jobs.openai_ids import job_for
 from springboard.jobs.pages import page
 from springboard.store import job_records
 
@@ -186,18 +187,14 @@ def create(
 
 
 def _job(job_id: str) -> Job:
-    try:
-        job = service.get(job_id.removeprefix(PREFIX)) if job_id.startswith(PREFIX) else None
-    except NotFoundError:
-        job = None
-    if job is None or "openai" not in (job.settings or {}):
-        raise NotFoundError(
-            f"no fine-tuning job {job_id}",
-            field="fine_tuning_job_id",
-            value=job_id,
-            fix="list them with GET /v1/fine_tuning/jobs",
-        )
-    return job
+    return job_for(
+        job_id,
+        prefix=PREFIX,
+        kind="training",
+        what="fine-tuning job",
+        field="fine_tuning_job_id",
+        fix="list them with GET /v1/fine_tuning/jobs",
+    )
 
 
 def get(job_id: str) -> dict[str, Any]:
