@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.filesize import decimal
@@ -61,17 +61,11 @@ def delete_job(
 
     _confirm(f"Delete job {job_id} and its log, metrics and checkpoints?", yes)
     result = delete(job_id)
-    if json_out:
-        emit_json(result.model_dump(mode="json"))
-        return
-    typer.echo(
-        f"deleted job {result.id} ({result.kind}, {result.status}, name {result.name!r}): "
-        f"{decimal(result.bytes_freed)} freed"
+    _show_deletion(
+        result,
+        f"deleted job {result.id} ({result.kind}, {result.status}, name {result.name!r})",
+        json_out,
     )
-    for removed in result.removed:
-        typer.echo(_line("removed", removed.what, removed.path, decimal(removed.bytes)))
-    for kept in result.kept:
-        typer.echo(_line("kept", kept.what, kept.where, kept.note))
 
 
 def delete_model(
@@ -88,13 +82,18 @@ def delete_model(
 
     _confirm(f"Delete model {model_id} and its files?", yes)
     result = delete(model_id)
+    _show_deletion(
+        result, f"deleted model {result.id} (version {', '.join(result.versions)})", json_out
+    )
+
+
+def _show_deletion(result: Any, headline: str, json_out: bool) -> None:
+    """A deletion's result: JSON, or the headline with the bytes freed, then what was
+    removed and what was kept."""
     if json_out:
         emit_json(result.model_dump(mode="json"))
         return
-    typer.echo(
-        f"deleted model {result.id} (version {', '.join(result.versions)}): "
-        f"{decimal(result.bytes_freed)} freed"
-    )
+    typer.echo(f"{headline}: {decimal(result.bytes_freed)} freed")
     for removed in result.removed:
         typer.echo(_line("removed", removed.what, removed.path, decimal(removed.bytes)))
     for kept in result.kept:
