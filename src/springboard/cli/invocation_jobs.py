@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from springboard.cli.options import AcceptEulaOpt
+from springboard.cli.options import AcceptEulaOpt, WaitOpt
 from springboard.cli.output import (
     Column,
     QuietOpt,
@@ -95,9 +95,7 @@ def create(
     examples: ExamplesOpt = None,
     shots: ShotsOpt = None,
     keep_prompt: KeepPromptOpt = False,
-    wait: Annotated[
-        bool, typer.Option("--wait", help="Show progress and wait until the job ends.")
-    ] = False,
+    wait: WaitOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Submit a JSON Lines file of model invocations as a batch job. With --prompt-template,

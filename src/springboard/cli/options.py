@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from springboard.options import default_of
 
 # Options many commands share, declared once (so their help reads the same everywhere).
+WaitOpt = Annotated[bool, typer.Option("--wait", help="Show progress and wait until the job ends.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 AcceptEulaOpt = Annotated[bool, typer.Option("--accept-eula", help="Accept the model's EULA.")]
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from springboard.cli.endpoints import parse_env
-from springboard.cli.options import AcceptEulaOpt, JsonOpt
+from springboard.cli.options import AcceptEulaOpt, JsonOpt, WaitOpt
 from springboard.cli.progress import after_submit
 
 
@@ -49,7 +49,7 @@ def train(
             help="Also copy the fine-tuned model to OUTPUT/<model id>/ (a directory, s3://bucket/prefix or another fsspec URL).",
         ),
     ] = None,
-    wait: Annotated[bool, typer.Option("--wait", help="Wait until the job ends.")] = False,
+    wait: WaitOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Fine-tune a catalog model as a training job; the result becomes a new catalog model."""

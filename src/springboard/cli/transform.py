@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from springboard.cli.endpoints import parse_env
-from springboard.cli.options import AcceptEulaOpt, JsonOpt, default_of, option_from
+from springboard.cli.options import AcceptEulaOpt, JsonOpt, WaitOpt, default_of, option_from
 from springboard.cli.progress import after_submit
 from springboard.cli.prompts import ExamplesOpt, KeepPromptOpt, ShotsOpt, TemplateOpt, prompter_from
 from springboard.options import TransformOptions
@@ -66,9 +66,7 @@ def transform(
     examples: ExamplesOpt = None,
     shots: ShotsOpt = None,
     keep_prompt: KeepPromptOpt = False,
-    wait: Annotated[
-        bool, typer.Option("--wait", help="Show progress and wait until the job ends.")
-    ] = False,
+    wait: WaitOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Run a model over a dataset as a batch transform job (no endpoint needed)."""
