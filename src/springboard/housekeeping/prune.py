@@ -233,7 +233,7 @@ def plan(older_than: str = "7d") -> PrunePlan:
         job_rows = [scheduler.reconcile(row) for row in job_records.find()]
         endpoint_infos = endpoints.list_endpoints()
         registered = {spec["id"] for spec in registered_models.list_registered(settings)}
-        kept_files = {row["id"] for row in file_records.page(limit=1_000_000_000)}
+        kept_files = file_records.ids(settings)
     in_training = {
         str((row.get("outputs") or {}).get("model_id"))
         for row in job_rows

@@ -24,6 +24,12 @@ def get(file_id: str, settings: Settings | None = None) -> dict[str, Any] | None
     return dict(row) if row else None
 
 
+def ids(settings: Settings | None = None) -> set[str]:
+    """Every file's id."""
+    with engine_for(settings).connect() as conn:
+        return set(conn.execute(select(files.c.id)).scalars())
+
+
 def page(
     *,
     purpose: str | None = None,
