@@ -26,7 +26,7 @@ nothing of models, batches or HTTP.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 log = logging.getLogger("springboard.inference")
@@ -46,6 +46,7 @@ class IncrementalDecoder:
         self._tokenizer = tokenizer
         self._stop = tuple(s for s in stop if s)
         self._cleans = _cleans_up(tokenizer)
+        self._decode_ids = _raw_decoder(tokenizer)
         self._ids: list[int] = []
         self._prefix = 0  # the decode window starts here
         self._read = 0  # ids[:read] are in `_raw`; ids[prefix:read] decode to `_prefix_text`
@@ -110,9 +111,7 @@ class IncrementalDecoder:
             self._prefix_text = self._decode(self._ids[self._prefix : self._read])
 
     def _decode(self, ids: list[int]) -> str:
-        return self._tokenizer.decode(
-            ids, skip_special_tokens=True, clean_up_tokenization_spaces=False
-        )
+        return self._decode_ids(ids)
 
     def _cleanup(self) -> None:
         if not self._cleans:
@@ -168,6 +167,29 @@ def _unsplit(text: str, cut: int, patterns: Sequence[str]) -> int:
             if at != -1 and at < cut < at + len(pattern):
                 cut, moved = at, True
     return cut
+
+
+def _raw_decoder(tokenizer: Any) -> Callable[[list[int]], str]:
+    """`decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)` of
+    `tokenizer`. For a transformers tokenizer backed by `tokenizers` whose `_decode` is the
+    library's own, that is exactly the Rust tokenizer's `decode`, called directly: ~2 us
+    instead of ~20 us through transformers' wrappers, twice per streamed token."""
+
+    def public(ids: list[int]) -> str:
+        return tokenizer.decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+
+    try:
+        from transformers.tokenization_utils_tokenizers import TokenizersBackend
+    except ImportError:  # another transformers layout: its public decode
+        return public
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if (
+        backend is not None
+        and isinstance(tokenizer, TokenizersBackend)
+        and type(tokenizer)._decode is TokenizersBackend._decode
+    ):
+        return lambda ids: backend.decode(ids, skip_special_tokens=True)
+    return public
 
 
 def _cleans_up(tokenizer: Any) -> bool:
