@@ -158,6 +158,126 @@ MANAGED_HUB: dict[str, frozenset[str]] = {
     ),
 }
 
+# The `springboard.sagemaker` namespace (signatures as the managed SDK's): what each call
+# accepts and ignores. Arguments a call gives a meaning (instance_type is checked against
+# this machine, output_path is where the archive goes) are its own parameters instead.
+_JUMPSTART_LOOKUP = frozenset(
+    {
+        "region",
+        "hub_arn",
+        "tolerate_vulnerable_model",
+        "tolerate_deprecated_model",
+        "sagemaker_session",
+        "config_name",
+        "model_type",
+    }
+)
+_SM_DEPLOY = (_DEPLOYMENT - {"instance_type", "serializer", "deserializer"}) | {
+    "inference_component_name",
+    "model_reference_arn",
+    "model_access_configs",
+    "update_endpoint",
+}
+_SM_MODEL = frozenset(
+    {
+        "role",
+        "vpc_config",
+        "sagemaker_session",
+        "enable_network_isolation",
+        "model_kms_key",
+        "image_config",
+        "code_location",
+        "container_log_level",
+        "dependencies",
+        "git_config",
+        "resources",
+        "additional_model_data_sources",
+        "model_reference_arn",
+        "inference_config_name",
+        "training_config_name",
+        "entry_point",
+    }
+)
+_SM_ESTIMATOR = (MANAGED_HUB["Estimator"] - {"instance_type", "base_job_name"}) | {
+    "model_channel_name",
+    "rules",
+    "tensorboard_output_config",
+    "profiler_config",
+    "git_config",
+    "code_location",
+    "dependencies",
+    "instance_groups",
+    "training_repository_access_mode",
+    "training_repository_credentials_provider_arn",
+    "container_entry_point",
+    "container_arguments",
+    "enable_infra_check",
+    "enable_remote_debug",
+    "enable_session_tag_chaining",
+    "training_plan",
+    "entry_point",
+    "hub_name",
+    "model_package_arn",
+    "config_name",
+}
+MANAGED_HUB.update(
+    {
+        "hyperparameters.retrieve_default": _JUMPSTART_LOOKUP
+        | {"instance_type", "include_container_hyperparameters"},
+        "hyperparameters.validate": _JUMPSTART_LOOKUP,
+        "instance_types.retrieve_default": _JUMPSTART_LOOKUP,
+        "image_uris.retrieve": _JUMPSTART_LOOKUP
+        | {
+            "version",
+            "py_version",
+            "instance_type",
+            "accelerator_type",
+            "container_version",
+            "distribution",
+            "base_framework_version",
+            "training_compiler_config",
+            "sdk_version",
+            "inference_tool",
+            "serverless_inference_config",
+        },
+        "model_uris.retrieve": _JUMPSTART_LOOKUP | {"instance_type"},
+        "script_uris.retrieve": _JUMPSTART_LOOKUP,
+        "sagemaker.Session": frozenset(
+            {
+                "boto_session",
+                "sagemaker_client",
+                "sagemaker_runtime_client",
+                "sagemaker_featurestore_runtime_client",
+                "sagemaker_config",
+                "settings",
+                "sagemaker_metrics_client",
+            }
+        ),
+        "sagemaker.Model": _SM_MODEL,
+        "sagemaker.Model.deploy": _SM_DEPLOY,
+        "JumpStartModel": _SM_MODEL
+        | {"hub_name", "model_package_arn", "config_name"}
+        | _JUMPSTART_LOOKUP,
+        "sagemaker.Estimator": _SM_ESTIMATOR,
+        "JumpStartEstimator": _SM_ESTIMATOR,
+        "sagemaker.Estimator.fit": frozenset({"experiment_config"}),
+        "sagemaker.Estimator.deploy": _SM_DEPLOY
+        | _SM_MODEL
+        | {"image_uri", "use_compiled_model", "model_name", "source_dir"},
+        "sagemaker.Predictor": frozenset({"sagemaker_session", "component_name"}),
+        "sagemaker.Predictor.predict": frozenset(
+            {"target_model", "target_variant", "inference_id", "component_name"}
+        ),
+        "sagemaker.Transformer": _TRANSFORM_JOB - {"instance_type", "accept"}
+        | {"sagemaker_session", "base_transform_job_name"},
+        "sagemaker.Transformer.transform": MANAGED_HUB["Transformer.transform"] | {"data_type"},
+        "sagemaker.Model.transformer": _TRANSFORM_JOB - {"instance_type", "accept"},
+        "jumpstart.notebook_utils.list_jumpstart_models": frozenset(
+            {"region", "list_incomplete_models", "sagemaker_session"}
+        ),
+    }
+)
+
 _noted: set[tuple[str, str]] = set()
 
 

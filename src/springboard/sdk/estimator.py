@@ -5,13 +5,57 @@ no local meaning are accepted and ignored (`sdk.arguments`)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
+from springboard.errors import Issue, ValidationError
 from springboard.jobs.models import Job
 from springboard.sdk.arguments import managed_hub_arguments
 from springboard.sdk.model import Model
 from springboard.sdk.predictor import Predictor
+
+log = logging.getLogger("springboard.sdk")
+
+
+TRAIN_CHANNELS = ("training", "train")  # the managed hub's notebooks name it `training`
+OTHER_CHANNELS = ("validation", "test", "model")
+
+
+def training_channels(inputs: str | Mapping[str, str] | None) -> tuple[str, str | None]:
+    """(train, validation) from `fit`'s inputs: a location, or channels — `training` or
+    `train`, `validation`; `test` and `model` are accepted and not used (logged). Every
+    problem is reported at once, naming the channel."""
+    if inputs is None:
+        raise ValidationError(
+            [Issue("inputs", "is required", None, 'give {"training": "<data location>"}')]
+        )
+    given = {"training": inputs} if isinstance(inputs, str) else dict(inputs)
+    trains = [k for k in TRAIN_CHANNELS if k in given]
+    issues = [
+        Issue(
+            f"inputs.{k}",
+            f"unknown channel {k!r}",
+            k,
+            "channels: training (or train), validation, test",
+        )
+        for k in sorted(set(given) - {*TRAIN_CHANNELS, *OTHER_CHANNELS})
+    ]
+    if len(trains) != 1:
+        issues.append(
+            Issue(
+                "inputs",
+                "give the training data as one channel, `training` or `train`",
+                sorted(given),
+                'e.g. {"training": "s3://bucket/train/"}',
+            )
+        )
+    if issues:
+        raise ValidationError(issues, context="cannot start training")
+    for name in ("test", "model"):
+        if name in given:
+            log.info("fit: the %s channel is not used by Springboard's trainer; ignored", name)
+    return str(given[trains[0]]), given.get("validation")
 
 
 def raise_if_failed(job: Job) -> None:
@@ -66,6 +110,10 @@ class Estimator:
         self.output_path = output_path
         self.latest_training_job: Job | None = None
 
+    def set_hyperparameters(self, **kwargs: Any) -> None:
+        """Set (or change) hyperparameters for the next `fit`, as the managed hub's SDK does."""
+        self.hyperparameters.update(kwargs)
+
     @managed_hub_arguments("Estimator.fit")
     def fit(
         self,
@@ -75,18 +123,19 @@ class Estimator:
         wait: bool = True,
         accept_eula: bool | None = None,
     ) -> Job:
-        """Start a training job on `inputs` (a path, or {"train": ..., "validation": ...}).
+        """Start a training job on `inputs` (a path, or {"training": ..., "validation": ...};
+        `train` is taken for `training`).
         `accept_eula`, as the managed hub's `fit` takes it, overrides the constructor's.
         With `wait` (the default), raises `JobFailedError` if the job ends Failed,
         Stopped or Expired."""
         from springboard.jobs import service
         from springboard.training import jobs
 
-        channels = {"train": inputs} if isinstance(inputs, str) else dict(inputs)
+        train, validation = training_channels(inputs)
         job = jobs.submit(
             self.model_id,
-            train=channels["train"],
-            validation=channels.get("validation"),
+            train=train,
+            validation=validation,
             hyperparameters=self.hyperparameters,
             version=self.model_version,
             name=job_name,

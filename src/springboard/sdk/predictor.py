@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
 from springboard.sdk.arguments import managed_hub_arguments
 from springboard.serving import client, endpoints
+
+log = logging.getLogger("springboard.sdk")
 
 
 def endpoint_request(endpoint_name: str, prompter: Any, data: Any) -> tuple[dict[str, Any], Any]:
@@ -69,7 +72,14 @@ class Predictor:
         return endpoints.url_of(self.endpoint_name)
 
     def delete_endpoint(self) -> None:
-        endpoints.delete(self.endpoint_name)
+        """Stop the endpoint; when it is already gone (`delete_model` and
+        `delete_endpoint` both called, in either order), log that and return."""
+        from springboard.errors import NotFoundError
+
+        try:
+            endpoints.delete(self.endpoint_name)
+        except NotFoundError:
+            log.info("endpoint %s was already deleted; nothing to do", self.endpoint_name)
 
     delete_model = delete_endpoint
 

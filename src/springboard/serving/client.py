@@ -68,14 +68,19 @@ def invoke(
     *,
     content_type: str = "application/json",
     timeout: float = 600.0,
+    headers: dict[str, str] | None = None,
 ) -> httpx.Response:
-    """POST `body` to endpoint `name`'s /invocations; raise typed errors for 4xx/5xx."""
+    """POST `body` to endpoint `name`'s /invocations; raise typed errors for 4xx/5xx.
+    `headers` go with it (e.g. X-Amzn-SageMaker-Custom-Attributes)."""
     url = url_of(name)
     if isinstance(body, (dict, list)):
         body = json.dumps(body)
     try:
         response = httpx.post(
-            f"{url}/invocations", content=body, headers=_headers(content_type), timeout=timeout
+            f"{url}/invocations",
+            content=body,
+            headers={**_headers(content_type), **(headers or {})},
+            timeout=timeout,
         )
     except httpx.HTTPError as exc:
         raise _unreachable(name, url, exc) from exc
