@@ -4,7 +4,7 @@ and its OpenAI chat API streamed vs. not, beside `transformers serve`.
 
     .venv/bin/python benchmarks/endpoint_throughput.py --clients 16
         [--rolling-batch auto|continuous|dynamic] [--batch-wait-ms MS] [--model-dir DIR]
-        [--chat-rounds 3] [--torch-threads N]
+        [--chat-rounds 3] [--torch-threads N] [--backend torch|ctranslate2 [--quantize int8]]
 
 Fully offline and loopback only. It
 
@@ -235,6 +235,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model-dir", type=Path, default=None,
                         help="use this model directory instead of building the 8M model")
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and prompts")
+    parser.add_argument("--backend", choices=["torch", "ctranslate2", "auto"], default="torch",
+                        help="OPTION_BACKEND of the endpoint (ctranslate2: compiled, CPU)")
+    parser.add_argument("--quantize", default=None,
+                        help="OPTION_QUANTIZE with --backend ctranslate2 (float32, int8, ...)")
     parser.add_argument("--skip-naive", action="store_true",
                         help="skip the naive baseline (no ratio line)")
     parser.add_argument("--skip-transformers-serve", action="store_true",
@@ -312,7 +316,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_naive:
             naive_port = free_port()
             naive = start_naive(model_dir, naive_port, work / "naive.log")
-        env = {"OPTION_MAX_ROLLING_BATCH_SIZE": str(args.clients)}
+        env = {"OPTION_MAX_ROLLING_BATCH_SIZE": str(args.clients), "OPTION_BACKEND": args.backend}
+        if args.quantize:
+            env["OPTION_QUANTIZE"] = args.quantize
         if args.batch_wait_ms is not None:
             env["SPRINGBOARD_BATCH_WAIT_MS"] = f"{args.batch_wait_ms:g}"
         if args.rolling_batch is not None:
@@ -323,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
         info = endpoints.deploy(MODEL_ID, name=endpoint, model_dir=str(model_dir), env=env,
                                 timeout=300)
         assert info.url and info.pid
-        shown = ("OPTION_ROLLING_BATCH", "OPTION_MAX_ROLLING_BATCH_SIZE", "SPRINGBOARD_BATCH_WAIT_MS",
+        shown = ("OPTION_BACKEND", "OPTION_QUANTIZE", "OPTION_ROLLING_BATCH",
+                 "OPTION_MAX_ROLLING_BATCH_SIZE", "SPRINGBOARD_BATCH_WAIT_MS",
                  "SPRINGBOARD_STREAM_INTERVAL_MS")
         print(f"springboard endpoint {endpoint} at {info.url}: " + ", ".join(
             f"{k}={info.settings[k]}" for k in shown if k in info.settings))

@@ -8,6 +8,7 @@ metric; the baseline's load is not timed either). Also reports the worker's peak
 grow with the input (the job streams). Last line: `ratio <job records/s / naive records/s>`.
 
     .venv/bin/python benchmarks/transform_throughput.py [--records 128] [--batch-size 64]
+        [--backend torch|ctranslate2 [--quantize int8]]
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED_T5 = REPO / "src" / "springboard" / "bundled" / "springboard-tiny-t5"
+BACKEND_ENV: dict[str, str] = {}  # OPTION_BACKEND / OPTION_QUANTIZE of the job (--backend)
 WORDS = ("river rose fell market town council rain school bridge road closed opened "
          "festival train late early farmers harvest storm power library budget vote").split()
 
@@ -87,7 +89,8 @@ def run_job(model_dir: Path, path: Path, out: Path, batch_size: int,
 
     job = transform.submit("springboard-tiny-t5", input=str(path), output=str(out),
                            model_dir=str(model_dir), batch_size=batch_size,
-                           env={"HYPER_PARAMS": json.dumps({"max_new_tokens": max_new_tokens})})
+                           env={"HYPER_PARAMS": json.dumps({"max_new_tokens": max_new_tokens}),
+                                **BACKEND_ENV})
     peak = [0.0]
     done = threading.Event()
 
@@ -123,7 +126,12 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=32)
     parser.add_argument("--model-dir", type=Path)
     parser.add_argument("--no-memory-check", action="store_true", help="skip the 10x input run")
+    parser.add_argument("--backend", choices=["torch", "ctranslate2", "auto"], default="torch",
+                        help="the job's backend (ctranslate2: compiled, CPU)")
+    parser.add_argument("--quantize", default=None, help="with --backend ctranslate2: int8, ...")
     args = parser.parse_args()
+    BACKEND_ENV.update({"OPTION_BACKEND": args.backend},
+                       **({"OPTION_QUANTIZE": args.quantize} if args.quantize else {}))
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         os.environ["SPRINGBOARD_HOME"] = str(tmp / "home")

@@ -73,7 +73,7 @@ def test_every_unknown_key_is_reported_with_the_bad_values():
     fields = [i.field for i in err.value.issues]
     assert fields == ["SPRINGBOARD_MAX_QUEUE_SIZ", "OPTION_FOO", "OPTION_DTYPE"]
     assert err.value.issues[0].fix == "did you mean SPRINGBOARD_MAX_QUEUE_SIZE?"
-    assert err.value.issues[1].fix.startswith("known: OPTION_CHAT_TEMPLATE, OPTION_DTYPE")
+    assert err.value.issues[1].fix.startswith("known: OPTION_BACKEND, OPTION_CHAT_TEMPLATE")
 
 
 @pytest.mark.parametrize(

@@ -87,6 +87,9 @@ class DeploymentPreset(_Strict):
     dtype: Literal["fp32", "bf16", "fp16"] = "fp32"
     tensor_parallel_degree: int = Field(1, ge=1)
     hardware: HardwareProfile = HardwareProfile()
+    # What OPTION_BACKEND=auto picks for this preset, and its quantization (ctranslate2).
+    backend: Literal["torch", "ctranslate2"] = "torch"
+    quantize: str | None = None
 
 
 class ModelSpec(_Strict):

@@ -7,12 +7,14 @@ from typing import Annotated, Any
 
 import typer
 
+from springboard.cli.options import AcceptEulaOpt, QuantizeOpt
 from springboard.cli.output import (
     Column,
     QuietOpt,
     check_quiet,
     console,
     emit_json,
+    err_console,
     print_fields,
     print_ids,
     print_table,
@@ -95,6 +97,7 @@ def list_models(
 def describe(model_id: str, version: VersionOpt = "*", json_out: JsonOpt = False) -> None:
     """Show a model card: license, EULA, task, sizes, defaults, hyperparameters, presets."""
     from springboard.catalog import get_model, retrieve_default
+    from springboard.compiled import variants
 
     spec = get_model(model_id, version)
     if json_out:
@@ -103,6 +106,7 @@ def describe(model_id: str, version: VersionOpt = "*", json_out: JsonOpt = False
                 **spec.model_dump(mode="json"),
                 "default_hyperparameters": retrieve_default(spec.id, spec.version),
                 "versions": _versions(spec.id),
+                "compiled": [v.summary() for v in variants(spec.id, spec.version)],
             }
         )
         return
@@ -152,9 +156,70 @@ def describe(model_id: str, version: VersionOpt = "*", json_out: JsonOpt = False
             ],
             title="deployment presets",
         )
+    _print_compiled(spec)
     if spec.hyperparameters:
         console.print()
         _print_hyperparameters(spec, title="hyperparameters")
+
+
+def _print_compiled(spec: Any) -> None:
+    """The compiled variants of this version in the cache (read only; none: nothing)."""
+    from springboard.compiled import variants
+
+    found = variants(spec.id, spec.version)
+    if not found:
+        return
+    console.print()
+    print_table(
+        [
+            Column("backend", key=True),
+            Column("quantization", key=True),
+            Column("engine"),
+            Column("size", justify="right"),
+            Column("compiled in", justify="right"),
+            Column("path", drop=1),
+        ],
+        [
+            (
+                v.backend,
+                v.quantization,
+                v.engine_version,
+                f"{v.size_bytes / 2**20:.1f} MiB",
+                f"{v.seconds:.1f} s" if v.seconds is not None else "",
+                str(v.path),
+            )
+            for v in found
+        ],
+        title="compiled variants",
+    )
+
+
+@app.command("compile")
+def compile_model(
+    model_id: str,
+    version: VersionOpt = "*",
+    quantize: QuantizeOpt = None,
+    accept_eula: AcceptEulaOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Compile a model for the ctranslate2 backend into the compiled-model cache, so a
+    deployment loads it at once (a cached variant with unchanged weights is kept)."""
+    from springboard.artifacts import resolve_model_dir
+    from springboard.catalog import get_model, require_eula
+    from springboard.compiled import compile_model as compile_variant
+
+    spec = get_model(model_id, version)
+    require_eula(spec, accept_eula)
+    with err_console.status(f"compiling {spec.id} {spec.version}..."):
+        variant = compile_variant(
+            spec, resolve_model_dir(spec), quantize, on_progress=err_console.print
+        )
+    summary = {"model_id": spec.id, "version": spec.version, "cache_hit": variant.cache_hit}
+    summary.update(variant.summary())
+    if json_out:
+        emit_json(summary)
+        return
+    print_fields(summary)
 
 
 def _versions(model_id: str) -> list[str]:

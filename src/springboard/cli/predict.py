@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from springboard.cli.options import AcceptEulaOpt
+from springboard.cli.options import AcceptEulaOpt, BackendOpt, QuantizeOpt
 from springboard.cli.output import console, emit_json, read_json_arg
 from springboard.cli.prompts import (
     ExamplesOpt,
@@ -99,6 +99,8 @@ def predict(
     ] = None,
     accept_eula: AcceptEulaOpt = False,
     dtype: Annotated[str, typer.Option("--dtype", help="fp32, bf16 or fp16.")] = "fp32",
+    backend: BackendOpt = "torch",
+    quantize: QuantizeOpt = None,
     prompt_template: TemplateOpt = None,
     examples: ExamplesOpt = None,
     shots: ShotsOpt = None,
@@ -114,7 +116,7 @@ def predict(
     prompt = None
     if prompter is not None:
         payload, prompt = prompter.request(payload, Catalog.load().get(model_id, version).task)
-    options = LoadOptions.parse({"dtype": dtype})
+    options = LoadOptions.parse({"dtype": dtype, "backend": backend, "quantize": quantize})
     # from_catalog refuses a gated model before resolving or loading anything
     generator = Generator.from_catalog(
         model_id, version, model_dir=model_dir, accept_eula=accept_eula, options=options

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from springboard.cli.options import default_of, option_from
+from springboard.cli.options import BackendOpt, QuantizeOpt, default_of, option_from
 from springboard.cli.output import console, emit_json, err_console, in_cli_terms
 from springboard.evaluation.self_consistency import ScoreOptions
 from springboard.sdk.self_consistency import RunSettings
@@ -69,6 +69,8 @@ def run(
     seed: Annotated[int, option_from(RunSettings, "seed", "--seed")] = default_of(
         RunSettings, "seed"
     ),
+    backend: BackendOpt = "torch",
+    quantize: QuantizeOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Run greedy decoding and sampled paths as invocation jobs, then score them.
@@ -88,6 +90,8 @@ def run(
         top_k=top_k,
         shots=shots,
         seed=seed,
+        backend=backend,
+        quantize=quantize,
     )
     with progress_display() as display:
 

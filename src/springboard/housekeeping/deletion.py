@@ -221,6 +221,13 @@ def delete_model(model_id: str) -> ModelDeletion:
                     note="outside SPRINGBOARD_HOME/models: not deleted",
                 )
             )
+    compiled = home / "compiled" / model_id  # its compiled variants (springboard.compiled)
+    if compiled.is_dir():
+        removed.append(
+            Removed(
+                what="compiled variants", path=str(compiled), bytes=layout.remove(home, compiled)
+            )
+        )
     for job_id in {(s.get("lineage") or {}).get("job_id") for s in specs} - {None}:
         job = job_records.get(str(job_id))
         if job is not None:

@@ -95,7 +95,13 @@ class Generator:
 
         spec = (catalog or Catalog.load()).get(model_id, version)
         require_eula(spec, accept_eula)
-        return cls(spec, resolve_model_dir(spec, model_dir=model_dir), options)
+        folder = resolve_model_dir(spec, model_dir=model_dir)
+        # the base class picks its backend from `options`; a subclass is that backend
+        return (
+            create_generator(spec, folder, options)
+            if cls is Generator
+            else cls(spec, folder, options)
+        )
 
     @property
     def task(self) -> Task:
@@ -486,3 +492,35 @@ class Generator:
         if cuts:
             text, reason = text[: min(cuts)], "stop_sequence"
         return text, count, reason
+
+
+def create_generator(
+    spec: ModelSpec, model_dir: str | Path, options: LoadOptions | None = None
+) -> Generator:
+    """The one factory endpoints, batch jobs and the CLI load a model with: a `Generator`
+    on the backend `options.backend` names (`auto`: the model's first deployment
+    preset's, with its quantization unless `options.quantize` is given)."""
+    options = options or LoadOptions()
+    backend, quantize = options.backend, options.quantize
+    if backend == "auto":
+        preset = spec.deployment_presets[0] if spec.deployment_presets else None
+        backend = preset.backend if preset else "torch"
+        quantize = quantize or (preset.quantize if preset else None)
+    if backend == "torch":
+        if options.quantize:
+            raise ValidationError(
+                [
+                    Issue(
+                        "quantize",
+                        f"applies to the ctranslate2 backend only, and {spec.id} runs on torch",
+                        options.quantize,
+                        "leave quantize out, or choose the ctranslate2 backend",
+                    )
+                ],
+                context="invalid load options",
+            )
+        return Generator(spec, model_dir, options)
+    from springboard.inference.ctranslate2_generator import CTranslate2Generator
+
+    chosen = options.model_copy(update={"backend": backend, "quantize": quantize})
+    return CTranslate2Generator(spec, model_dir, chosen)

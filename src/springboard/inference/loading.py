@@ -37,6 +37,14 @@ class LoadOptions(BaseModel):
     limits: RequestLimits = Field(
         default_factory=RequestLimits, description="The most one request may ask for."
     )
+    backend: Literal["torch", "ctranslate2", "auto"] = Field(
+        "torch",
+        description="torch (eager, every model), ctranslate2 (compiled, CPU) or auto "
+        "(the catalog preset's choice).",
+    )
+    quantize: str | None = Field(
+        None, description="ctranslate2 quantization (float32, int8, ...); default float32."
+    )
 
     @classmethod
     def parse(cls, values: dict[str, Any]) -> LoadOptions:

@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
@@ -69,6 +69,12 @@ class RunSettings(Options):
     )
     seed: int = field_of(
         ScoreOptions, "seed", description="Seeds the paths, the resamplings and vote tie-breaks."
+    )
+    backend: Literal["torch", "ctranslate2", "auto"] = Field(
+        "torch", description="torch, ctranslate2 (compiled, CPU) or auto (the catalog preset's)."
+    )
+    quantize: str | None = Field(
+        None, description="With the ctranslate2 backend: float32 (default), int8, ..."
     )
 
     @field_validator("temperatures")
@@ -259,6 +265,8 @@ def run(
             model_id=settings.model,
             input_uri=str(path),
             output_uri=str(out / "outputs"),
+            backend=settings.backend,
+            quantize=settings.quantize,
         )
         state["jobs"][key] = job.id
         (out / RUN_FILE).write_text(json.dumps(state, indent=2) + "\n")

@@ -25,7 +25,7 @@ class ServerMetrics:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "springboard_requests",
-            "Invocation requests by HTTP status.",
+            "Requests answered, by HTTP status: invocations and the OpenAI (chat) completions.",
             ["status"],
             registry=self.registry,
         )
@@ -62,6 +62,14 @@ class ServerMetrics:
             "springboard_request_latency_seconds",
             "Time from request to response.",
             buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+
+        self.backend = Gauge(
+            "springboard_backend_info",
+            "The backend running the model (1): torch or ctranslate2, and its quantization "
+            "(ctranslate2) or dtype (torch).",
+            ["backend", "quantization"],
             registry=self.registry,
         )
 

@@ -32,7 +32,8 @@ log = logging.getLogger("springboard.serving")
 
 def _load(service: EndpointService, row: dict, server: uvicorn.Server) -> None:
     from springboard.artifacts import resolve_model_dir
-    from springboard.inference import Generator, LoadOptions
+    from springboard.inference import LoadOptions
+    from springboard.inference.generator import create_generator
 
     name = service.name
     try:
@@ -43,8 +44,10 @@ def _load(service: EndpointService, row: dict, server: uvicorn.Server) -> None:
             context_length=service.settings.n_positions,
             max_batch_size=service.settings.max_rolling_batch_size,
             limits=service.settings.request_limits(),
+            backend=service.settings.backend,
+            quantize=service.settings.quantize,
         )
-        service.attach(Generator(service.spec, model_dir, options))
+        service.attach(create_generator(service.spec, model_dir, options))
     except Exception as exc:  # any load failure ends the endpoint with its reason recorded
         log.exception("loading %s failed", service.spec.id)
         service.load_error = str(exc)

@@ -120,6 +120,9 @@ class EndpointService:
         batcher.start()
         self.generator, self.batcher = generator, batcher
         self.scheduler = "continuous" if continuous else "dynamic"
+        backend = getattr(generator, "backend", "torch")  # the backend `auto` resolved to
+        quantization = getattr(generator, "quantization", None) or self.settings.dtype
+        self.metrics.backend.labels(backend=backend, quantization=quantization).set(1)
 
     def shutdown(self) -> None:
         if self.batcher is not None:

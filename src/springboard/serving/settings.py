@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from springboard.catalog import DeploymentPreset, ModelSpec
 from springboard.config import Settings
@@ -47,6 +47,8 @@ ENV_FIELDS: dict[str, str] = {
     "SPRINGBOARD_STREAM_INTERVAL_MS": "stream_interval_ms",
     "OPTION_ROLLING_BATCH": "rolling_batch",
     "OPTION_CHAT_TEMPLATE": "chat_template",
+    "OPTION_BACKEND": "backend",
+    "OPTION_QUANTIZE": "quantize",
     **{var: name for name, var in LIMIT_ENV.items()},
 }
 FIELD_ENV = {v: k for k, v in ENV_FIELDS.items()}
@@ -165,6 +167,16 @@ class DeploymentSettings(BaseModel):
         description="A Jinja chat template file for /v1/chat/completions, instead of "
         "the tokenizer's own.",
     )
+    backend: Literal["torch", "ctranslate2", "auto"] = Field(
+        "torch",
+        description="torch (eager, every model), ctranslate2 (compiled for the CPU, from "
+        "the compiled-model cache) or auto (the catalog preset's choice).",
+    )
+    quantize: str | None = Field(
+        None,
+        description="ctranslate2 quantization: float32 (default), int8, int8_float32, ... "
+        "as the engine supports on this machine.",
+    )
     max_top_k: int = _limit("max_top_k")
     max_return_sequences: int = _limit("max_return_sequences")
     max_beams: int = _limit("max_beams")
@@ -180,6 +192,41 @@ class DeploymentSettings(BaseModel):
         if not path.is_file():
             raise ValueError(f"{value} is not a readable file (give a Jinja chat template)")
         return str(path.resolve())
+
+    @field_validator("backend", "quantize", mode="before")
+    @classmethod
+    def _lowered(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("backend")
+    @classmethod
+    def _batching_it_runs(cls, value: str, info: ValidationInfo) -> str:
+        if value == "ctranslate2" and info.data.get("rolling_batch") == "continuous":
+            raise ValueError(
+                "batches whole requests (dynamic batching); OPTION_ROLLING_BATCH=continuous "
+                "is the torch backend's (use OPTION_ROLLING_BATCH=auto or dynamic)"
+            )
+        return value
+
+    @field_validator("quantize")
+    @classmethod
+    def _runnable_quantize(cls, value: str | None, info: ValidationInfo) -> str | None:
+        from springboard.compiled.quantize import supported_quantizations
+
+        if value is None:
+            return None
+        if info.data.get("backend") == "torch":
+            raise ValueError(
+                "applies to the ctranslate2 backend only (set OPTION_BACKEND=ctranslate2 "
+                "or auto, or leave OPTION_QUANTIZE out)"
+            )
+        allowed = supported_quantizations()
+        if value not in allowed:
+            raise ValueError(
+                "is not a quantization the ctranslate2 engine supports on this machine's "
+                "CPU (use one of: " + ", ".join(allowed) + ")"
+            )
+        return value
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], spec: ModelSpec | None = None) -> DeploymentSettings:
