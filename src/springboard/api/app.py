@@ -28,6 +28,7 @@ from springboard.api.openai.router import error_response
 from springboard.api.sagemaker_runtime import create_sagemaker_router
 from springboard.errors import SpringboardError
 from springboard.http_server import ErrorShapes, UnknownRouteError, install
+from springboard.ui import UPLOAD_PATHS as UI_UPLOAD_PATHS
 
 
 def create_app(api_key: str | None = None, *, host: str = "127.0.0.1") -> FastAPI:
@@ -50,12 +51,13 @@ def create_app(api_key: str | None = None, *, host: str = "127.0.0.1") -> FastAP
         max_body_bytes=get_settings().api_max_body_kb * 1024,
         limit_hint="raise SPRINGBOARD_API_MAX_BODY_KB on the server",
         request_issues=bedrock.request_issues,
-        uploads=(
+        uploads=tuple(
             (
-                files.UPLOAD_PATH,
+                path,
                 get_settings().files_max_mb * 1024 * 1024 + 64 * 1024,  # the file and its form
                 "raise SPRINGBOARD_FILES_MAX_MB on the server",
-            ),
+            )
+            for path in (files.UPLOAD_PATH, *UI_UPLOAD_PATHS)  # the UI's: a transform's input
         ),
     )
 
@@ -70,6 +72,10 @@ def create_app(api_key: str | None = None, *, host: str = "127.0.0.1") -> FastAP
     app.include_router(batches.router)
     app.include_router(fine_tuning.router)
     app.include_router(create_gateway(api_key))
+    # the web UI at `/`, last: its session middleware then wraps the guard
+    from springboard.ui import mount
+
+    mount(app, api_key)
     return app
 
 

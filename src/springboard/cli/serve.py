@@ -95,8 +95,9 @@ def serve(
         typer.Option("--api-key", hidden=True, help="Refused: other users see it in `ps`."),
     ] = None,
 ) -> None:
-    """Serve the control-plane HTTP API: invocation jobs in the managed service REST shapes
-    (a boto3 `bedrock` client works with endpoint_url). API docs at /docs."""
+    """Serve the control plane: the web UI at /, and the HTTP API — invocation jobs in the
+    managed service REST shapes (a boto3 `bedrock` client works with endpoint_url), the
+    OpenAI files, batches and fine-tuning routes. API docs at /docs."""
     from springboard.api.server import serve as run
     from springboard.http_server import configured_api_key
 

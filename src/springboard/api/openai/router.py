@@ -98,18 +98,26 @@ def create_router(service: Any) -> APIRouter:
             return error_response(unknown_model(model, [service.name]))
         return JSONResponse(card().model_dump())
 
+    def counted(reply: Response, started: float) -> Response:
+        """Counted in the endpoint's request metrics as invocations are (a stream: until
+        its first bytes are ready)."""
+        service.record_request(reply.status_code, time.monotonic() - started)
+        return reply
+
     @router.post("/completions", summary="Completions (plain or streamed)")
     async def completions(request: Request) -> Response:
+        started = time.monotonic()
         try:
             body = parse_body(await request.body(), CompletionRequest)
             check_model(body.model)
             plan = plan_completion(body, model=body.model, limits=service.settings.request_limits())
-            return await run(plan, request)
+            return counted(await run(plan, request), started)
         except Exception as exc:  # noqa: BLE001 (every failure answers as an OpenAI error object)
-            return error_response(exc, request.headers.get("x-request-id"))
+            return counted(error_response(exc, request.headers.get("x-request-id")), started)
 
     @router.post("/chat/completions", summary="Chat completions (plain or streamed)")
     async def chat_completions(request: Request) -> Response:
+        started = time.monotonic()
         try:
             body = parse_body(await request.body(), ChatRequest)
             check_model(body.model)
@@ -122,9 +130,9 @@ def create_router(service: Any) -> APIRouter:
                 chat_stop=service.spec.chat_stop,
                 context_length=service.generator.context_length,
             )
-            return await run(plan, request)
+            return counted(await run(plan, request), started)
         except Exception as exc:  # noqa: BLE001 (every failure answers as an OpenAI error object)
-            return error_response(exc, request.headers.get("x-request-id"))
+            return counted(error_response(exc, request.headers.get("x-request-id")), started)
 
     async def run(plan: Plan, request: Request) -> Response:
         try:
