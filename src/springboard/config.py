@@ -95,6 +95,11 @@ class Settings(BaseSettings):
         description="torch/OpenMP threads for every job worker and "
         "endpoint server; unset: the thread budget, cores // heavy processes running.",
     )
+    ray_address: str | None = Field(
+        default=None,
+        description="The Ray cluster jobs run on when no `--cluster` is given (`host:port`, "
+        "`ray://host:port` or `auto`); unset: on this machine, as separate processes.",
+    )
     progress_interval: float = Field(
         default=5.0,
         ge=0,

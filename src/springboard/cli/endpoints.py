@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from springboard.cli.options import AcceptEulaOpt, JsonOpt
+from springboard.cli.options import AcceptEulaOpt, ClusterOpt, InstanceCountOpt, JsonOpt
 from springboard.cli.output import (
     Column,
     QuietNamesOpt,
@@ -52,7 +52,19 @@ def parse_env(pairs: list[str], option: str = "--env") -> dict[str, str]:
 
 
 def deploy(
-    model_id: Annotated[str, typer.Argument(help="Catalog model id (or alias).")],
+    model_id: Annotated[
+        str | None,
+        typer.Argument(
+            help="Catalog model id (or alias); with --model-data, the id to register the archive under (default: model-<digest>)."
+        ),
+    ] = None,
+    model_data: Annotated[
+        str | None,
+        typer.Option(
+            "--model-data",
+            help="Deploy a model archive: a model.tar.gz (a Hugging Face model folder; safetensors unless SPRINGBOARD_ALLOW_PICKLE=1), a local path or s3://..., registered as a model first.",
+        ),
+    ] = None,
     version: Annotated[
         str, typer.Option("--version", "-v", help="Model version (*, 1.*, 1.2.0).")
     ] = "*",
@@ -82,13 +94,25 @@ def deploy(
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds to wait for InService.")
     ] = 600.0,
+    cluster: ClusterOpt = None,
+    instance_count: InstanceCountOpt = 1,
+    min_instances: Annotated[
+        int | None,
+        typer.Option("--min-instances", min=0, help="On a cluster: autoscale down to this many."),
+    ] = None,
+    max_instances: Annotated[
+        int | None,
+        typer.Option("--max-instances", min=1, help="On a cluster: autoscale up to this many."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Start an endpoint (its own server process) and wait until it is healthy."""
+    from springboard.artifacts.model_archive import model_to_deploy
     from springboard.cli.progress import waiting_status
     from springboard.serving import endpoints
 
     settings = parse_env(env)
+    model_id = model_to_deploy(model_id, model_data)
     # a spinner only while a person watches the wait
     waiting = (
         contextlib.nullcontext()
@@ -107,6 +131,10 @@ def deploy(
             model_dir=model_dir,
             wait=not no_wait,
             timeout=timeout,
+            cluster=cluster,
+            instance_count=instance_count,
+            min_instances=min_instances,
+            max_instances=max_instances,
         )
     show(
         info,

@@ -6,7 +6,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from springboard.cli.options import AcceptEulaOpt, WaitOpt
+from springboard.cli.options import (
+    AcceptEulaOpt,
+    BackendOpt,
+    ClusterOpt,
+    InstanceCountOpt,
+    QuantizeOpt,
+    WaitOpt,
+)
 from springboard.cli.output import (
     Column,
     QuietOpt,
@@ -95,6 +102,10 @@ def create(
     examples: ExamplesOpt = None,
     shots: ShotsOpt = None,
     keep_prompt: KeepPromptOpt = False,
+    cluster: ClusterOpt = None,
+    instance_count: InstanceCountOpt = 1,
+    backend: BackendOpt = "torch",
+    quantize: QuantizeOpt = None,
     wait: WaitOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -114,6 +125,10 @@ def create(
         accept_eula=accept_eula,
         prompter=prompter_from(prompt_template, examples, shots),
         keep_prompt=keep_prompt,
+        cluster=cluster,
+        instance_count=instance_count,
+        backend=backend,
+        quantize=quantize,
     )
     note_skipped_inputs(job)
     if wait:

@@ -14,6 +14,7 @@ from springboard import permissions
 from springboard.cli import (
     chat,
     cleanup,
+    cluster,
     doctor,
     endpoints,
     evaluate,
@@ -74,6 +75,7 @@ app.add_typer(self_consistency.app, name="self-consistency")
 app.add_typer(evaluate.app, name="evaluate")
 app.command("serve")(serve.serve)
 app.command("doctor")(doctor.doctor)
+app.add_typer(cluster.app, name="cluster")
 app.command("du")(cleanup.du)
 app.command("prune")(cleanup.prune)
 jobs.app.command("delete")(cleanup.delete_job)

@@ -22,6 +22,44 @@ from springboard.options import default_of
 WaitOpt = Annotated[bool, typer.Option("--wait", help="Show progress and wait until the job ends.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 AcceptEulaOpt = Annotated[bool, typer.Option("--accept-eula", help="Accept the model's EULA.")]
+ClusterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        help="Run on this Ray cluster (host:port, ray://host:port or auto; default "
+        "SPRINGBOARD_RAY_ADDRESS); without one, on this machine. Needs springboard-llm[ray].",
+    ),
+]
+InstanceCountOpt = Annotated[
+    int,
+    typer.Option(
+        "--instance-count", min=1, help="Model copies on the cluster (one Ray actor each)."
+    ),
+]
+BackendOpt = Annotated[
+    str,
+    typer.Option(
+        "--backend",
+        help="torch (eager, every model), ctranslate2 (compiled for the CPU, cached) or auto "
+        "(the catalog preset's choice).",
+    ),
+]
+QuantizeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--quantize",
+        help="With the ctranslate2 backend: float32 (default), int8, int8_float32, ... as "
+        "the engine supports on this machine.",
+    ),
+]
+
+
+def backend_env(backend: str, quantize: str | None) -> dict[str, str]:
+    """--backend / --quantize as the job settings (OPTION_BACKEND, OPTION_QUANTIZE) they
+    set; the flags win over the same variables given with --env."""
+    env = {} if backend == "torch" else {"OPTION_BACKEND": backend}
+    return env | ({"OPTION_QUANTIZE": quantize} if quantize else {})
+
 
 __all__ = ["default_of", "option_from"]
 

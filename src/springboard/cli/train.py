@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from springboard.cli.endpoints import parse_env
-from springboard.cli.options import AcceptEulaOpt, JsonOpt, WaitOpt
+from springboard.cli.options import AcceptEulaOpt, ClusterOpt, JsonOpt, WaitOpt
 from springboard.cli.progress import after_submit
 
 
@@ -31,7 +31,8 @@ def train(
         typer.Option(
             "--hyperparameter",
             "-H",
-            help="NAME=VALUE (repeatable); see `springboard hyperparameters MODEL_ID`.",
+            help="NAME=VALUE (repeatable); see `springboard hyperparameters MODEL_ID`. "
+            "instance_count=N (with --cluster): train on N Ray Train workers.",
         ),
     ] = [],  # noqa: B006 (typer's default for a repeatable option; never mutated)
     version: Annotated[
@@ -49,6 +50,7 @@ def train(
             help="Also copy the fine-tuned model to OUTPUT/<model id>/ (a directory, s3://bucket/prefix or another fsspec URL).",
         ),
     ] = None,
+    cluster: ClusterOpt = None,
     wait: WaitOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -65,5 +67,6 @@ def train(
         name=name,
         accept_eula=accept_eula,
         output=output,
+        cluster=cluster,
     )
     after_submit(job, wait=wait, json_out=json_out)

@@ -7,7 +7,18 @@ from typing import Annotated
 import typer
 
 from springboard.cli.endpoints import parse_env
-from springboard.cli.options import AcceptEulaOpt, JsonOpt, WaitOpt, default_of, option_from
+from springboard.cli.options import (
+    AcceptEulaOpt,
+    BackendOpt,
+    ClusterOpt,
+    InstanceCountOpt,
+    JsonOpt,
+    QuantizeOpt,
+    WaitOpt,
+    backend_env,
+    default_of,
+    option_from,
+)
 from springboard.cli.progress import after_submit
 from springboard.cli.prompts import ExamplesOpt, KeepPromptOpt, ShotsOpt, TemplateOpt, prompter_from
 from springboard.options import TransformOptions
@@ -66,6 +77,10 @@ def transform(
     examples: ExamplesOpt = None,
     shots: ShotsOpt = None,
     keep_prompt: KeepPromptOpt = False,
+    cluster: ClusterOpt = None,
+    instance_count: InstanceCountOpt = 1,
+    backend: BackendOpt = "torch",
+    quantize: QuantizeOpt = None,
     wait: WaitOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -77,7 +92,7 @@ def transform(
         input=input,
         output=output,
         version=version,
-        env=parse_env(env),
+        env=parse_env(env) | backend_env(backend, quantize),
         content_type=content_type,
         batch_size=batch_size,
         max_payload_mb=max_payload_mb,
@@ -87,5 +102,7 @@ def transform(
         prompter=prompter_from(prompt_template, examples, shots),
         keep_prompt=keep_prompt,
         overwrite=overwrite,
+        cluster=cluster,
+        instance_count=instance_count,
     )
     after_submit(job, wait=wait, json_out=json_out)

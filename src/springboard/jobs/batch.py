@@ -12,7 +12,10 @@ whole to a remote output folder, `batch_locations`); at the end the codec's mani
 if it has one, is written beside the outputs. A resumed job skips what its checkpoint
 says is done and truncates any torn tail, so every record lands exactly once.
 
-What a record looks like in and out is the codec's business, and nothing else is.
+What a record looks like in and out is the codec's business, and nothing else is. Where
+the records run is the `RecordMapper`'s: in this process (`LocalMapper`, the default) or
+on an actor pool of Generators on a Ray cluster (`jobs.ray_records`); either hands the
+output lines back in input order to the same writer, checkpoints and counts.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -97,6 +101,40 @@ class RecordCodec(Protocol):
     def manifest(self, counts: dict[str, Any]) -> dict[str, Any]: ...
 
 
+RESULT_KEYS = ("succeeded", "failed", "input_tokens", "output_tokens")
+
+
+@dataclass
+class Mapped:
+    """A run of consecutive records mapped to their output lines (same order), their
+    counts (`RESULT_KEYS`), and where in the input the last of them ends."""
+
+    lines: list[dict[str, Any]]
+    counts: dict[str, int]
+    records: int
+    input_end: int
+
+
+class RecordMapper(Protocol):
+    """Where a job's records run; whatever the order they finish in, `map` yields them in
+    input order, one `Mapped` per batch."""
+
+    def map(self, batches: Iterator[list[Line]], file_name: str) -> Iterator[Mapped]: ...
+
+
+class LocalMapper:
+    """The records run in this process, one batch at a time, on the job's own Generator."""
+
+    def __init__(self, codec: RecordCodec, generator: Any) -> None:
+        self.codec, self.generator = codec, generator
+
+    def map(self, batches: Iterator[list[Line]], file_name: str) -> Iterator[Mapped]:
+        for batch in batches:
+            counts = dict.fromkeys(RESULT_KEYS, 0)
+            lines = process_records(self.codec, self.generator, batch, file_name, counts)
+            yield Mapped(lines, counts, len(batch), batch[-1].end)
+
+
 class BatchRunner:
     """Streams `files` through `generator` with `codec` into `output`, with checkpoints."""
 
@@ -113,8 +151,10 @@ class BatchRunner:
         input_field: str = "input",
         deadline: datetime | None = None,
         deadline_message: str = "",
+        mapper: RecordMapper | None = None,
     ) -> None:
         self.ctx, self.codec, self.generator = ctx, codec, generator
+        self.mapper = mapper or LocalMapper(codec, generator)
         self.files, self.output = files, output
         self.batch_size, self.max_record_bytes = batch_size, max_record_bytes
         self.input_field = input_field
@@ -142,23 +182,12 @@ class BatchRunner:
             out_path = self.output.path(name)
             log.info("%s -> %s, from record %d", file, out_path, progress.records)
             with open_output(out_path, progress.offset) as out:
-                batch: list[Line] = []
-                for line in read_from(
-                    file,
-                    records=progress.records,
-                    offset=progress.input_offset,
-                    max_bytes=self.max_record_bytes,
-                    field=self.input_field,
-                ):
-                    batch.append(line)
-                    if len(batch) == self.batch_size:
-                        self._write(batch, source, out, progress)
-                        batch = []
+                for done in self.mapper.map(self._batches(file, progress), source):
+                    self._write(done, out, progress)
+                    if done.records == self.batch_size:  # between batches, as ever
                         self._report(started, done_before)
                         if (early := self.interrupted()) is not None:
                             return self.finish(early)
-                if batch:
-                    self._write(batch, source, out, progress)
             progress.done = True
             self.checkpoint.save(self.ctx.dir)
             self._publish(name, progress)
@@ -206,70 +235,33 @@ class BatchRunner:
         self.checkpoint.save(self.ctx.dir)
 
     # -- one batch -----------------------------------------------------------------------
-    def _write(self, batch: list[Line], source: str, out: Any, progress: FileProgress) -> None:
-        lines = self.process(batch, source)
-        progress.offset = write_durably(out, lines)
-        progress.records += len(batch)
-        progress.input_offset = batch[-1].end
-        self.counts["processed"] += len(batch)
+    def _batches(self, file: str, progress: FileProgress) -> Iterator[list[Line]]:
+        """The file's lines not done yet, `batch_size` at a time."""
+        batch: list[Line] = []
+        for line in read_from(
+            file,
+            records=progress.records,
+            offset=progress.input_offset,
+            max_bytes=self.max_record_bytes,
+            field=self.input_field,
+        ):
+            batch.append(line)
+            if len(batch) == self.batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    def _write(self, done: Mapped, out: Any, progress: FileProgress) -> None:
+        progress.offset = write_durably(out, done.lines)
+        progress.records += done.records
+        progress.input_offset = done.input_end
+        for key, value in done.counts.items():
+            self.counts[key] += value
+        self.counts["processed"] += done.records
         self.checkpoint.counts = self.counts
         self.checkpoint.save(self.ctx.dir)
         self.ctx.save_counts(self.counts)
-
-    def process(self, batch: list[Line], file_name: str) -> list[dict[str, Any]]:
-        """One output line per input line, same order: the valid records run together,
-        each bad one gets its error line and spares the rest."""
-        decoded: list[Decoded | RecordFailure] = []
-        planned: list[list[Any] | None] = []
-        for line in batch:
-            ref = RecordRef(file_name, line.index)
-            record: Decoded | None = None
-            try:
-                record = self.codec.decode(line.data, ref)
-                planned.append(self.generator.plan(record.request.prompts, record.request.params))
-                decoded.append(record)
-            except RecordFailure as refused:
-                decoded.append(refused)
-                planned.append(None)
-            except ClientError as exc:  # e.g. the prompt is longer than the context
-                decoded.append(
-                    RecordFailure(exc, record.key, record.echo)
-                    if record
-                    else RecordFailure(exc, self.codec.fallback_key(ref))
-                )
-                planned.append(None)
-            except RecursionError:  # parsed, but too deep for the checks (and to echo)
-                decoded.append(
-                    RecordFailure(
-                        ClientError(
-                            "the record nests too deeply", field="record", fix="flatten it"
-                        ),
-                        self.codec.fallback_key(ref),
-                    )
-                )
-                planned.append(None)
-        outcomes = iter(self.generator.execute_each([items for items in planned if items]))
-        lines = []
-        for item, items in zip(decoded, planned, strict=True):
-            results = next(outcomes) if items else None
-            if isinstance(results, GenerationError) and isinstance(item, Decoded):
-                item = RecordFailure(results, item.key, item.echo)
-            if isinstance(item, RecordFailure) or not results:
-                failure = (
-                    item
-                    if isinstance(item, RecordFailure)
-                    else RecordFailure(
-                        ClientError("nothing to run", field="record"), item.key, item.echo
-                    )
-                )
-                self.counts["failed"] += 1
-                lines.append(self.codec.failure(failure))
-                continue
-            self.counts["succeeded"] += 1
-            self.counts["input_tokens"] += sum(r.input_tokens for r in results)
-            self.counts["output_tokens"] += sum(sum(r.output_tokens) for r in results)
-            lines.append(self.codec.success(item, results))
-        return lines
 
     def _report(self, started: float, done_before: int) -> None:
         rate = (self.counts["processed"] - done_before) / max(time.monotonic() - started, 1e-9)
@@ -283,15 +275,71 @@ class BatchRunner:
         self.ctx.metric("records_per_second", round(rate, 3), step=self.counts["processed"])
 
 
+def process_records(
+    codec: RecordCodec, generator: Any, batch: list[Line], file_name: str, counts: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """One output line per input line, same order: the valid records run together, each
+    bad one gets its error line and spares the rest; `counts` (`RESULT_KEYS`) grows by them."""
+    decoded: list[Decoded | RecordFailure] = []
+    planned: list[list[Any] | None] = []
+    for line in batch:
+        ref = RecordRef(file_name, line.index)
+        record: Decoded | None = None
+        try:
+            record = codec.decode(line.data, ref)
+            planned.append(generator.plan(record.request.prompts, record.request.params))
+            decoded.append(record)
+        except RecordFailure as refused:
+            decoded.append(refused)
+            planned.append(None)
+        except ClientError as exc:  # e.g. the prompt is longer than the context
+            decoded.append(
+                RecordFailure(exc, record.key, record.echo)
+                if record
+                else RecordFailure(exc, codec.fallback_key(ref))
+            )
+            planned.append(None)
+        except RecursionError:  # parsed, but too deep for the checks (and to echo)
+            decoded.append(
+                RecordFailure(
+                    ClientError("the record nests too deeply", field="record", fix="flatten it"),
+                    codec.fallback_key(ref),
+                )
+            )
+            planned.append(None)
+    outcomes = iter(generator.execute_each([items for items in planned if items]))
+    lines: list[dict[str, Any]] = []
+    for item, items in zip(decoded, planned, strict=True):
+        results = next(outcomes) if items else None
+        if isinstance(results, GenerationError) and isinstance(item, Decoded):
+            item = RecordFailure(results, item.key, item.echo)
+        if isinstance(item, RecordFailure) or not results:
+            failure = (
+                item
+                if isinstance(item, RecordFailure)
+                else RecordFailure(
+                    ClientError("nothing to run", field="record"), item.key, item.echo
+                )
+            )
+            counts["failed"] += 1
+            lines.append(codec.failure(failure))
+            continue
+        counts["succeeded"] += 1
+        counts["input_tokens"] += sum(r.input_tokens for r in results)
+        counts["output_tokens"] += sum(sum(r.output_tokens) for r in results)
+        lines.append(codec.success(item, results))
+    return lines
+
+
 def load_generator(ctx: JobContext, *, model_dir: str | None = None, options: Any = None) -> Any:
     """The job's model, loaded once; `model_load_seconds` (importing torch included) is
     recorded as a metric."""
     started = time.monotonic()
     from springboard.artifacts import resolve_model_dir
     from springboard.catalog import Catalog
-    from springboard.inference import Generator
+    from springboard.inference.generator import create_generator
 
     spec = Catalog.load().get(ctx.row["model_id"], ctx.row["model_version"])
-    generator = Generator(spec, resolve_model_dir(spec, model_dir=model_dir), options)
+    generator = create_generator(spec, resolve_model_dir(spec, model_dir=model_dir), options)
     ctx.metric("model_load_seconds", round(time.monotonic() - started, 3))
     return generator

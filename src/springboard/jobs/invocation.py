@@ -28,6 +28,7 @@ from typing import Any
 from springboard.artifacts import storage
 from springboard.artifacts.locations import LocationPolicy
 from springboard.catalog import Catalog
+from springboard.compiled.quantize import backend_issues
 from springboard.config import get_settings
 from springboard.errors import (
     ConflictError,
@@ -37,7 +38,7 @@ from springboard.errors import (
     ValidationError,
 )
 from springboard.jobs import batch_locations, service
-from springboard.jobs.batch import BatchRunner, RecordCodec, load_generator, zero_counts
+from springboard.jobs.batch import RecordCodec, zero_counts
 from springboard.jobs.batch_locations import OutputFolder, output_name
 from springboard.jobs.invocation_codec import InvocationCodec
 from springboard.jobs.invocation_ids import ARN_PATTERN, job_arn, new_job_id
@@ -51,6 +52,7 @@ from springboard.jobs.invocation_schema import (
 from springboard.jobs.lines import count_records
 from springboard.jobs.models import Job
 from springboard.jobs.paths import job_dir
+from springboard.jobs.placement import placement, run_batch
 from springboard.jobs.states import ACTIVE, TERMINAL, JobStatus
 from springboard.jobs.worker import JobContext, Outcome
 from springboard.prompting.template import Prompter
@@ -91,6 +93,10 @@ def create(
     policy: LocationPolicy | None = None,
     launch: bool = True,
     openai: OpenAIBatch | None = None,
+    cluster: str | None = None,
+    instance_count: int = 1,
+    backend: str = "torch",
+    quantize: str | None = None,
 ) -> Job:
     """Validate an invocation job request, record it, and let the scheduler start it.
 
@@ -127,9 +133,10 @@ def create(
     checked, location_issues = batch_locations.check(
         input_uri, output_uri, policy=policy, input_field=INPUT_FIELD, output_field=OUTPUT_FIELD
     )
-    issues += location_issues
+    issues += location_issues + backend_issues(backend, quantize)
     if issues or checked is None:
         raise ValidationError(issues, context="cannot create the invocation job")
+    where = placement(cluster, instance_count)  # on a Ray cluster, or here (None)
     if client_token:
         same = job_records_find(client_token=client_token)
         if same:
@@ -189,6 +196,9 @@ def create(
         keep_prompt=keep_prompt,
         prompt=prompter.to_dict() if prompter is not None else None,
         openai=openai,
+        backend=backend,
+        quantize=quantize,
+        **where.model_dump(),
     )
     remote_input = not locations.files or any(storage.is_remote(f) for f in locations.files)
     total = 0 if remote_input else count_records(locations.files)  # remote: the worker counts
@@ -339,25 +349,29 @@ def run(ctx: JobContext) -> Outcome:
     s = InvocationSettings.model_validate(ctx.row["settings"])
     files = batch_locations.input_files(s, INPUT_FIELD)
     output = OutputFolder(s, OUTPUT_FIELD)
-    generator = load_generator(ctx, options=LoadOptions(max_batch_size=s.batch_size))
     max_bytes = int(s.max_record_mb * 1024 * 1024)
-    codec: RecordCodec
-    if s.openai is not None:
-        from springboard.jobs.openai_batch_codec import OpenAIBatchCodec
+    prompter = Prompter.from_dict(s.prompt) if s.prompt else None
+    job_id, openai = ctx.job_id, s.openai
 
-        codec = OpenAIBatchCodec(generator, endpoint=s.openai.endpoint, max_bytes=max_bytes)
-    else:
-        codec = InvocationCodec(
+    def make_codec(generator: Any) -> RecordCodec:  # here, or in each actor on a cluster
+        if openai is not None:
+            from springboard.jobs.openai_batch_codec import OpenAIBatchCodec
+
+            return OpenAIBatchCodec(generator, endpoint=openai.endpoint, max_bytes=max_bytes)
+        return InvocationCodec(
             generator,
-            job_id=ctx.job_id,
+            job_id=job_id,
             max_bytes=max_bytes,
             keep_prompt=s.keep_prompt,
-            prompter=Prompter.from_dict(s.prompt) if s.prompt else None,
+            prompter=prompter,
         )
-    outcome = BatchRunner(
+
+    outcome = run_batch(
         ctx,
-        codec=codec,
-        generator=generator,
+        s,
+        make_codec=make_codec,
+        model_dir=None,
+        options=LoadOptions(max_batch_size=s.batch_size, backend=s.backend, quantize=s.quantize),
         files=files,
         output=output,
         batch_size=s.batch_size,
@@ -366,7 +380,7 @@ def run(ctx: JobContext) -> Outcome:
         deadline=s.deadline,
         deadline_message=f"ran past timeoutDurationInHours "
         f"({s.timeout_hours} h); output so far kept",
-    ).run()
+    )
     if s.openai is not None:  # however it ended, what is done becomes the batch's files
         from springboard.jobs import openai_batches
 

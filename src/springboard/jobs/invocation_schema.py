@@ -16,8 +16,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from springboard.catalog import Task
+from springboard.compiled.quantize import Quantize
 from springboard.inference.payloads import payload_for
 from springboard.jobs.batch_locations import BatchLocations
+from springboard.jobs.placement import ClusterPlacement
 from springboard.options import payload_limit_mb
 
 MIN_TIMEOUT_HOURS, MAX_TIMEOUT_HOURS, DEFAULT_TIMEOUT_HOURS = 24, 168, 24
@@ -78,7 +80,7 @@ class OpenAIBatch(BaseModel):
     error_file_id: str | None = None
 
 
-class InvocationSettings(BatchLocations):
+class InvocationSettings(BatchLocations, ClusterPlacement):
     """Everything an invocation job needs, as recorded with it (the locations: `BatchLocations`)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -93,4 +95,6 @@ class InvocationSettings(BatchLocations):
     )
     prompt: dict[str, Any] | None = None  # a prompt template and its examples (Prompter.to_dict())
     keep_prompt: bool = False
+    backend: Literal["torch", "ctranslate2", "auto"] = "torch"
+    quantize: Quantize = None  # ctranslate2's; checked against what this machine runs
     openai: OpenAIBatch | None = None  # set for an OpenAI batch (POST /v1/batches)

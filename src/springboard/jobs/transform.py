@@ -23,13 +23,15 @@ from pydantic import ConfigDict, Field
 from springboard.artifacts import storage
 from springboard.artifacts.locations import LocationPolicy
 from springboard.catalog import Catalog, require_eula
+from springboard.compiled.quantize import Quantize
 from springboard.errors import ConflictError, Issue, ValidationError, issues_from_pydantic
 from springboard.jobs import batch_locations, service
-from springboard.jobs.batch import BatchRunner, load_generator, zero_counts
+from springboard.jobs.batch import zero_counts
 from springboard.jobs.batch_locations import BatchLocations, OutputFolder
 from springboard.jobs.lines import count_records
 from springboard.jobs.models import Job
 from springboard.jobs.paths import job_dir
+from springboard.jobs.placement import ClusterPlacement, placement, run_batch
 from springboard.jobs.transform_codec import (
     CONTENT_TYPES,
     TransformCodec,
@@ -40,11 +42,17 @@ from springboard.options import JSONLINES, TransformOptions, default_of, field_o
 from springboard.prompting.template import Prompter
 
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-ENV_KEYS = ("HYPER_PARAMS", "OPTION_DTYPE", "OPTION_N_POSITIONS")
+ENV_KEYS = (
+    "HYPER_PARAMS",
+    "OPTION_DTYPE",
+    "OPTION_N_POSITIONS",
+    "OPTION_BACKEND",
+    "OPTION_QUANTIZE",
+)
 DEFAULT_BATCH_SIZE = default_of(TransformOptions, "batch_size")  # options.py says why 64
 
 
-class TransformSettings(BatchLocations):
+class TransformSettings(BatchLocations, ClusterPlacement):
     """Everything a transform job needs, as recorded with it."""
 
     model_config = ConfigDict(extra="forbid")
@@ -57,6 +65,8 @@ class TransformSettings(BatchLocations):
     hyper_params: dict[str, Any] = Field(default_factory=dict)
     dtype: Literal["fp32", "bf16", "fp16"] = "fp32"
     n_positions: int | None = Field(None, gt=0)
+    backend: Literal["torch", "ctranslate2", "auto"] = "torch"
+    quantize: Quantize = None  # ctranslate2's; checked against what this machine runs
     model_dir: str | None = None
     prompt: dict[str, Any] | None = Field(
         None, description="A prompt template and its examples (Prompter.to_dict())."
@@ -82,6 +92,9 @@ def submit(
     overwrite: bool = False,
     policy: LocationPolicy | None = None,
     launch: bool = True,
+    cluster: str | None = None,
+    instance_count: int = 1,
+    cpus_per_instance: float = 1.0,
 ) -> Job:
     """Validate a transform request and start it as a job. With a `prompter`, records are
     fields rendered through its template (JSON Lines only). `policy` says where `input`
@@ -129,6 +142,7 @@ def submit(
     if issues:
         raise ValidationError(issues, context="cannot start the transform")
     hyper = parse_hyper_params(env.get("HYPER_PARAMS"), spec.task)
+    where = placement(cluster, instance_count, cpus_per_instance=cpus_per_instance)
     try:
         settings = TransformSettings(
             output_dir="",
@@ -138,9 +152,12 @@ def submit(
             hyper_params=hyper,
             dtype=env.get("OPTION_DTYPE", "fp32").lower(),
             n_positions=env.get("OPTION_N_POSITIONS"),
+            backend=env.get("OPTION_BACKEND", "torch").lower(),
+            quantize=env.get("OPTION_QUANTIZE"),
             model_dir=model_dir,
             keep_prompt=keep_prompt,
             prompt=prompter.to_dict() if prompter is not None else None,
+            **where.model_dump(),
         )
     except pydantic.ValidationError as exc:
         raise ValidationError(
@@ -193,28 +210,34 @@ def run(ctx: JobContext) -> Outcome:
     s = TransformSettings.model_validate(ctx.row["settings"])
     files = batch_locations.input_files(s, "input")
     output = OutputFolder(s, "output")
-    generator = load_generator(
-        ctx,
-        model_dir=s.model_dir,
-        options=LoadOptions(
-            dtype=s.dtype, context_length=s.n_positions, max_batch_size=s.batch_size
-        ),
+    options = LoadOptions(
+        dtype=s.dtype,
+        context_length=s.n_positions,
+        max_batch_size=s.batch_size,
+        backend=s.backend,
+        quantize=s.quantize,
     )
     max_bytes = int(s.max_payload_mb * 1024 * 1024)
-    codec = TransformCodec(
-        generator,
-        content_type=s.content_type,
-        hyper=s.hyper_params,
-        max_bytes=max_bytes,
-        keep_prompt=s.keep_prompt,
-        prompter=Prompter.from_dict(s.prompt) if s.prompt else None,
-    )
-    return BatchRunner(
+    prompter = Prompter.from_dict(s.prompt) if s.prompt else None
+
+    def make_codec(generator: Any) -> TransformCodec:  # here, or in each actor on a cluster
+        return TransformCodec(
+            generator,
+            content_type=s.content_type,
+            hyper=s.hyper_params,
+            max_bytes=max_bytes,
+            keep_prompt=s.keep_prompt,
+            prompter=prompter,
+        )
+
+    return run_batch(
         ctx,
-        codec=codec,
-        generator=generator,
+        s,
+        make_codec=make_codec,
+        model_dir=s.model_dir,
+        options=options,
         files=files,
         output=output,
         batch_size=s.batch_size,
         max_record_bytes=max_bytes,
-    ).run()
+    )

@@ -50,6 +50,7 @@ class EndpointInfo(BaseModel):
     log_path: str
     created_at: datetime
     updated_at: datetime
+    replicas: list[dict[str, Any]] | None = None  # on a Ray cluster: each replica's state
 
 
 class NameInUseError(ClientError):
@@ -74,7 +75,14 @@ def _info(row: dict[str, Any]) -> EndpointInfo:
         log_path=row["log_path"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        replicas=_replicas(row["name"]),
     )
+
+
+def _replicas(name: str) -> list[dict[str, Any]] | None:
+    from springboard.cluster.serve_endpoint import replicas
+
+    return replicas(name)
 
 
 def _shown(env: dict[str, str]) -> dict[str, str]:
@@ -138,9 +146,16 @@ def deploy(
     model_dir: str | None = None,
     wait: bool = True,
     timeout: float = 600.0,
+    cluster: str | None = None,
+    instance_count: int = 1,
+    min_instances: int | None = None,
+    max_instances: int | None = None,
 ) -> EndpointInfo:
-    """Start an endpoint serving `model_id`; by default return once it is healthy."""
+    """Start an endpoint serving `model_id`; by default return once it is healthy. With a
+    `cluster`, its `instance_count` replicas run on Ray Serve there (`cluster.serve_endpoint`),
+    autoscaled between `min_instances` and `max_instances` when either is given."""
     from springboard.artifacts import resolve_model_dir
+    from springboard.cluster.serve_endpoint import placement_for
 
     env = dict(env or {})
     spec = Catalog.load().get(model_id, version)
@@ -164,6 +179,9 @@ def deploy(
         issues.append(exposed)
     if issues:
         raise ValidationError(issues, context="cannot deploy")
+    on_cluster = placement_for(  # None: a server process here
+        cluster, instance_count, min_instances=min_instances, max_instances=max_instances
+    )
     settings = DeploymentSettings.from_env(env, spec)
     resolve_model_dir(spec, model_dir=model_dir)  # missing weights fail now, not in the log
     log_path = _endpoint_dir(name) / "server.log"
@@ -201,9 +219,13 @@ def deploy(
         log.write(
             f"\n--- deploy {name}: {spec.id} {spec.version} at {datetime.now().isoformat()}\n".encode()
         )
-    pid, started = processes.spawn(
-        "springboard.serving.server", [name], log_path=log_path, env=child_env
-    )
+    module = "springboard.serving.server"
+    if on_cluster is not None:
+        from springboard.cluster.serve_endpoint import save_placement
+
+        save_placement(name, on_cluster)
+        module = "springboard.cluster.serve_endpoint"
+    pid, started = processes.spawn(module, [name], log_path=log_path, env=child_env)
     endpoint_records.update_row(name, pid=pid, pid_started=started)
     return wait_until_in_service(name, timeout) if wait else describe(name)
 

@@ -24,6 +24,7 @@ from springboard.jobs import service
 from springboard.jobs.models import Job
 from springboard.training import minimums
 from springboard.training.config import TrainingConfig
+from springboard.training.distributed import placement
 from springboard.training.trainer import fine_tuned_id
 
 NAME_PATTERN = re.compile(r"[a-z0-9](-*[a-z0-9]){0,40}")  # the whole name: fullmatch
@@ -40,10 +41,19 @@ def submit(
     accept_eula: bool = False,
     output: str | None = None,
     launch: bool = True,
+    archive: str | None = None,
+    compress_archive: bool = True,
+    cluster: str | None = None,
 ) -> Job:
+    """`archive` (a folder, as the managed hub's `output_path`): the result is also
+    written to `<archive>/<job name>/output/model.tar.gz` (`model/`, unpacked, without
+    `compress_archive`) by `artifacts.model_archive`. `cluster` (else
+    SPRINGBOARD_RAY_ADDRESS): train there under Ray Train, on `instance_count` workers
+    (a hyperparameter every model takes; `training.distributed`)."""
     spec = Catalog.load().get(model_id, version)
     require_eula(spec, accept_eula)
-    hp = validate(spec, dict(hyperparameters or {}))
+    values, where = placement(hyperparameters or {}, cluster)
+    hp = validate(spec, values)
     issues = []
     for h in spec.hyperparameters:
         if h.gpu_only and hp.get(h.name) not in (None, False, h.default):
@@ -120,9 +130,16 @@ def submit(
         block=config.input_length(spec.context_length),
     )
     settings = {"train": train, "validation": validation, "hyperparameters": hp}
+    if where.cluster is not None:  # trainer.run hands such a job to training.distributed
+        settings.update(where.model_dump())
     outputs = {"model_id": model_id}
     if output is not None:
         settings["output"] = outputs["uri"] = storage.join(output, model_id)
+    if archive is not None:  # checked like `output` (the bucket exists / the folder is made)
+        storage.require_writable(archive, "archive")
+        packed = storage.join(archive, f"{name}/output/model")
+        packed = f"{packed}.tar.gz" if compress_archive else f"{packed}/"
+        settings["archive"] = outputs["archive"] = packed
     return service.create(
         kind="training",
         name=name,

@@ -11,6 +11,8 @@ and `resume` continues from it; a successful run removes them unless `keep_check
 The result is saved as safetensors (LoRA merged into the base, the adapter kept beside it)
 and registered in the catalog under the id `jobs.submit` chose, `<base-id>-ft-<name>`.
 Whether there is enough data is checked here again (`minimums`), with the model's tokenizer.
+`run` is `fit` (train) then `finish` (save, register); a job placed on a Ray cluster runs
+`fit` on each Ray Train worker instead (`distributed`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -111,8 +114,36 @@ def _at_most(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
     return rows if limit < 0 else rows[:limit]
 
 
+@dataclass
+class Fitted:
+    """A finished fit, for `finish` to save and register."""
+
+    spec: ModelSpec
+    model: Any
+    tokenizer: Any
+    lora: bool
+    final: dict[str, Any]
+    lineage_only: dict[str, Any]
+    out_dir: Path
+    keep_checkpoints: bool
+
+
 def run(ctx: JobContext) -> Outcome:
+    if ctx.row["settings"].get("cluster"):  # DDP over Ray Train workers
+        from springboard.training.distributed import run_on_cluster
+
+        return run_on_cluster(ctx)
+    fitted = fit(ctx)
+    return fitted if isinstance(fitted, Outcome) else finish(ctx, fitted)
+
+
+def fit(
+    ctx: JobContext, spec: ModelSpec | None = None, base_dir: Path | None = None
+) -> Fitted | Outcome:
+    """Train as the job's settings say; a stopped run is its Outcome. `spec` and `base_dir`
+    (the base model's files) are looked up unless given (a Ray Train worker is given them)."""
     import torch
+    import torch.distributed as dist
     from transformers import (
         AutoModelForCausalLM,
         AutoModelForSeq2SeqLM,
@@ -129,8 +160,8 @@ def run(ctx: JobContext) -> Outcome:
     settings = ctx.row["settings"]
     hp: dict[str, Any] = settings["hyperparameters"]
     config = TrainingConfig.from_hyperparameters(hp)
-    spec = Catalog.load().get(ctx.row["model_id"], ctx.row["model_version"])
-    base_dir = resolve_model_dir(spec)
+    spec = spec or Catalog.load().get(ctx.row["model_id"], ctx.row["model_version"])
+    base_dir = base_dir or resolve_model_dir(spec)
     torch.manual_seed(config.seed)
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
     if tokenizer.pad_token is None:
@@ -203,6 +234,11 @@ def run(ctx: JobContext) -> Outcome:
         disable_tqdm=True,
         dataloader_num_workers=0,
         include_num_input_tokens_seen="non_padding",
+        # Under DDP (Ray Train workers, `distributed`) the trainer multiplies the loss by the
+        # worker count for any model whose forward takes **kwargs, but T5 computes its own
+        # mean and ignores the token count: loss and gradients came out x the workers. Each
+        # worker's mean, averaged by DDP, instead. One process (no process group): as ever.
+        average_tokens_across_devices=not (dist.is_available() and dist.is_initialized()),
     )
     save_steps = config.save_steps
 
@@ -314,14 +350,38 @@ def run(ctx: JobContext) -> Outcome:
     # the run's mean loss (what the trainer reports) goes to the lineage only: not a
     # figure to compare with the final val_loss
     mean = {"train_loss_mean": round(float(result.training_loss), 6)}
-    model_id = _save_and_register(ctx, spec, trainer.model, tokenizer, lora, hp, final, mean)
+    return Fitted(
+        spec, trainer.model, tokenizer, lora, final, mean, out_dir, config.keep_checkpoints
+    )
+
+
+def finish(ctx: JobContext, fitted: Fitted) -> Outcome:
+    """Save and register the fitted model, copy it where asked, remove the checkpoints."""
+    settings = ctx.row["settings"]
+    hp: dict[str, Any] = settings["hyperparameters"]
+    model_id = _save_and_register(
+        ctx,
+        fitted.spec,
+        fitted.model,
+        fitted.tokenizer,
+        fitted.lora,
+        hp,
+        fitted.final,
+        fitted.lineage_only,
+    )
     if settings.get("output"):  # a copy where the user asked (training.jobs.submit's `output`)
         from springboard.artifacts import storage
 
         storage.upload_tree(get_settings().home / "models" / model_id, settings["output"], "output")
+    if settings.get("archive"):  # the managed hub's <output_path>/<job>/output/model.tar.gz
+        from springboard.artifacts import model_archive
+
+        model_archive.write(model_id, settings["archive"])
+        log.info("wrote %s", settings["archive"])
     return Outcome(
         JobStatus.COMPLETED,
-        f"registered {model_id}; {checkpoints.after_success(out_dir, config.keep_checkpoints)}",
+        f"registered {model_id}; "
+        f"{checkpoints.after_success(fitted.out_dir, fitted.keep_checkpoints)}",
     )
 
 

@@ -1,0 +1,274 @@
+"""An endpoint on a Ray cluster: `python -m springboard.cluster.serve_endpoint NAME`.
+
+Started by `endpoints.deploy(..., cluster=...)` in place of the local server process, it
+is the endpoint's keeper on this machine: it joins the cluster, runs the endpoint as a Ray
+Serve application of `instance_count` replicas behind the Serve proxy (head node only,
+on the endpoint's host and port), records the URL and marks the endpoint InService once
+every replica is up, then writes the replicas and their states to `replicas.json` in the
+endpoint's folder every few seconds (what `endpoints describe` shows) until SIGTERM
+(`endpoints delete`), when it deletes the application and leaves the cluster.
+
+Each replica is Springboard's own endpoint: an `EndpointService` with its own Generator
+and batcher, and the same app (`serving.app.create_app` with the OpenAI routes) a local
+endpoint serves — not `@serve.batch`, which measured slower. Ray Serve replaces a replica
+whose process or node died.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from springboard import processes
+from springboard.config import get_settings
+
+log = logging.getLogger("springboard.serving")
+
+PLACEMENT_FILE, REPLICAS_FILE = "cluster.json", "replicas.json"
+WATCH_SECONDS = 2.0
+
+
+class EndpointPlacement(BaseModel):
+    """Where an endpoint's replicas run (written by `deploy` beside its log)."""
+
+    cluster: str
+    instance_count: int = 1
+    cpus_per_instance: float = 1.0
+    min_instances: int | None = None  # with max_instances: Serve autoscales between them
+    max_instances: int | None = None
+    target_ongoing_requests: float = 2.0  # per replica, what the autoscaler aims for
+
+    @property
+    def autoscaling(self) -> dict[str, Any] | None:
+        if self.min_instances is None and self.max_instances is None:
+            return None
+        return {
+            "min_replicas": self.min_instances if self.min_instances is not None else 1,
+            "initial_replicas": self.instance_count,
+            "max_replicas": self.max_instances or self.instance_count,
+            "target_ongoing_requests": self.target_ongoing_requests,
+            "upscale_delay_s": 5.0,  # Serve's default (30 s) outlasts a burst of requests
+        }
+
+
+def endpoint_dir(name: str) -> Path:
+    return get_settings().home / "endpoints" / name
+
+
+def placement_for(
+    cluster: str | None,
+    instance_count: int = 1,
+    *,
+    min_instances: int | None = None,
+    max_instances: int | None = None,
+) -> EndpointPlacement | None:
+    """A deploy request's placement, checked (None: a server process on this machine)."""
+    from springboard.cluster.connection import address_of, require_ray
+    from springboard.errors import ClientError
+
+    address = address_of(cluster)
+    low = min_instances if min_instances is not None else 1
+    high = max_instances if max_instances is not None else max(instance_count, low)
+    if not 0 <= low <= instance_count <= high:
+        raise ClientError(
+            f"instances must be min <= count <= max; got {min_instances}, "
+            f"{instance_count}, {max_instances}",
+            field="instance_count",
+            value=instance_count,
+            fix="set min_instances <= instance_count <= max_instances",
+        )
+    if address is None:
+        if instance_count != 1 or min_instances is not None or max_instances is not None:
+            raise ClientError(
+                f"instance_count {instance_count} needs a Ray cluster; on this machine an "
+                "endpoint is one server process",
+                field="instance_count",
+                value=instance_count,
+                fix="name a cluster with `cluster` (or SPRINGBOARD_RAY_ADDRESS), or leave "
+                "instance_count at 1",
+            )
+        return None
+    require_ray()
+    return EndpointPlacement(
+        cluster=address,
+        instance_count=instance_count,
+        min_instances=min_instances,
+        max_instances=max_instances,
+    )
+
+
+def save_placement(name: str, placement: EndpointPlacement) -> None:
+    (endpoint_dir(name) / PLACEMENT_FILE).write_text(placement.model_dump_json())
+
+
+def replicas(name: str) -> list[dict[str, Any]] | None:
+    """The replicas its keeper last saw (None for an endpoint not on a cluster)."""
+    path = endpoint_dir(name) / REPLICAS_FILE
+    if not path.exists():
+        return None
+    try:
+        return list(json.loads(path.read_text()))
+    except (OSError, ValueError):  # being replaced this instant: shown next time
+        return None
+
+
+class EndpointReplica:
+    """One replica: Springboard's endpoint service over its own Generator and batcher."""
+
+    def __init__(
+        self,
+        name: str,
+        spec: Any,
+        env: dict[str, str],
+        model_dir: str,
+        api_key: str | None,
+        host: str,
+        threads: int,
+    ) -> None:
+        import torch
+
+        from springboard.inference import LoadOptions
+        from springboard.inference.generator import create_generator
+        from springboard.serving.service import EndpointService
+        from springboard.serving.settings import DeploymentSettings
+
+        torch.set_num_threads(threads)
+        settings = DeploymentSettings.from_env(env, spec)
+        self.service = EndpointService(name, spec, settings)
+        options = LoadOptions(
+            dtype=settings.dtype,
+            context_length=settings.n_positions,
+            max_batch_size=settings.max_rolling_batch_size,
+            limits=settings.request_limits(),
+            backend=settings.backend,
+            quantize=settings.quantize,
+        )
+        self.service.attach(create_generator(spec, model_dir, options))
+        self.api_key, self.host = api_key, host
+
+    def __serve_build_asgi_app__(self) -> Any:  # Ray Serve asks for the app after __init__
+        from springboard.api.openai.router import create_router as openai_router
+        from springboard.api.openai.router import error_response as openai_error
+        from springboard.serving.app import create_app
+
+        return create_app(
+            self.service,
+            api_key=self.api_key,
+            host=self.host,
+            routers=[openai_router(self.service)],
+            render_error=openai_error,
+        )
+
+    def check_health(self) -> None:
+        if not self.service.ready:
+            raise RuntimeError("the model is not loaded")
+
+    def __del__(self) -> None:
+        self.service.shutdown()
+
+
+def _replica_states(serve: Any, name: str) -> list[dict[str, Any]]:
+    app = serve.status().applications.get(name)
+    if app is None:
+        return []
+    out = []
+    for deployment, status in app.deployments.items():
+        for state, count in (status.replica_states or {}).items():
+            out += [
+                {"deployment": deployment, "state": str(getattr(state, "value", state))}
+            ] * count
+    return out
+
+
+def serve_endpoint(name: str) -> int:
+    """Deploy the endpoint's Serve application and watch it until SIGTERM."""
+    from springboard.artifacts import resolve_model_dir
+    from springboard.catalog import Catalog
+    from springboard.cluster.connection import connected
+    from springboard.http_server import configured_api_key
+    from springboard.store import endpoint_records
+
+    row = endpoint_records.get(name)
+    if row is None:
+        log.error("no endpoint named %s in the store", name)
+        return 2
+    stop = threading.Event()
+    try:
+        where = EndpointPlacement.model_validate_json(
+            (endpoint_dir(name) / PLACEMENT_FILE).read_text()
+        )
+        spec = Catalog.load().get(row["model_id"], row["model_version"])
+        model_dir = str(resolve_model_dir(spec, model_dir=row.get("model_dir")))
+        with connected(where.cluster):
+            from ray import serve
+
+            # after ray.init, which installs its own: SIGTERM (endpoints delete) ends the
+            # watch below, so the application is deleted before the process exits
+            signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+            port = row["port"] or 8000
+            serve.start(http_options={"host": row["host"], "port": port, "location": "HeadOnly"})
+            deployment: Any = serve.deployment(
+                serve.ingress()(EndpointReplica),
+                name="endpoint",
+                num_replicas=None if where.autoscaling else where.instance_count,
+                autoscaling_config=where.autoscaling,
+                ray_actor_options={"num_cpus": where.cpus_per_instance},
+                health_check_period_s=5,
+            )
+            app = deployment.bind(
+                name,
+                spec,
+                row["env"],
+                model_dir,
+                configured_api_key(),
+                row["host"],
+                max(1, int(where.cpus_per_instance)),
+            )
+            log.info("deploying %s on %s: %d replicas", name, where.cluster, where.instance_count)
+            serve.run(app, name=name, route_prefix=f"/{name}")
+            url = f"http://{row['host']}:{port}/{name}"
+            endpoint_records.update_row(
+                name,
+                url=url,
+                port=port,
+                status="InService",
+                status_message=None,
+                only_if_status=("Creating",),
+            )
+            log.info("endpoint %s is InService at %s", name, url)
+            try:
+                while not stop.is_set():
+                    _write_replicas(name, _replica_states(serve, name))
+                    stop.wait(WATCH_SECONDS)
+            finally:
+                serve.delete(name)
+                (endpoint_dir(name) / REPLICAS_FILE).unlink(missing_ok=True)
+                log.info("endpoint %s deleted from the cluster", name)
+    except Exception as exc:  # recorded for `endpoints describe`, then exit
+        log.exception("endpoint %s could not run on the cluster", name)
+        endpoint_records.update_row(name, status="Failed", status_message=str(exc))
+        return 1
+    return 0
+
+
+def _write_replicas(name: str, states: list[dict[str, Any]]) -> None:
+    path = endpoint_dir(name) / REPLICAS_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(states))
+    os.replace(tmp, path)
+
+
+def main() -> None:
+    processes.entrypoint(serve_endpoint, "python -m springboard.cluster.serve_endpoint NAME")
+
+
+if __name__ == "__main__":
+    main()
