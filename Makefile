@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH)
 	$(PY) -m pip install --quiet -e ".[dev]"
+	command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || (apt-get update -qq && apt-get install -y -qq chromium) || echo "chromium not installed: the browser tests will be skipped"
 	touch $(STAMP)
 
 demo: install
@@ -43,11 +44,15 @@ bench: install
 	$(PY) benchmarks/endpoint_throughput.py --clients 16
 	$(PY) benchmarks/transform_throughput.py
 	$(PY) benchmarks/finetune_throughput.py
+	$(PY) benchmarks/backend_latency.py
+	$(PY) benchmarks/endpoint_throughput.py --clients 64 --backend ctranslate2 --chat-rounds 0 --skip-transformers-serve
+	$(PY) benchmarks/transform_throughput.py --backend ctranslate2 --no-memory-check
 
 # The command reference is generated from --help; tests fail when it is stale.
 docs: install
 	$(VENV)/bin/typer springboard.cli.main utils docs --name springboard --output docs/cli.md
 	$(PY) scripts/hyperparameter_table.py
+	$(PY) scripts/ui_screenshots.py
 
 # Rebuild and retrain the bundled models (deterministic, < 30 min; the outputs are committed).
 models: install
