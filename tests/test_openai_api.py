@@ -240,7 +240,8 @@ def test_python_predictor_streams_pieces(env, chat_endpoint):
             }
         )
     )
-    assert len(pieces) > 3 and "".join(pieces).strip().endswith("The answer is 14.")
+    # the first token comes alone, the rest at most every SPRINGBOARD_STREAM_INTERVAL_MS
+    assert len(pieces) >= 2 and "".join(pieces).strip().endswith("The answer is 14.")
     whole = Predictor("chat").predict(
         {"inputs": WORD_PROBLEM + "\nA:", "parameters": {"max_new_tokens": 40, "stop": ["\n\n"]}}
     )

@@ -90,6 +90,11 @@ class LoopWaker:
         with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is listening
             self._loop.call_soon_threadsafe(self._run)
 
+    def wake_later(self, ready: asyncio.Event, delay: float) -> None:
+        """Set `ready` on the loop after `delay` seconds (from any thread)."""
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._loop.call_later, delay, ready.set)
+
     def _run(self) -> None:
         with self._lock:
             due, self._due, self._scheduled = self._due, [], False
@@ -102,7 +107,9 @@ class TokenFeed:
 
     With an `interval` (seconds), tokens that come sooner than that after the consumer's
     last take are held, so the consumer wakes (and its client gets a write) at most once
-    per interval; the first token and a request's end always wake it at once."""
+    per interval; the first token and a request's end always wake it at once, and held
+    tokens are delivered when the interval is up even if no other token comes (a model
+    slower than the interval, or n choices whose first tokens come one after another)."""
 
     def __init__(self, waker: LoopWaker, interval: float = 0.0) -> None:
         self._waker = waker
@@ -111,6 +118,7 @@ class TokenFeed:
         self._items: collections.deque[_Token | _End] = collections.deque()
         self._lock = threading.Lock()
         self._waking = False  # a wake-up is on its way
+        self._timed = False  # a wake-up is set for when the interval is up
         self._ready = asyncio.Event()
 
     def listener(self, offset: int) -> TokenCallback:
@@ -131,17 +139,24 @@ class TokenFeed:
             self._items.append(entry)
             if self._waking:
                 return
-            if hold and time.monotonic() - self._taken_at < self._interval:
-                return  # the next token past the interval, or the end, wakes the consumer
-            self._waking = True
-        self._waker.wake(self._ready)
+            wait = self._interval - (time.monotonic() - self._taken_at) if hold else 0.0
+            if wait > 0:  # held: a token past the interval, the end or the timer wakes it
+                if self._timed:
+                    return
+                self._timed = True
+            else:
+                self._waking = True
+        if wait > 0:
+            self._waker.wake_later(self._ready, wait)
+        else:
+            self._waker.wake(self._ready)
 
     def take_now(self) -> list[_Token | _End]:
         """Everything delivered since the last take (maybe nothing)."""
         with self._lock:
             items = list(self._items)
             self._items.clear()
-            self._waking = False
+            self._waking = self._timed = False
             if items:
                 self._taken_at = time.monotonic()
             return items
