@@ -37,13 +37,13 @@ from springboard.catalog import ModelSpec, Task
 from springboard.compiled import CompiledVariant, check_quantize, compile_model
 from springboard.config import get_settings
 from springboard.errors import GenerationError, Issue, ModelLoadError, ValidationError
-from springboard.inference.generator import CANCELLED, Cancelled, Generator
+from springboard.inference.generator import Cancelled, Generator
 from springboard.inference.limits import RequestLimits
 from springboard.inference.loading import LoadOptions
 from springboard.inference.observers import TokenCallback
 from springboard.inference.params import DecodingParams
 from springboard.inference.payloads import GenerationResult
-from springboard.inference.planned import Planned, require_streamable
+from springboard.inference.planned import Planned, mark_cancelled, require_streamable
 
 __all__ = ["BACKEND", "CTranslate2Generator"]
 
@@ -192,19 +192,8 @@ class CTranslate2Generator(Generator):
                         sequences[k].append(seq)
         except Exception as exc:  # anything that fails while running the pass fails it
             raise GenerationError(f"generation failed ({BACKEND}): {exc}") from exc
-        if cancelled is not None:  # sequences cut short because their caller left
-            for k, seqs in enumerate(sequences):
-                if cancelled(k):
-                    seqs[:] = [
-                        (
-                            text,
-                            count,
-                            CANCELLED
-                            if reason == "length" and count < batch[k].max_new_tokens
-                            else reason,
-                        )
-                        for text, count, reason in seqs
-                    ]
+        if cancelled is not None:
+            mark_cancelled(batch, sequences, cancelled)
         return [item.result(seqs) for item, seqs in zip(batch, sequences, strict=True)]
 
     def _tokens(self, item: Planned) -> list[str]:

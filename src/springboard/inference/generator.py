@@ -44,7 +44,7 @@ from springboard.inference.payloads import (
     prompt_key,
     render_response,
 )
-from springboard.inference.planned import CANCELLED, Planned, require_streamable
+from springboard.inference.planned import CANCELLED, Planned, mark_cancelled, require_streamable
 from springboard.inference.rows import CancelStopper, RowSampler, RowSpec, RowStopper
 
 __all__ = ["CANCELLED", "Cancelled", "Generator", "Planned", "TokenCallback"]
@@ -365,19 +365,8 @@ class Generator:
                 kept = logprobs[k]
                 if kept is not None and observer is not None:
                     kept.append(self.token_logprobs(observer.records[r][: sequences[k][-1][1]]))
-        if cancelled is not None:  # sequences cut short because their caller left
-            for k, seqs in enumerate(sequences):
-                if cancelled(k):
-                    seqs[:] = [
-                        (
-                            text,
-                            count,
-                            CANCELLED
-                            if reason == "length" and count < batch[k].max_new_tokens
-                            else reason,
-                        )
-                        for text, count, reason in seqs
-                    ]
+        if cancelled is not None:
+            mark_cancelled(batch, sequences, cancelled)
         return [
             item.result(seqs, lps)
             for item, seqs, lps in zip(batch, sequences, logprobs, strict=True)

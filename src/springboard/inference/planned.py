@@ -4,7 +4,7 @@ Nothing here tokenizes or touches the model."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from springboard.errors import ClientError
@@ -95,3 +95,22 @@ def require_streamable(planned: Sequence[Planned]) -> None:
                 value=beams,
                 fix="use num_beams=1 (with do_sample for several sequences), or do not stream",
             )
+
+
+def mark_cancelled(
+    batch: Sequence[Planned],
+    sequences: list[list[tuple[str, int, str]]],
+    cancelled: Callable[[int], bool],
+) -> None:
+    """In place: a sequence of an item whose caller left (`cancelled(k)`), cut short
+    before its token budget, gets the finish reason `cancelled` instead of `length`."""
+    for k, seqs in enumerate(sequences):
+        if cancelled(k):
+            seqs[:] = [
+                (
+                    text,
+                    count,
+                    CANCELLED if reason == "length" and count < batch[k].max_new_tokens else reason,
+                )
+                for text, count, reason in seqs
+            ]
