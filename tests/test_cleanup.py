@@ -345,6 +345,9 @@ def test_du_categories_add_up_to_the_files_under_home(isolated_env, tmp_path):
     (isolated_env / "jobs" / "tr-orphan").mkdir()
     (isolated_env / "jobs" / "tr-orphan" / "job.log").write_text("o" * 70)
     register_model(isolated_env)
+    compiled = isolated_env / "compiled" / MODEL_ID / "1.0.0" / "ctranslate2-float32-4"
+    compiled.mkdir(parents=True)
+    (compiled / "model.bin").write_bytes(b"w" * 500)
 
     report = disk_usage(top=1)
 
@@ -355,6 +358,7 @@ def test_du_categories_add_up_to_the_files_under_home(isolated_env, tmp_path):
     assert sizes[("checkpoints", None)] == 3000
     assert sizes[("orphaned", None)] == 70
     assert sizes[("registered models", None)] > 100_000
+    assert sizes[("compiled models", None)] == 500
     assert sizes[("state db", None)] > 0
     assert [j.id for j in report.largest_jobs] == [job.id]
     assert report.largest_jobs[0].bytes == 4200

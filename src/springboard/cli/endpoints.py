@@ -117,7 +117,10 @@ def deploy(
     waiting = (
         contextlib.nullcontext()
         if no_wait or json_out
-        else waiting_status(f"deploying {model_id}: starting the server and loading the model...")
+        else waiting_status(
+            f"deploying {model_id}: starting the server and loading the model "
+            "(a compiled backend converts it first, once; the endpoint's log shows it)..."
+        )
     )
     with waiting:
         info = endpoints.deploy(

@@ -29,6 +29,7 @@ from springboard.catalog import ModelSpec
 from springboard.compiled.quantize import BACKEND, check_quantize, engine_version
 from springboard.config import get_settings
 from springboard.errors import ModelLoadError
+from springboard.housekeeping import layout
 
 log = logging.getLogger("springboard.compiled")
 
@@ -76,7 +77,7 @@ class CompiledVariant:
 
 
 def compiled_root() -> Path:
-    return get_settings().home / "compiled"
+    return get_settings().home / layout.COMPILED
 
 
 def variant_name(quantization: str, engine: str | None = None) -> str:

@@ -221,7 +221,7 @@ def delete_model(model_id: str) -> ModelDeletion:
                     note="outside SPRINGBOARD_HOME/models: not deleted",
                 )
             )
-    compiled = home / "compiled" / model_id  # its compiled variants (springboard.compiled)
+    compiled = home / layout.COMPILED / model_id  # its compiled variants (springboard.compiled)
     if compiled.is_dir():
         removed.append(
             Removed(

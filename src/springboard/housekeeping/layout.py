@@ -22,6 +22,7 @@ from springboard.errors import ServerError
 JOBS = "jobs"
 ENDPOINTS = "endpoints"
 MODELS = "models"
+COMPILED = "compiled"  # compiled variants of models (`springboard.compiled`)
 FILES = "files"  # uploaded files and batch results (`springboard.files`): files/<id>/
 CACHE = "cache"
 STATE_DB = ("state.db", "state.db-wal", "state.db-shm")

@@ -3,7 +3,8 @@
 Every file under home is counted once, in one category, so the categories add up to the
 total: `jobs` (per kind: metrics, staging, what is not a log or a checkpoint), `checkpoints`
 (a batch job's `checkpoint.json`, a training job's `checkpoints/`), `logs` (job and
-endpoint logs), `registered models` (`models/`), `endpoints`, `orphaned` (job, endpoint
+endpoint logs), `registered models` (`models/`), `compiled models` (`compiled/`: the
+compiled backend's conversions), `endpoints`, `orphaned` (job, endpoint
 and model folders with no record: `prune` removes them), `caches` (`cache/`, unfinished
 temporary writes), `state db` and `other` (`data/`, locks, anything else). Sizes are the
 files' own (`lstat`; a symlink counts as a link, never followed). Reading only: a state
@@ -26,6 +27,7 @@ CATEGORIES = (
     "checkpoints",
     "logs",
     "registered models",
+    "compiled models",
     "endpoints",
     "files",
     "orphaned",
@@ -98,6 +100,8 @@ def _category(parts: tuple[str, ...], known: _Known) -> tuple[str, str | None]:
         return "caches", None
     if top == layout.FILES:
         return "files", None
+    if top == layout.COMPILED:
+        return "compiled models", None
     if top in (layout.JOBS, layout.ENDPOINTS, layout.MODELS) and len(parts) >= 3:
         if not known.has(top, parts[1]):
             return "orphaned", None
