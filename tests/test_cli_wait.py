@@ -38,6 +38,13 @@ def wait_for(predicate, timeout: float = 90.0):
     raise AssertionError("timed out")
 
 
+def _as_a_terminal_would() -> None:
+    # a shell without job control starts background commands with SIGINT ignored, and
+    # their children inherit that (Python then installs no KeyboardInterrupt handler): a
+    # test run started that way must still give the CLI the Ctrl-C a terminal would
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(home: Path, *args: str) -> subprocess.Popen[str]:
     """The CLI in its own process group, as a shell runs a foreground command."""
     return subprocess.Popen(
@@ -47,6 +54,7 @@ def start(home: Path, *args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=_as_a_terminal_would,
     )
 
 
@@ -137,9 +145,11 @@ def test_ctrl_c_during_wait_leaves_the_job_running_and_says_how_to_follow_it(
 ):
     job_id = long_transform(tmp_path)
     waiting = start(isolated_env, "jobs", "wait", job_id)
-    time.sleep(2)  # the progress display is up
+    assert waiting.stderr is not None
+    shown = waiting.stderr.readline()  # the progress display is up (not a slow start-up)
+    assert job_id in shown, shown
     os.killpg(waiting.pid, signal.SIGINT)  # Ctrl-C: the whole foreground process group
-    rc, _out, err = finish(waiting, timeout=30)
+    rc, _out, err = finish(waiting)
     assert rc == 130, err
     assert f"job {job_id} keeps running" in err
     for command in (
@@ -179,7 +189,7 @@ def test_ctrl_c_during_train_wait_and_estimator_fit_raises_for_a_stopped_job(iso
     job = wait_for(lambda: (jobs := service.list_jobs(kind="training")) and jobs[0])
     wait_for(lambda: (service.get(job.id).counts or {}).get("step", 0) >= 1, timeout=120)
     os.killpg(training.pid, signal.SIGINT)
-    rc, _out, err = finish(training, timeout=30)
+    rc, _out, err = finish(training)
     assert rc == 130, err
     assert f"springboard jobs stop {job.id}" in err
     assert not service.get(job.id).done  # the job goes on
