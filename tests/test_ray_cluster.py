@@ -2,13 +2,15 @@
 raylets on this machine, one CPU each, no dashboard), started once for the file and always
 torn down (its processes, by pid).
 
-An endpoint of two replicas on Ray Serve answers its routes and lists its replicas. A
-fine-tune on two Ray Train workers (DDP) is stopped, resumed, and logs the loss curve of
-the same steps run in one process (within a tolerance), and its model predicts. Then a
-transform job spread over both nodes, whose second node is killed mid-job (its raylet and
-everything under it, SIGKILL), completes and writes byte for byte what the same job run
-locally writes: every record once, in order (one job does both, to keep the file near a
-minute). The refusals (a bad address, instances without a cluster, no `ray`, training
+An endpoint of two replicas on Ray Serve answers its routes and lists its replicas; one
+replica is killed (SIGKILL) under a load of four clients, every request is answered with
+at most one retry, and Serve has two replicas running again. A fine-tune on two Ray Train
+workers (DDP) is stopped, resumed, and logs the loss curve of the same steps run in one
+process (within a tolerance), and its model predicts. Then an invocation job over both
+nodes writes byte for byte what the same job run locally writes, and a transform job
+spread over both nodes, whose second node is killed mid-job (its raylet and everything
+under it, SIGKILL), completes and does the same: every record once, in order (one job
+does both, to keep the file near a minute). The refusals (a bad address, instances without a cluster, no `ray`, training
 workers without a cluster) need no cluster."""
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +36,7 @@ import pytest
 
 from springboard.cluster import RayNotInstalledError
 from springboard.errors import ClientError, ValidationError
-from springboard.jobs import service, transform
+from springboard.jobs import invocation, service, transform
 from springboard.jobs.placement import placement
 from springboard.serving import endpoints
 from tests.conftest import VENV_BIN, cli_env
@@ -138,6 +142,26 @@ def _records(path: Path, n: int) -> Path:
     return path
 
 
+def _invocation_records(path: Path, n: int) -> Path:
+    """`n - 1` Bedrock-style records in the completion shape (greedy: temperature 0; 4
+    tokens), then one with a misspelt field: its error line must match too."""
+    rows = [
+        {
+            "recordId": f"q{i}",
+            "modelInput": {"prompt": f"summarize: note {i}", "max_tokens": 4, "temperature": 0},
+        }
+        for i in range(n - 1)
+    ]
+    rows.append(
+        {
+            "recordId": "typo",
+            "modelInput": {"promt": "summarize: no", "max_tokens": 4, "temperature": 0},
+        }
+    )
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
 def _wait(predicate, timeout: float = 120):  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -209,8 +233,90 @@ def test_an_endpoint_of_two_replicas_answers_every_route_and_lists_them(cluster:
             timeout=60,
         )
         assert completion.status_code == 200 and completion.json()["usage"]["completion_tokens"]
+
+        # a replica killed under load: every request is answered, each retried at most once
+        ours = {p.pid for p in cluster.ours()}
+        pids = {r["pid"] for r in running}
+        assert len(pids) == 2 and pids <= ours, (running, "not this cluster's processes")
+        # either replica: the proxy spreads requests over both, so it may die mid-request
+        # (its client then sees a 500 from the Serve proxy and retries) or between two
+        victim = psutil.Process(running[0]["pid"])
+        load = {"inputs": "once upon a time", "parameters": {"max_new_tokens": 16}}
+        expected = httpx.post(f"{info.url}/invocations", json=load, timeout=60).json()
+        url = f"{info.url}/invocations"
+        answers, killed_at = _under_load(url, load, lambda: _kill([victim]))
+        assert all(a.status == 200 for a in answers), answers
+        assert all(a.body == expected for a in answers)  # the survivor answers the same
+        assert max(a.attempts for a in answers) <= 2
+        assert any(a.started > killed_at for a in answers)  # requests went on after the kill
+        replaced = _wait(
+            lambda: (
+                (r := endpoints.describe("r2").replicas)
+                and [x["state"] for x in r] == ["RUNNING", "RUNNING"]
+                and victim.pid not in {x["pid"] for x in r}
+                and r
+            ),
+            timeout=90,
+        )
+        took = time.monotonic() - killed_at
+        retried = [a.failures for a in answers if a.failures]
+        after = sum(a.started > killed_at for a in answers)
+        print(
+            f"\nload {max(a.ended for a in answers) - min(a.started for a in answers):.1f} s, "
+            f"{after} requests started after the kill; replica replaced in {took:.1f} s; "
+            f"first attempts failed: {retried}"
+        )
+        assert {x["pid"] for x in replaced} - pids  # a new process
     finally:
         endpoints.delete("r2")
+
+
+@dataclass
+class Answer:
+    """One request of the load, as a user's client sent it (retrying at most once)."""
+
+    status: int
+    body: object
+    attempts: int
+    failures: list[str]
+    started: float
+    ended: float
+
+
+def _ask_retrying_once(url: str, body: dict[str, object]) -> Answer:
+    """POST as a user's client would: on a connection error or a 5xx, once more (after the
+    Retry-After it names, if any, else a moment)."""
+    started, failures = time.monotonic(), []
+    for attempt in (1, 2):
+        try:
+            answer = httpx.post(url, json=body, timeout=60)
+        except httpx.TransportError as exc:
+            failures.append(type(exc).__name__)
+            time.sleep(0.2)
+            continue
+        if answer.status_code < 500 or attempt == 2:
+            data = answer.json() if answer.status_code == 200 else answer.text
+            return Answer(answer.status_code, data, attempt, failures, started, time.monotonic())
+        failures.append(f"{answer.status_code} {answer.text[:80]}")
+        time.sleep(min(float(answer.headers.get("retry-after", 0.2)), 5.0))
+    return Answer(0, None, 2, failures, started, time.monotonic())
+
+
+def _under_load(
+    url: str, body: dict[str, object], kill: Callable[[], None], *, clients: int = 4, n: int = 40
+) -> tuple[list[Answer], float]:
+    """`n` requests from `clients` threads; `kill` runs once a fifth of them are answered.
+    The answers, and when the kill happened."""
+    done = threading.Semaphore(0)
+    with ThreadPoolExecutor(clients) as pool:
+        futures = [pool.submit(_ask_retrying_once, url, body) for _ in range(n)]
+        for future in futures:
+            future.add_done_callback(lambda _: done.release())
+        for _ in range(n // 5):
+            assert done.acquire(timeout=120), "the load did not get going"
+        killed_at = time.monotonic()
+        kill()
+        return [f.result(timeout=180) for f in futures], killed_at
 
 
 QG_TRAIN = Path(__file__).resolve().parents[1] / "examples" / "question-generation" / "train"
@@ -318,6 +424,21 @@ def test_a_two_worker_fine_tune_stops_resumes_and_matches_the_one_process_loss_c
 def test_a_job_over_both_nodes_matches_the_local_run_though_a_node_dies(
     cluster: Cluster, tmp_path: Path
 ):
+    # first an invocation job over both nodes, beside the same job run here
+    asked = {
+        "input_uri": str(_invocation_records(tmp_path / "records.jsonl", 6)),
+        "model_id": "springboard-tiny-t5",
+    }
+    inv_local = invocation.create(
+        job_name="inv-local", output_uri=str(tmp_path / "inv-local"), **asked
+    )
+    inv_ray = invocation.create(
+        job_name="inv-ray",
+        output_uri=str(tmp_path / "inv-ray"),
+        cluster=cluster.address,
+        instance_count=2,  # one copy on each node
+        **asked,
+    )
     status = subprocess.run(
         [str(VENV_BIN / "springboard"), "cluster", "status", "--json"],
         env={
@@ -335,6 +456,18 @@ def test_a_job_over_both_nodes_matches_the_local_run_though_a_node_dies(
     n = 64
     args = {"input": str(_records(tmp_path / "in.jsonl", n)), "env": HYPER, "batch_size": 4}
     local = transform.submit("springboard-tiny-t5", output=str(tmp_path / "local"), **args)
+    invoked = [invocation.wait(job.id, timeout=240) for job in (inv_local, inv_ray)]
+    assert [j.status for j in invoked] == ["PartiallyCompleted"] * 2, invoked
+    assert invoked[1].counts == invoked[0].counts and invoked[1].counts["succeeded"] == 5
+    inv_out = [Path(job.outputs["files"][0]).read_bytes() for job in invoked]
+    assert inv_out[1] == inv_out[0]  # the same lines, the error line too, in order
+    assert [json.loads(line)["recordId"] for line in inv_out[1].splitlines()] == [
+        *(f"q{i}" for i in range(5)),
+        "typo",
+    ]
+    [spread] = [x for x in Path(invoked[1].log_path).read_text().splitlines() if "per node" in x]
+    assert spread.count(",") == 1, spread  # records on two nodes
+    # then the transform, whose second node dies mid-job
     on_ray = transform.submit(
         "springboard-tiny-t5",
         output=str(tmp_path / "ray"),

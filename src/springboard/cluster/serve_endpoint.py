@@ -4,9 +4,10 @@ Started by `endpoints.deploy(..., cluster=...)` in place of the local server pro
 is the endpoint's keeper on this machine: it joins the cluster, runs the endpoint as a Ray
 Serve application of `instance_count` replicas behind the Serve proxy (head node only,
 on the endpoint's host and port), records the URL and marks the endpoint InService once
-every replica is up, then writes the replicas and their states to `replicas.json` in the
-endpoint's folder every few seconds (what `endpoints describe` shows) until SIGTERM
-(`endpoints delete`), when it deletes the application and leaves the cluster.
+every replica is up, then writes the replicas (state, node, process id) to
+`replicas.json` in the endpoint's folder every few seconds (what `endpoints describe`
+shows) until SIGTERM (`endpoints delete`), when it deletes the application and leaves
+the cluster.
 
 Each replica is Springboard's own endpoint: an `EndpointService` with its own Generator
 and batcher, and the same app (`serving.app.create_app` with the OpenAI routes) a local
@@ -175,6 +176,36 @@ class EndpointReplica:
 
 
 def _replica_states(serve: Any, name: str) -> list[dict[str, Any]]:
+    """Each replica of the application `name`: its deployment, state, id, node and process
+    id, as the Serve controller details them (what `serve.status()` summarizes); only the
+    states if this Ray's controller client does not offer the details."""
+    try:
+        from ray.serve.context import _get_global_client
+        from ray.serve.schema import ServeInstanceDetails
+
+        client = _get_global_client(raise_if_no_controller_running=False)
+        details = ServeInstanceDetails(**client.get_serve_details()) if client else None
+    except (ImportError, AttributeError, TypeError, ValueError):  # a private API moved
+        return _replica_counts(serve, name)
+    app = details.applications.get(name) if details else None
+    if app is None:
+        return []
+    return [
+        {
+            "deployment": deployment,
+            "state": str(getattr(replica.state, "value", replica.state)),
+            "replica_id": replica.replica_id,
+            "node_id": replica.node_id,
+            "node_ip": replica.node_ip,
+            "pid": replica.pid,
+        }
+        for deployment, status in app.deployments.items()
+        for replica in status.replicas
+    ]
+
+
+def _replica_counts(serve: Any, name: str) -> list[dict[str, Any]]:
+    """The replicas' states alone, from `serve.status()`'s counts per state."""
     app = serve.status().applications.get(name)
     if app is None:
         return []
@@ -185,6 +216,23 @@ def _replica_states(serve: Any, name: str) -> list[dict[str, Any]]:
                 {"deployment": deployment, "state": str(getattr(state, "value", state))}
             ] * count
     return out
+
+
+def _start_serve(http_options: dict[str, Any], attempts: int = 3) -> None:
+    """`serve.start`, tried again when its HTTP proxy dies or is not ready in time: on a
+    busy machine Serve's controller can kill a proxy that is slow to pass its first health
+    check (`ActorDiedError: ... killed by ray.kill`), and the next start makes a new one."""
+    from ray import serve
+    from ray.exceptions import GetTimeoutError, RayActorError
+
+    for attempt in range(1, attempts + 1):
+        try:
+            serve.start(http_options=http_options)
+            return
+        except (RayActorError, GetTimeoutError) as exc:
+            if attempt == attempts:
+                raise
+            log.warning("Ray Serve's proxy did not start (%s); trying again", exc)
 
 
 def serve_endpoint(name: str) -> int:
@@ -214,7 +262,7 @@ def serve_endpoint(name: str) -> int:
             signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
             port = row["port"] or 8000
-            serve.start(http_options={"host": row["host"], "port": port, "location": "HeadOnly"})
+            _start_serve({"host": row["host"], "port": port, "location": "HeadOnly"})
             deployment: Any = serve.deployment(
                 serve.ingress()(EndpointReplica),
                 name="endpoint",
