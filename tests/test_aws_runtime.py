@@ -45,7 +45,11 @@ def endpoint(home) -> Iterator[str]:
         patch.setenv("SPRINGBOARD_HOME", str(home))
         patch.delenv("SPRINGBOARD_API_KEY", raising=False)
         reset_settings()
-        info = endpoints.deploy("springboard-tiny-llama", name="chat")
+        # every decoding step's tokens written as they come (the default coalesces them
+        # every 50 ms), so a stream shows as many events as a per-token server sends
+        info = endpoints.deploy(
+            "springboard-tiny-llama", name="chat", env={"SPRINGBOARD_STREAM_INTERVAL_MS": "0"}
+        )
     yield info.url
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SPRINGBOARD_HOME", str(home))
