@@ -12,7 +12,8 @@ fast. Slow tests run first, so a parallel run never ends on one of them alone.
 Parallel runs (`make test`, pytest-xdist): each worker runs whole files, with one torch
 thread, which the servers and workers it starts inherit (tests/ sets nothing else).
 
-Made once per run (session fixtures): the two bundled models loaded in this process, and
+Made once per run (session fixtures): the two bundled models loaded in this process, the
+folder of the zygotes that fork servers and workers (`zygotes`), and
 `qg_fine_tuned`, the bundled text2text model fine-tuned to ask questions. Not here: module
 fixtures that several tests of one file share (endpoints, servers) live in that file.
 """
@@ -57,6 +58,19 @@ def isolate(patch: pytest.MonkeyPatch, home: Path, hf: Path) -> None:
     patch.delenv("SPRINGBOARD_DATABASE_URL", raising=False)
     patch.delenv("SPRINGBOARD_OFFLINE", raising=False)
     reset_settings()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def zygotes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The run's own folder of zygotes (`springboard.prefork`), one per test process,
+    shared by its tests' homes; they are ended with the run."""
+    from springboard import prefork
+
+    folder = tmp_path_factory.mktemp("run")
+    folder.chmod(0o700)
+    os.environ["SPRINGBOARD_RUNTIME_DIR"] = str(folder)
+    yield folder
+    prefork.stop_all(folder)
 
 
 @pytest.fixture(autouse=True)

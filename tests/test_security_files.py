@@ -184,6 +184,9 @@ def test_deploy_env_secret_reaches_the_server_only(isolated_env):
         "--env",
         "OPTION_MAX_ROLLING_BATCH_SIZE=4",
         "--json",
+        # started anew, so /proc/PID/environ below is the server's own (a forked server's
+        # is its zygote's; tests/test_prefork.py checks what reaches a forked one)
+        env={"SPRINGBOARD_PREFORK": "0"},
     )
     try:
         assert deployed.returncode == 0, deployed.stderr

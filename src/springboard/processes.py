@@ -2,10 +2,12 @@
 is still alive (by pid and start time, so a reused pid is not mistaken for it).
 
 Endpoint servers and job workers both run this way, each with its torch/OpenMP thread
-budget in its environment (`thread_budget`). Each child started by this process has a
-daemon thread waiting for it, so one that exits is reaped at once (a long-lived
-`springboard serve` never collects zombies), whether or not anyone asks about it. Logs
-are created private to the user (`permissions`).
+budget in its environment (`thread_budget`): forked by a zygote that has imported torch
+already when one is ready (`prefork`), else started as a new `python -m`. Each child
+started the second way has a daemon thread waiting for it, so one that exits is reaped at
+once (a long-lived `springboard serve` never collects zombies), whether or not anyone asks
+about it; a zygote reaps the ones it forks. Logs are created private to the user
+(`permissions`).
 """
 
 from __future__ import annotations
@@ -32,11 +34,17 @@ def spawn(
     module: str, args: list[str], *, log_path: Path, env: Mapping[str, str] | None = None
 ) -> tuple[int, float]:
     """Run `python -m module args...` detached, output appended to `log_path`, in `env`
-    (default: this process's) with the child's thread budget set.
+    (default: this process's) with the child's thread budget set: forked by a zygote that
+    has imported torch already when one is ready (`prefork`), else as a new process.
 
     Returns the pid and its start time (for `alive`).
     """
+    from springboard import prefork
+
     child_env = thread_budget.child_env(os.environ if env is None else env)
+    pid = prefork.start(module, args, env=child_env, log_path=log_path)
+    if pid is not None:
+        return pid, psutil.Process(pid).create_time()
     with open(log_path, "ab", opener=permissions.opener) as log:
         process = subprocess.Popen(
             [sys.executable, "-m", module, *args],
@@ -46,12 +54,16 @@ def spawn(
             env=child_env,
             start_new_session=True,
         )
+    watch(process)
+    return process.pid, psutil.Process(process.pid).create_time()
+
+
+def watch(process: subprocess.Popen[bytes]) -> None:
+    """Reap `process` as soon as it exits (a daemon thread waits for it)."""
     _children[process.pid] = process
-    started = psutil.Process(process.pid).create_time()
     threading.Thread(
         target=_reap_when_done, args=(process,), daemon=True, name=f"reap-{process.pid}"
     ).start()
-    return process.pid, started
 
 
 def _reap_when_done(process: subprocess.Popen[bytes]) -> None:
