@@ -391,6 +391,22 @@ def test_fit_names_channels_and_refuses_unknown_ones():
     assert Estimator._channels({"train": "a", "validation": "b", "test": "c"}) == ("a", "b")
 
 
+def test_instance_count_asks_for_ray_train_workers_and_needs_a_cluster(monkeypatch):
+    from springboard.errors import ValidationError
+    from springboard.sagemaker.jumpstart.estimator import JumpStartEstimator
+
+    monkeypatch.delenv("SPRINGBOARD_RAY_ADDRESS", raising=False)
+    reset_settings()
+    one = JumpStartEstimator(model_id="springboard-tiny-t5", instance_count=1)
+    assert "instance_count" not in one.hyperparameters()
+    two = JumpStartEstimator(model_id="springboard-tiny-t5", instance_count=2)
+    assert two.hyperparameters()["instance_count"] == 2
+    with pytest.raises(ValidationError) as err:  # refused before any job starts
+        two.fit({"training": str(QG / "train")}, wait=False)
+    assert err.value.issues[0].field == "instance_count"
+    assert "SPRINGBOARD_RAY_ADDRESS" in str(err.value)
+
+
 def test_a_failed_job_raises_naming_the_job_and_its_reason():
     from springboard.jobs import service
     from springboard.jobs.states import JobStatus, transition

@@ -9,8 +9,11 @@ Springboard URIs (`model_uri`, `image_uri`, `source_dir` from `model_uris` / `im
 - The job writes `<output_path>/<job name>/output/model.tar.gz` (`model/`, unpacked, with
   `disable_output_compression=True`); `output_path` defaults to the session's default
   bucket. Locations are local paths or `s3://` (`uris.localize` for the local bucket).
-- `instance_type` is checked against this machine (`instance_types.require`); the other
-  settings of the managed hub's machines are accepted and ignored (`sdk.arguments`).
+- `instance_type` is checked against this machine (`instance_types.require`);
+  `instance_count` above 1 trains on that many Ray Train workers of the cluster
+  `SPRINGBOARD_RAY_ADDRESS` names (the `instance_count` hyperparameter; without a cluster
+  `fit` says so, naming it); the other settings of the managed hub's machines are accepted
+  and ignored (`sdk.arguments`).
 """
 
 from __future__ import annotations
@@ -133,6 +136,7 @@ class Estimator:
         image_uri: str | None = None,
         *,
         instance_type: str | None = None,
+        instance_count: int | None = None,
         output_path: str | None = None,
         hyperparameters: Mapping[str, Any] | None = None,
         environment: Mapping[str, str] | None = None,
@@ -152,6 +156,9 @@ class Estimator:
         self.instance_type = instance_type
         self.output_path = output_path
         self._hyperparameters = {k: v for k, v in (hyperparameters or {}).items()}
+        if instance_count not in (None, 1):  # workers on the Ray cluster (docs/scale-out.md)
+            self._hyperparameters.setdefault("instance_count", instance_count)
+        self.instance_count = instance_count or 1
         self.environment = dict(environment or {})
         self._accept_eula = str(self.environment.pop("accept_eula", "")).lower() == "true"
         self.model_uri = model_uri

@@ -198,7 +198,9 @@ _SM_MODEL = frozenset(
         "entry_point",
     }
 )
-_SM_ESTIMATOR = (MANAGED_HUB["Estimator"] - {"instance_type", "base_job_name"}) | {
+_SM_ESTIMATOR = (
+    MANAGED_HUB["Estimator"] - {"instance_type", "instance_count", "base_job_name"}
+) | {
     "model_channel_name",
     "rules",
     "tensorboard_output_config",

@@ -26,6 +26,7 @@ class JumpStartEstimator(Estimator):
         *,
         image_uri: str | None = None,
         instance_type: str | None = None,
+        instance_count: int | None = None,
         hyperparameters: Mapping[str, Any] | None = None,
         environment: Mapping[str, str] | None = None,
         output_path: str | None = None,
@@ -41,6 +42,7 @@ class JumpStartEstimator(Estimator):
         super().__init__(
             image_uri if uris.is_catalog(image_uri) else None,
             instance_type=instance_type,
+            instance_count=instance_count,
             output_path=output_path,
             hyperparameters={**defaults, **dict(hyperparameters or {})},
             environment=environment,
