@@ -1,6 +1,6 @@
 """Batch jobs and endpoints on a Ray cluster: a real two-node cluster on loopback (two
-raylets on this machine, one CPU each, no dashboard), started once for the file and always
-torn down (its processes, by pid).
+raylets on this machine, one CPU each, no dashboard), started once for the file with
+`springboard.cluster.local` and always torn down (its processes, by pid).
 
 An endpoint of two replicas on Ray Serve answers its routes and lists its replicas; one
 replica is killed (SIGKILL) under a load of four clients, every request is answered with
@@ -10,19 +10,15 @@ process (within a tolerance), and its model predicts. Then an invocation job ove
 nodes writes byte for byte what the same job run locally writes, and a transform job
 spread over both nodes, whose second node is killed mid-job (its raylet and everything
 under it, SIGKILL), completes and does the same: every record once, in order (one job
-does both, to keep the file near a minute). The refusals (a bad address, instances without a cluster, no `ray`, training
-workers without a cluster) need no cluster."""
+does both, to keep the file near a minute). The refusals (a bad address, instances without
+a cluster, no `ray`, training workers without a cluster) need no cluster."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,6 +31,7 @@ import psutil
 import pytest
 
 from springboard.cluster import RayNotInstalledError
+from springboard.cluster.local import LocalCluster, kill, local_cluster
 from springboard.errors import ClientError, ValidationError
 from springboard.jobs import invocation, service, transform
 from springboard.jobs.placement import placement
@@ -43,92 +40,22 @@ from tests.conftest import VENV_BIN, cli_env
 from tests.servers import free_port
 
 # the head notices a dead node in about a second instead of fifteen
-SYSTEM_CONFIG = json.dumps({"health_check_period_ms": 500, "health_check_failure_threshold": 2})
-
-
-@dataclass
-class Cluster:
-    address: str
-    temp_dir: Path
-    worker_port: int  # the second node's raylet listens here: how the test finds it
-
-    def raylet(self, port: int) -> psutil.Process:
-        for proc in psutil.process_iter(["cmdline"]):
-            cmdline = proc.info["cmdline"] or []
-            if any(a == f"--node_manager_port={port}" for a in cmdline) and any(
-                str(self.temp_dir) in a for a in cmdline
-            ):
-                return proc
-        raise LookupError(f"no raylet on port {port}")
-
-    def ours(self) -> list[psutil.Process]:
-        """Every process of this cluster: those naming its temp dir, and their children."""
-        found: dict[int, psutil.Process] = {}
-        for proc in psutil.process_iter(["cmdline"]):
-            if any(str(self.temp_dir) in a for a in proc.info["cmdline"] or []):
-                found[proc.pid] = proc
-                for child in proc.children(recursive=True):
-                    found[child.pid] = child
-        return list(found.values())
-
-
-def _ray(*args: str) -> None:
-    subprocess.run(
-        [str(VENV_BIN / "ray"), "start", *args, "--disable-usage-stats"],
-        check=True,
-        capture_output=True,
-        timeout=120,
-        env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"},
-    )
-
-
-def _kill(procs: list[psutil.Process]) -> None:
-    for proc in procs:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            proc.send_signal(signal.SIGKILL)
-    psutil.wait_procs(procs, timeout=10)
+SYSTEM_CONFIG = {"health_check_period_ms": 500, "health_check_failure_threshold": 2}
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
+def worker_port() -> int:
+    """The second node's raylet listens here: how the last test finds it."""
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def cluster(worker_port: int) -> Iterator[LocalCluster]:
     pytest.importorskip("ray")
-    temp_dir = Path(tempfile.mkdtemp(prefix="sbray", dir="/tmp"))  # short: socket paths
-    port = free_port()
-    found = Cluster(f"127.0.0.1:{port}", temp_dir, free_port())
-    try:
-        _ray(
-            "--head",
-            "--node-ip-address",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--num-cpus",
-            "1",
-            "--include-dashboard",
-            "false",
-            "--dashboard-port",
-            str(free_port()),
-            "--ray-client-server-port",
-            str(free_port()),
-            "--temp-dir",
-            str(temp_dir),
-            "--system-config",
-            SYSTEM_CONFIG,
-        )
-        _ray(
-            "--address",
-            found.address,
-            "--node-ip-address",
-            "127.0.0.1",
-            "--num-cpus",
-            "1",
-            "--node-manager-port",
-            str(found.worker_port),
-        )
+    with local_cluster(system_config=SYSTEM_CONFIG, timeout=120) as found:
+        found.add_node(node_manager_port=worker_port, timeout=120)
         yield found
-    finally:  # however the tests went: every process of this cluster, by pid
-        _kill(found.ours())
-        shutil.rmtree(temp_dir, ignore_errors=True)
+    # however the tests went: every process of this cluster was killed, by pid
 
 
 def _records(path: Path, n: int) -> Path:
@@ -201,7 +128,7 @@ def test_without_ray_the_error_names_the_install_command(monkeypatch: pytest.Mon
 @pytest.mark.ray
 @pytest.mark.integration
 @pytest.mark.slow
-def test_an_endpoint_of_two_replicas_answers_every_route_and_lists_them(cluster: Cluster):
+def test_an_endpoint_of_two_replicas_answers_every_route_and_lists_them(cluster: LocalCluster):
     # first in the file: the last test kills the second node
     info = endpoints.deploy(
         "springboard-tiny-llama",
@@ -235,7 +162,7 @@ def test_an_endpoint_of_two_replicas_answers_every_route_and_lists_them(cluster:
         assert completion.status_code == 200 and completion.json()["usage"]["completion_tokens"]
 
         # a replica killed under load: every request is answered, each retried at most once
-        ours = {p.pid for p in cluster.ours()}
+        ours = {p.pid for p in cluster.processes()}
         pids = {r["pid"] for r in running}
         assert len(pids) == 2 and pids <= ours, (running, "not this cluster's processes")
         # either replica: the proxy spreads requests over both, so it may die mid-request
@@ -244,7 +171,7 @@ def test_an_endpoint_of_two_replicas_answers_every_route_and_lists_them(cluster:
         load = {"inputs": "once upon a time", "parameters": {"max_new_tokens": 16}}
         expected = httpx.post(f"{info.url}/invocations", json=load, timeout=60).json()
         url = f"{info.url}/invocations"
-        answers, killed_at = _under_load(url, load, lambda: _kill([victim]))
+        answers, killed_at = _under_load(url, load, lambda: kill([victim]))
         assert all(a.status == 200 for a in answers), answers
         assert all(a.body == expected for a in answers)  # the survivor answers the same
         assert max(a.attempts for a in answers) <= 2
@@ -363,7 +290,7 @@ def _losses(job_id: str) -> dict[int, float]:
 @pytest.mark.integration
 @pytest.mark.slow
 def test_a_two_worker_fine_tune_stops_resumes_and_matches_the_one_process_loss_curve(
-    cluster: Cluster,
+    cluster: LocalCluster,
 ):
     from springboard.catalog import Catalog
     from springboard.inference import Generator
@@ -422,7 +349,7 @@ def test_a_two_worker_fine_tune_stops_resumes_and_matches_the_one_process_loss_c
 @pytest.mark.integration
 @pytest.mark.slow
 def test_a_job_over_both_nodes_matches_the_local_run_though_a_node_dies(
-    cluster: Cluster, tmp_path: Path
+    cluster: LocalCluster, worker_port: int, tmp_path: Path
 ):
     # first an invocation job over both nodes, beside the same job run here
     asked = {
@@ -477,8 +404,8 @@ def test_a_job_over_both_nodes_matches_the_local_run_though_a_node_dies(
         **args,
     )
     _wait(lambda: service.get(on_ray.id).counts.get("processed", 0) >= 16, timeout=180)
-    raylet = cluster.raylet(cluster.worker_port)  # the second node dies mid-job
-    _kill([raylet, *raylet.children(recursive=True)])
+    raylet = cluster.raylet(worker_port)  # the second node dies mid-job
+    kill([raylet, *raylet.children(recursive=True)])
     done = [service.wait(job.id, timeout=300) for job in (local, on_ray)]
     assert [j.status for j in done] == ["Completed", "Completed"], [j.status_message for j in done]
     assert done[1].counts == done[0].counts and done[1].counts["succeeded"] == n
