@@ -310,6 +310,13 @@ def serve_endpoint(name: str) -> int:
     return 0
 
 
+def _rolling_rows(spec: Any, env: dict[str, str]) -> int:
+    """The rows a replica's continuous batch holds (its deployment settings)."""
+    from springboard.serving.settings import DeploymentSettings
+
+    return DeploymentSettings.from_env(env, spec).max_rolling_batch_size
+
+
 def _write_replicas(name: str, states: list[dict[str, Any]]) -> None:
     path = endpoint_dir(name) / REPLICAS_FILE
     tmp = path.with_suffix(".tmp")
@@ -323,10 +330,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-
-def _rolling_rows(spec: Any, env: dict[str, str]) -> int:
-    """The rows a replica's continuous batch holds (its deployment settings)."""
-    from springboard.serving.settings import DeploymentSettings
-
-    return DeploymentSettings.from_env(env, spec).max_rolling_batch_size
