@@ -44,7 +44,6 @@ import os
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import time
 from collections.abc import Mapping
@@ -205,20 +204,15 @@ def _launch(folder: Path, name: str, env: Mapping[str, str]) -> None:
         }
         zygote_env["OMP_NUM_THREADS"] = zygote_env["MKL_NUM_THREADS"] = "1"
         idle = str(get_settings().prefork_idle)
-        with open(folder / f"{name}.log", "ab") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", __name__, str(folder / f"{name}.sock"), idle],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=zygote_env,
-                start_new_session=True,
-                cwd="/",
-            )
+        process = processes.start_detached(
+            [sys.executable, "-m", __name__, str(folder / f"{name}.sock"), idle],
+            folder / f"{name}.log",
+            zygote_env,
+            cwd="/",
+        )
         import psutil
 
         pid_file.write_text(f"{process.pid} {psutil.Process(process.pid).create_time()}\n")
-        processes.watch(process)
 
 
 def stop_all(folder: Path | None = None) -> int:

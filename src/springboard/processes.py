@@ -45,17 +45,27 @@ def spawn(
     pid = prefork.start(module, args, env=child_env, log_path=log_path)
     if pid is not None:
         return pid, psutil.Process(pid).create_time()
+    process = start_detached([sys.executable, "-m", module, *args], log_path, child_env)
+    return process.pid, psutil.Process(process.pid).create_time()
+
+
+def start_detached(
+    command: list[str], log_path: Path, env: Mapping[str, str], cwd: str | None = None
+) -> subprocess.Popen[bytes]:
+    """Start `command` in a session of its own, output appended to `log_path` (created
+    owner-only), stdin empty; reaped as soon as it exits (`watch`)."""
     with open(log_path, "ab", opener=permissions.opener) as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", module, *args],
+            command,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=child_env,
+            env=env,
             start_new_session=True,
+            cwd=cwd,
         )
     watch(process)
-    return process.pid, psutil.Process(process.pid).create_time()
+    return process
 
 
 def watch(process: subprocess.Popen[bytes]) -> None:
