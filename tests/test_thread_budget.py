@@ -151,3 +151,47 @@ def test_a_job_worker_runs_torch_with_its_budget(no_thread_env, tmp_path):
         f"thread budget: {cores} torch thread{'s' if cores > 1 else ''} "
         f"({cores} cores shared by 1 heavy process)"
     ) in Path(done.log_path).read_text()
+
+
+@pytest.fixture
+def own_reviser(monkeypatch):
+    """This test's `apply` and `revise` state, gone with the test (torch's threads too)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    monkeypatch.setattr(thread_budget, "_reviser", thread_budget._Reviser())
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_a_budget_the_rule_set_is_revised_as_heavy_processes_start_and_end(
+    no_thread_env, spawned, own_reviser
+):
+    import threading
+
+    import torch
+
+    cores = thread_budget.cores()
+    assert thread_budget.revise(every=0) is None  # nothing applied: nothing to revise
+    assert thread_budget.apply().threads == cores  # alone: every core
+    pid, started, _ = spawned()
+    as_endpoint("beside", pid, started)
+    assert thread_budget.revise() == cores  # not recounted yet: at most every 2 s
+    assert thread_budget.revise(every=0) == max(1, cores // 2) == torch.get_num_threads()
+
+    seen: list[int] = []  # another thread running torch gets the share when it asks
+    worker = threading.Thread(target=lambda: seen.append(thread_budget.revise() or 0))
+    worker.start()
+    worker.join()
+    assert seen == [max(1, cores // 2)]
+
+    processes.terminate(pid, started, grace=5)  # it ended: the core comes back
+    assert thread_budget.revise(every=0) == cores == torch.get_num_threads()
+
+
+def test_a_budget_the_user_set_is_never_revised(no_thread_env, spawned, own_reviser, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert thread_budget.apply().source == "OMP_NUM_THREADS"
+    pid, started, _ = spawned()
+    as_endpoint("beside", pid, started)
+    assert thread_budget.revise(every=0) is None

@@ -3,7 +3,7 @@
 torch starts one thread per core in every process. Several such processes on a small
 machine oversubscribe it, and OpenMP threads spinning at barriers then cost 10-70x (two
 processes with the default threads on 2 cores ran 9-70x slower than one thread each). So
-each heavy process gets a budget, decided once when it starts and kept for its life:
+each heavy process gets a budget when it starts:
 
 1. `SPRINGBOARD_TORCH_THREADS`, when set: that many, for every process;
 2. else `OMP_NUM_THREADS`, when the process's environment sets it (yours, or an endpoint's
@@ -13,15 +13,25 @@ each heavy process gets a budget, decided once when it starts and kept for its l
    new one.
 
 `child_env` applies this to a child's environment at spawn (`OMP_NUM_THREADS`,
-`MKL_NUM_THREADS`); `apply` sets torch's threads at the start of the process itself. This
-module does not start processes or watch them; a budget is not revised when others start
-or end.
+`MKL_NUM_THREADS`); `apply` sets torch's threads at the start of the process itself.
+
+A budget the rule made is revised while the process runs: `revise`, called by the code
+that runs torch at points where changing threads is safe (before each generation pass,
+each continuous-batching step, each training step), recounts the heavy processes at most
+every `REVISE_SECONDS` and sets the calling thread's torch threads to the new share. So
+the first of two jobs gives back a core when the second starts (measured: a greedy
+self-consistency job kept 2 threads beside a 1-thread job on 2 cores and ran 12x slower
+than alone), and takes it again when the other ends. A budget set by the user (the
+setting or OMP_NUM_THREADS) is never revised. This module does not start processes or
+watch them.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -33,6 +43,7 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 # recomputes its budget instead of taking it for the user's.
 BUDGET_MARK = "SPRINGBOARD_THREAD_BUDGET"
 RULE = "cores // heavy processes"
+REVISE_SECONDS = 2.0  # a recount costs a store query and a few pid checks (~ms)
 
 
 @dataclass(frozen=True)
@@ -141,6 +152,47 @@ def child_env(env: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
+class _Reviser:
+    """This process's budget (once `apply` has set it) and each torch thread's share of it."""
+
+    def __init__(self) -> None:
+        self.budget: Budget | None = None
+        self.checked = 0.0
+        self.lock = threading.Lock()
+        self.local = threading.local()  # .threads: what this thread last set
+
+    def start(self, budget: Budget, threads: int) -> None:
+        self.budget, self.checked = budget, time.monotonic()
+        self.local.threads = threads
+
+    def revise(self, every: float) -> int | None:
+        budget = self.budget
+        if budget is None or not budget.by_rule:
+            return None
+        with self.lock:  # one recount for all the threads that ask at once
+            if time.monotonic() - self.checked >= every:
+                self.checked = time.monotonic()
+                try:
+                    new = _by_rule(exclude_pid=os.getpid())
+                except Exception as exc:  # noqa: BLE001 (a recount never fails the work)
+                    log.warning("thread budget not revised: %s", exc)
+                    new = budget
+                if new.threads != budget.threads:
+                    log.info(
+                        "thread budget revised: %d torch threads (%s)", new.threads, new.reason
+                    )
+                self.budget = budget = new
+        if getattr(self.local, "threads", None) != budget.threads:
+            import torch
+
+            torch.set_num_threads(budget.threads)  # the calling thread's OpenMP count
+            self.local.threads = budget.threads
+        return budget.threads
+
+
+_reviser = _Reviser()
+
+
 def apply() -> Budget:
     """Set this process's torch threads to its budget (call once, at its start)."""
     import torch
@@ -148,7 +200,16 @@ def apply() -> Budget:
     budget = for_this_process()
     torch.set_num_threads(budget.threads)
     threads = torch.get_num_threads()
+    _reviser.start(budget, threads)
     log.info(
         "thread budget: %d torch thread%s (%s)", threads, "" if threads == 1 else "s", budget.reason
     )
     return budget
+
+
+def revise(every: float = REVISE_SECONDS) -> int | None:
+    """In a thread about to run torch, at a point where its thread count may change: when
+    `apply` set this process's budget by the rule, recount the heavy processes (at most
+    every `every` seconds) and give the calling thread the new share. Returns the thread's
+    count, or None when there is nothing to revise (no `apply`, or a budget the user set)."""
+    return _reviser.revise(every)

@@ -331,6 +331,9 @@ class Generator:
     ) -> list[GenerationResult]:
         import torch
 
+        from springboard import thread_budget
+
+        thread_budget.revise()  # a job or server started or ended beside this one
         rows: list[RowSpec] = []
         owners: list[tuple[int, int]] = []  # row -> (item, sequence)
         for k, item in enumerate(batch):

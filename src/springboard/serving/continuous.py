@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 
+from springboard import thread_budget
 from springboard.errors import ClientError, GenerationError
 from springboard.inference.generator import Generator, Planned
 from springboard.inference.observers import LogprobRecorder, StepLogprob
@@ -115,6 +116,7 @@ class ContinuousBatcher(Batcher):
                 self._drop_cancelled()
                 self._admit(block=not self._rows)
                 if self._rows:
+                    thread_budget.revise()  # a job or server started or ended beside this one
                     self._step()
             except Exception as exc:  # a bug: fail the requests in the batch, keep serving
                 log.exception("continuous batch failed")

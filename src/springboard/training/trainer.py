@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from springboard import permissions
+from springboard import permissions, thread_budget
 from springboard.catalog import Catalog, ModelSpec, SourceKind, Task
 from springboard.config import get_settings
 from springboard.jobs.states import JobStatus
@@ -287,6 +287,9 @@ def fit(
         def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             # a point in the metrics stream, so a checkpoint is an event even once removed
             ctx.metric("checkpoint", state.global_step, step=state.global_step)
+
+        def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            thread_budget.revise()  # a job or server started or ended beside this one
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             if save_steps and state.global_step % save_steps == 0:
