@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -37,6 +38,7 @@ from springboard.jobs import invocation, service, transform
 from springboard.jobs.placement import placement
 from springboard.serving import endpoints
 from tests.conftest import VENV_BIN, cli_env
+from tests.s3server import S3Server, bucket, keys, s3, s3_env  # noqa: F401 (fixtures)
 from tests.servers import free_port
 
 # the head notices a dead node in about a second instead of fifteen
@@ -50,11 +52,17 @@ def worker_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def cluster(worker_port: int) -> Iterator[LocalCluster]:
+def cluster(worker_port: int, s3: S3Server) -> Iterator[LocalCluster]:
     pytest.importorskip("ray")
-    with local_cluster(system_config=SYSTEM_CONFIG, timeout=120) as found:
-        found.add_node(node_manager_port=worker_port, timeout=120)
-        yield found
+    # the nodes reach the S3 server as a cluster's nodes reach theirs: with their own
+    # settings and credentials (here moto's), not the driver's (which Ray never passes)
+    with pytest.MonkeyPatch.context() as nodes_env:
+        for key, value in s3.env().items():
+            nodes_env.setenv(key, value)
+        with local_cluster(system_config=SYSTEM_CONFIG, timeout=120) as found:
+            found.add_node(node_manager_port=worker_port, timeout=120)
+            nodes_env.undo()  # the tests' own environment is theirs to set
+            yield found
     # however the tests went: every process of this cluster was killed, by pid
 
 
@@ -291,6 +299,8 @@ def _losses(job_id: str) -> dict[int, float]:
 @pytest.mark.slow
 def test_a_two_worker_fine_tune_stops_resumes_and_matches_the_one_process_loss_curve(
     cluster: LocalCluster,
+    s3_env: S3Server,
+    bucket: str,
 ):
     from springboard.catalog import Catalog
     from springboard.inference import Generator
@@ -311,6 +321,7 @@ def test_a_two_worker_fine_tune_stops_resumes_and_matches_the_one_process_loss_c
         name="two",
         cluster=cluster.address,
         hyperparameters={**common, "batch_size": "4", "instance_count": "2"},
+        checkpoint_uri=f"s3://{bucket}/two/",
     )
     # asked to stop while the workers start: both stop after step 1, with a checkpoint
     _wait(lambda: service.get(job.id).status == "InProgress", timeout=60)
@@ -318,11 +329,21 @@ def test_a_two_worker_fine_tune_stops_resumes_and_matches_the_one_process_loss_c
     stopped = service.wait(job.id, timeout=300)
     assert stopped.status == "Stopped", stopped.status_message
     assert stopped.counts["step"] == 1
-    assert (paths.job_dir(job.id) / "checkpoints" / "checkpoint-1").is_dir()
+    local_copy = paths.job_dir(job.id) / "checkpoints" / "checkpoint-1"
+    assert local_copy.is_dir()
+    # each worker wrote its part of the checkpoint to S3: rank 0 the weights and state,
+    # each rank its RNG state; the state file (written last) says it is complete
+    saved = keys(s3_env, bucket, "two/checkpoint-1/")
+    for name in ("model.safetensors", "rng_state_0.pth", "rng_state_1.pth", "trainer_state.json"):
+        assert f"two/checkpoint-1/{name}" in saved, saved
+    # the job resumes on nodes that never saw its folder: from S3
+    shutil.rmtree(local_copy.parent)
     service.resume(job.id)
     two = service.wait(job.id, timeout=300)
     assert two.status == "Completed", two.status_message
     assert two.counts["step"] == two.counts["total_steps"] == 8
+    assert "restored checkpoint-1 from s3://" in Path(two.log_path).read_text()
+    assert keys(s3_env, bucket, "two/") == []  # a success removes them there too
     one = service.wait(local.id, timeout=300)  # ran meanwhile, while the workers started
     assert one.status == "Completed", one.status_message
 

@@ -214,6 +214,52 @@ def list_files(
     return files
 
 
+def list_folders(uri: str, field: str) -> list[str]:
+    """The names of the folders directly in the folder `uri`, sorted; none when `uri` is
+    not there yet."""
+    if not is_remote(uri):
+        folder = local_path(uri)
+        return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+    fs, path = filesystem(uri, field)
+    with _failures(uri, field, "list"):
+        fs.invalidate_cache()  # listings cached before another process wrote here
+        if not fs.isdir(path):
+            return []
+        entries = fs.ls(path, detail=True)
+    return sorted(basename(e["name"]) for e in entries if e.get("type") == "directory")
+
+
+def download_tree(uri: str, target: Path, field: str) -> Path:
+    """Copy every file under the folder `uri` into the local folder `target`, keeping
+    their relative paths."""
+    if not is_remote(uri):
+        import shutil
+
+        shutil.copytree(local_path(uri), target, dirs_exist_ok=True)
+        return target
+    fs, path = filesystem(uri, field)
+    root = path.rstrip("/")
+    with _failures(uri, field, "download"):
+        for name in fs.find(root):
+            local = target / name[len(root) :].lstrip("/")
+            local.parent.mkdir(parents=True, exist_ok=True)
+            fs.get_file(name, str(local))
+    return target
+
+
+def remove_tree(uri: str, field: str) -> None:
+    """Remove the folder `uri` and everything in it (nothing when it is not there)."""
+    if not is_remote(uri):
+        import shutil
+
+        shutil.rmtree(local_path(uri), ignore_errors=True)
+        return
+    fs, path = filesystem(uri, field)
+    with _failures(uri, field, "remove"):
+        if fs.exists(path):
+            fs.rm(path, recursive=True)
+
+
 def exists(uri: str, field: str) -> bool:
     if not is_remote(uri):
         return local_path(uri).exists()

@@ -50,6 +50,13 @@ def train(
             help="Also copy the fine-tuned model to OUTPUT/<model id>/ (a directory, s3://bucket/prefix or another fsspec URL).",
         ),
     ] = None,
+    checkpoint_uri: Annotated[
+        str | None,
+        typer.Option(
+            "--checkpoint-uri",
+            help="Also copy each checkpoint to this folder (s3://bucket/prefix, another fsspec URL, or a path every node sees), and resume from a newer one found there.",
+        ),
+    ] = None,
     cluster: ClusterOpt = None,
     wait: WaitOpt = False,
     json_out: JsonOpt = False,
@@ -68,5 +75,6 @@ def train(
         accept_eula=accept_eula,
         output=output,
         cluster=cluster,
+        checkpoint_uri=checkpoint_uri,
     )
     after_submit(job, wait=wait, json_out=json_out)

@@ -41,7 +41,13 @@ log = logging.getLogger("springboard.sdk")
 
 JOB_NAME_LENGTH = 41  # a job name becomes part of the fine-tuned model's id
 # what the job's parameters are called here, as the managed SDK calls them
-RENAMED = {"name": "job_name", "archive": "output_path", "train": "inputs", "validation": "inputs"}
+RENAMED = {
+    "name": "job_name",
+    "archive": "output_path",
+    "train": "inputs",
+    "validation": "inputs",
+    "checkpoint_uri": "checkpoint_s3_uri",
+}
 
 
 def print_log(job_id: str, *, follow: bool, poll: float = 0.5, out: Any = None) -> Job:
@@ -144,6 +150,7 @@ class Estimator:
         source_dir: str | None = None,
         base_job_name: str | None = None,
         disable_output_compression: bool = False,
+        checkpoint_s3_uri: str | None = None,
     ) -> None:
         instance_types.require(instance_type)
         require_no_script(source_dir)
@@ -165,6 +172,7 @@ class Estimator:
         self.source_dir = source_dir
         self.base_job_name = base_job_name
         self.disable_output_compression = disable_output_compression
+        self.checkpoint_s3_uri = checkpoint_s3_uri
         self.latest_training_job: _TrainingJob | None = None
         self._current_job_name: str | None = None
 
@@ -226,6 +234,9 @@ class Estimator:
                 accept_eula=self._accept_eula,
                 archive=self._output_path(),
                 compress_archive=not self.disable_output_compression,
+                checkpoint_uri=(
+                    uris.localize(self.checkpoint_s3_uri) if self.checkpoint_s3_uri else None
+                ),
             )
         except ValidationError as exc:
             raise exc.renamed(RENAMED) from None

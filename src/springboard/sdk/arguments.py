@@ -117,7 +117,6 @@ MANAGED_HUB: dict[str, frozenset[str]] = {
             "encrypt_inter_container_traffic",
             "use_spot_instances",
             "max_wait",
-            "checkpoint_s3_uri",
             "checkpoint_local_path",
             "enable_network_isolation",
             "max_retry_attempts",

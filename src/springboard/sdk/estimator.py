@@ -99,15 +99,19 @@ class Estimator:
         environment: Mapping[str, str] | None = None,
         accept_eula: bool = False,
         output_path: str | None = None,
+        checkpoint_s3_uri: str | None = None,
     ) -> None:
         """`output_path` (a local path, `s3://...` or another fsspec URL), as the managed
-        hub's: the fine-tuned model is also copied to `<output_path>/<model id>/`."""
+        hub's: the fine-tuned model is also copied to `<output_path>/<model id>/`.
+        `checkpoint_s3_uri` (any such location), as the managed hub's: each checkpoint is
+        also copied there, and a newer one found there is resumed from."""
         self.model_id = model_id
         self.model_version = model_version
         self.hyperparameters = dict(hyperparameters or {})
         self.environment = dict(environment or {})
         self.accept_eula = accept_eula
         self.output_path = output_path
+        self.checkpoint_s3_uri = checkpoint_s3_uri
         self.latest_training_job: Job | None = None
 
     def set_hyperparameters(self, **kwargs: Any) -> None:
@@ -132,16 +136,22 @@ class Estimator:
         from springboard.training import jobs
 
         train, validation = training_channels(inputs)
-        job = jobs.submit(
-            self.model_id,
-            train=train,
-            validation=validation,
-            hyperparameters=self.hyperparameters,
-            version=self.model_version,
-            name=job_name,
-            output=self.output_path,
-            accept_eula=self.accept_eula if accept_eula is None else accept_eula,
-        )
+        try:
+            job = jobs.submit(
+                self.model_id,
+                train=train,
+                validation=validation,
+                hyperparameters=self.hyperparameters,
+                version=self.model_version,
+                name=job_name,
+                output=self.output_path,
+                accept_eula=self.accept_eula if accept_eula is None else accept_eula,
+                checkpoint_uri=self.checkpoint_s3_uri,
+            )
+        except ValidationError as exc:  # named as this call's arguments are
+            raise exc.renamed(
+                {"output": "output_path", "checkpoint_uri": "checkpoint_s3_uri"}
+            ) from None
         self.latest_training_job = service.wait(job.id) if wait else job
         if wait:
             raise_if_failed(self.latest_training_job)

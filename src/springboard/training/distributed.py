@@ -22,19 +22,23 @@ Ray set up and trains under DDP, each worker on its share of every batch — wit
   `train --wait`, `jobs describe` and the metrics stream read as for a local job. The
   losses are each worker's mean averaged over the workers: `trainer.fit` turns off the HF
   Trainer's token averaging under DDP, which multiplied T5's loss by the worker count.
+- **log**: rank 0's `springboard.training` messages (the data read, a checkpoint restored
+  or resumed from) go through the relay to the job's log, marked `rank 0:`.
 - **stop**: the driver passes the job's stop request to the relay; rank 0 reads it and
   broadcasts it to every worker at each step (a one-element collective), so all stop
   after the same step with a checkpoint, as a local job does.
 - **checkpoints** are the HF Trainer's, written straight into the job's folder
   (`$SPRINGBOARD_HOME/jobs/ID/checkpoints`): rank 0 the weights and optimizer state,
   every rank its RNG state. `jobs resume` runs the job again and `fit` resumes from the
-  newest one, as locally. That folder must be a path every node sees: it is on one
-  machine, and on several only when SPRINGBOARD_HOME is on a shared volume.
+  newest one, as locally. On several machines that folder is shared when SPRINGBOARD_HOME
+  is on a shared volume; else the job's `checkpoint_uri` (`s3://...`) carries them: each
+  rank copies its part of every checkpoint there and restores the newest before training
+  (`checkpoint_sync`).
 - **the result**: rank 0 writes the final weights (LoRA merged; the adapter beside) to
   the job's `final/` folder; the driver saves and registers them as `trainer.finish` does
   for a local job (same id, lineage, `output`/`archive` copies, checkpoint removal).
 
-What it does not do: checkpoint to an object store (`s3://`), recover from a worker or
+What it does not do: recover from a worker or
 node lost mid-run (Ray Train's `max_failures` is 0: the job fails, and `jobs resume`
 continues from the last checkpoint), or shard the model (`enable_fsdp` is not read).
 """
@@ -195,6 +199,17 @@ class WorkerContext(JobContext):
             self.relay.push.remote(("metric", name, value, extra))
 
 
+class _RelayHandler(logging.Handler):
+    """Rank 0's `springboard.training` log records, passed to the driver (INFO and up)."""
+
+    def __init__(self, relay: Any) -> None:
+        super().__init__(logging.INFO)
+        self.relay = relay
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.relay.push.remote(("log", record.levelno, record.getMessage()))
+
+
 def _train_worker(config: dict[str, Any]) -> None:
     """One Ray Train worker: `trainer.fit` under DDP; rank 0 writes the result's files
     and tells the driver how it ended."""
@@ -216,6 +231,8 @@ def _train_worker(config: dict[str, Any]) -> None:
         world=context.get_world_size(),
         base=Path(config["dir"]),
     )
+    if ctx.rank == 0:  # what the recipe logs (data, resuming, ...) reaches the job's log
+        logging.getLogger("springboard.training").addHandler(_RelayHandler(relay))
     try:
         fitted = trainer.fit(ctx, spec=config["spec"], base_dir=Path(config["base_dir"]))
     except Exception as exc:  # noqa: BLE001 (our errors do not unpickle across Ray; the reason does)
@@ -310,6 +327,8 @@ def _pump(
                 ctx.metric(name, value, **extra)
             elif event[0] == "counts":
                 ctx.save_counts({**ctx.counts, **event[1]})
+            elif event[0] == "log":
+                log.log(event[1], "rank 0: %s", event[2])
             else:
                 events.append(event)
         if not asked and ctx.stop_requested():

@@ -44,8 +44,11 @@ def submit(
     archive: str | None = None,
     compress_archive: bool = True,
     cluster: str | None = None,
+    checkpoint_uri: str | None = None,
 ) -> Job:
-    """`archive` (a folder, as the managed hub's `output_path`): the result is also
+    """`checkpoint_uri` (a folder every node reaches: a shared path, `s3://...`): each
+    checkpoint is also copied there, and a newer one found there is resumed from
+    (`training.checkpoint_sync`; the managed hub's `checkpoint_s3_uri`). `archive` (a folder, as the managed hub's `output_path`): the result is also
     written to `<archive>/<job name>/output/model.tar.gz` (`model/`, unpacked, without
     `compress_archive`) by `artifacts.model_archive`. `cluster` (else
     SPRINGBOARD_RAY_ADDRESS): train there under Ray Train, on `instance_count` workers
@@ -118,6 +121,13 @@ def submit(
             storage.require_writable(output, "output")
         except ValidationError as exc:
             issues += exc.issues
+    if checkpoint_uri is not None:
+        try:
+            storage.require_writable(checkpoint_uri, "checkpoint_uri")
+        except ValidationError as exc:
+            issues += exc.issues
+        if not storage.is_remote(checkpoint_uri):  # workers run elsewhere: no relative path
+            checkpoint_uri = str(storage.local_path(checkpoint_uri).resolve())
     if issues:
         raise ValidationError(issues, context="cannot start training")
     config = TrainingConfig.from_hyperparameters(hp)
@@ -132,6 +142,8 @@ def submit(
     settings = {"train": train, "validation": validation, "hyperparameters": hp}
     if where.cluster is not None:  # trainer.run hands such a job to training.distributed
         settings.update(where.model_dump())
+    if checkpoint_uri is not None:
+        settings["checkpoint_uri"] = checkpoint_uri
     outputs = {"model_id": model_id}
     if output is not None:
         settings["output"] = outputs["uri"] = storage.join(output, model_id)

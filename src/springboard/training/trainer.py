@@ -29,7 +29,7 @@ from springboard.catalog import Catalog, ModelSpec, SourceKind, Task
 from springboard.config import get_settings
 from springboard.jobs.states import JobStatus
 from springboard.jobs.worker import JobContext, Outcome
-from springboard.training import checkpoints, data, minimums
+from springboard.training import checkpoint_sync, checkpoints, data, minimums
 from springboard.training.config import TrainingConfig
 
 log = logging.getLogger("springboard.training")
@@ -241,6 +241,7 @@ def fit(
         average_tokens_across_devices=not (dist.is_available() and dist.is_initialized()),
     )
     save_steps = config.save_steps
+    shared = settings.get("checkpoint_uri")  # a copy of each checkpoint there too
 
     class Stream(TrainerCallback):
         """Job metrics and progress from the trainer's logs; checkpoints every `save_steps`;
@@ -285,6 +286,8 @@ def fit(
                 ctx.save_counts({**ctx.counts, **self.progress})
 
         def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if shared:  # before training goes on: a node lost now loses no saved step
+                checkpoint_sync.publish(out_dir / f"checkpoint-{state.global_step}", shared)
             # a point in the metrics stream, so a checkpoint is an event even once removed
             ctx.metric("checkpoint", state.global_step, step=state.global_step)
 
@@ -311,6 +314,8 @@ def fit(
         processing_class=tokenizer,
         callbacks=callbacks,
     )
+    if shared:  # a newer checkpoint there (another node's, the last job's) is resumed
+        checkpoint_sync.restore_all(shared, out_dir)
     last = checkpoints.newest(out_dir)
     if last is not None:
         log.info("resuming from %s", last.name)
@@ -381,11 +386,11 @@ def finish(ctx: JobContext, fitted: Fitted) -> Outcome:
 
         model_archive.write(model_id, settings["archive"])
         log.info("wrote %s", settings["archive"])
-    return Outcome(
-        JobStatus.COMPLETED,
-        f"registered {model_id}; "
-        f"{checkpoints.after_success(fitted.out_dir, fitted.keep_checkpoints)}",
-    )
+    removed = checkpoints.after_success(fitted.out_dir, fitted.keep_checkpoints)
+    if settings.get("checkpoint_uri") and not fitted.keep_checkpoints:
+        checkpoint_sync.remove(settings["checkpoint_uri"])
+        removed += f"; also from {settings['checkpoint_uri']}"
+    return Outcome(JobStatus.COMPLETED, f"registered {model_id}; {removed}")
 
 
 def _validation_rouge_l(
