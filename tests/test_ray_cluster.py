@@ -4,8 +4,10 @@ raylets on this machine, one CPU each, no dashboard), started once for the file 
 
 An endpoint of two replicas on Ray Serve answers its routes and lists its replicas; one
 replica is killed (SIGKILL) under a load of four clients, every request is answered with
-at most one retry, and Serve has two replicas running again. A fine-tune on two Ray Train
-workers (DDP) is stopped, resumed, and logs the loss curve of the same steps run in one
+at most one retry, and Serve has two replicas running again; an endpoint autoscaled
+between one and two replicas gets its second under load. A fine-tune on two Ray Train
+workers (DDP) is stopped, resumed from S3 (its checkpoints there, the local ones deleted),
+and logs the loss curve of the same steps run in one
 process (within a tolerance), and its model predicts. Then an invocation job over both
 nodes writes byte for byte what the same job run locally writes, and a transform job
 spread over both nodes, whose second node is killed mid-job (its raylet and everything
@@ -204,6 +206,60 @@ def test_an_endpoint_of_two_replicas_answers_every_route_and_lists_them(cluster:
         assert {x["pid"] for x in replaced} - pids  # a new process
     finally:
         endpoints.delete("r2")
+
+
+@pytest.mark.ray
+@pytest.mark.integration
+@pytest.mark.slow
+def test_an_autoscaled_endpoint_adds_a_replica_under_load(cluster: LocalCluster):
+    # before the last test, which kills the second node; after the first endpoint, whose
+    # deploy started Serve's one proxy of the cluster: this one is served there too, on
+    # that port, not the one asked for (its URL says so)
+    info = endpoints.deploy(
+        "springboard-tiny-llama",
+        name="auto",
+        port=free_port(),
+        cluster=cluster.address,
+        instance_count=1,
+        min_instances=1,
+        max_instances=2,
+        timeout=240,
+    )
+    try:
+        assert info.status == "InService" and info.url
+        first = _wait(lambda: endpoints.describe("auto").replicas, timeout=30)
+        assert [x["state"] for x in first] == ["RUNNING"]  # starts at its initial count
+        # six clients keep ~6 requests in flight; the target is 2 per replica, so Serve's
+        # autoscaler asks for more and gets the most allowed: 2
+        url, load = (
+            f"{info.url}/invocations",
+            {"inputs": "once", "parameters": {"max_new_tokens": 32}},
+        )
+        stop = threading.Event()
+        statuses: list[int] = []
+
+        def client() -> None:
+            while not stop.is_set():
+                statuses.append(httpx.post(url, json=load, timeout=60).status_code)
+
+        with ThreadPoolExecutor(6) as pool:
+            for _ in range(6):
+                pool.submit(client)
+            try:
+                grown = _wait(
+                    lambda: (
+                        (r := endpoints.describe("auto").replicas)
+                        and [x["state"] for x in r] == ["RUNNING", "RUNNING"]
+                        and r
+                    ),
+                    timeout=120,
+                )
+            finally:
+                stop.set()
+        assert len(grown) == 2 and first[0]["pid"] in {x["pid"] for x in grown}
+        assert statuses and set(statuses) == {200}  # no request lost while it grew
+    finally:
+        endpoints.delete("auto")
 
 
 @dataclass

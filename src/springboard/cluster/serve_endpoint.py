@@ -175,19 +175,35 @@ class EndpointReplica:
         self.service.shutdown()
 
 
-def _replica_states(serve: Any, name: str) -> list[dict[str, Any]]:
-    """Each replica of the application `name`: its deployment, state, id, node and process
-    id, as the Serve controller details them (what `serve.status()` summarizes); only the
-    states if this Ray's controller client does not offer the details."""
+def _serve_details() -> Any:
+    """The Serve controller's details of the running instance (None when this Ray's client
+    does not offer them: a private API that moved)."""
     try:
         from ray.serve.context import _get_global_client
         from ray.serve.schema import ServeInstanceDetails
 
         client = _get_global_client(raise_if_no_controller_running=False)
-        details = ServeInstanceDetails(**client.get_serve_details()) if client else None
-    except (ImportError, AttributeError, TypeError, ValueError):  # a private API moved
+        return ServeInstanceDetails(**client.get_serve_details()) if client else None
+    except (ImportError, AttributeError, TypeError, ValueError):
+        return None
+
+
+def _proxy_port(asked: int) -> int:
+    """The port Serve's proxy listens on: the one asked for, unless Serve was already
+    running on this cluster (an earlier endpoint started it), whose port stays."""
+    details = _serve_details()
+    port = getattr(getattr(details, "http_options", None), "port", None)
+    return int(port) if port else asked
+
+
+def _replica_states(serve: Any, name: str) -> list[dict[str, Any]]:
+    """Each replica of the application `name`: its deployment, state, id, node and process
+    id, as the Serve controller details them (what `serve.status()` summarizes); only the
+    states if this Ray's controller client does not offer the details."""
+    details = _serve_details()
+    if details is None:
         return _replica_counts(serve, name)
-    app = details.applications.get(name) if details else None
+    app = details.applications.get(name)
     if app is None:
         return []
     return [
@@ -261,8 +277,17 @@ def serve_endpoint(name: str) -> int:
             # watch below, so the application is deleted before the process exits
             signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
-            port = row["port"] or 8000
-            _start_serve({"host": row["host"], "port": port, "location": "HeadOnly"})
+            asked = row["port"] or 8000
+            _start_serve({"host": row["host"], "port": asked, "location": "HeadOnly"})
+            port = _proxy_port(asked)
+            if port != asked:  # one proxy per cluster: every application is served by it
+                log.warning(
+                    "Ray Serve already listens on port %d of this cluster (an earlier "
+                    "endpoint started it); %s is served there, not on port %d",
+                    port,
+                    name,
+                    asked,
+                )
             deployment: Any = serve.deployment(
                 serve.ingress()(EndpointReplica),
                 name="endpoint",
