@@ -136,6 +136,37 @@ def test_a_seeded_sampled_request_gives_the_same_text_every_run(compiled):
     assert first[0] == first[1]
 
 
+def test_batch_work_runs_chunks_side_by_side_with_the_same_answers(home, compiled):
+    import torch
+
+    def parallel(model_id: str) -> Generator:  # as a job loads it, with two threads
+        threads = torch.get_num_threads()
+        torch.set_num_threads(2)
+        try:
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setenv("SPRINGBOARD_HOME", str(home))
+                reset_settings()
+                options = LoadOptions(
+                    backend="ctranslate2", quantize="float32", parallel_batches=True
+                )
+                return Generator.from_catalog(model_id, options=options)
+        finally:
+            torch.set_num_threads(threads)
+            reset_settings()
+
+    t5 = parallel(T5)
+    assert t5.model.engine.num_translators == 2  # two chunks at a time, a thread each
+    prompts = [p for p, _ in _heldout(40)]  # three chunks of 16 rows
+    assert _summaries(t5, prompts) == _summaries(compiled(T5, "float32"), prompts)
+    # a seeded request runs one batch at a time: the same text as ever
+    problems, _ = _problems(1)
+    seeded = {
+        "inputs": problems * 2,
+        "parameters": {**COT, "do_sample": True, "temperature": 1.0, "seed": 3},
+    }
+    assert parallel(LLAMA).predict(seeded) == compiled(LLAMA, "float32").predict(seeded)
+
+
 def test_parameters_the_engine_cannot_honour_are_refused_by_name(compiled):
     from springboard.inference.params import DecodingParams
 

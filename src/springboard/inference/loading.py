@@ -45,6 +45,11 @@ class LoadOptions(BaseModel):
     quantize: str | None = Field(
         None, description="ctranslate2 quantization (float32, int8, ...); default float32."
     )
+    parallel_batches: bool = Field(
+        False,
+        description="Batch work (jobs): the compiled backend runs its threads as that many "
+        "batches at once, one thread each, instead of one batch on all of them.",
+    )
 
     @classmethod
     def parse(cls, values: dict[str, Any]) -> LoadOptions:

@@ -371,7 +371,12 @@ def run(ctx: JobContext) -> Outcome:
         s,
         make_codec=make_codec,
         model_dir=None,
-        options=LoadOptions(max_batch_size=s.batch_size, backend=s.backend, quantize=s.quantize),
+        options=LoadOptions(
+            max_batch_size=s.batch_size,
+            backend=s.backend,
+            quantize=s.quantize,
+            parallel_batches=True,
+        ),
         files=files,
         output=output,
         batch_size=s.batch_size,

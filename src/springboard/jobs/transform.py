@@ -216,6 +216,7 @@ def run(ctx: JobContext) -> Outcome:
         max_batch_size=s.batch_size,
         backend=s.backend,
         quantize=s.quantize,
+        parallel_batches=True,
     )
     max_bytes = int(s.max_payload_mb * 1024 * 1024)
     prompter = Prompter.from_dict(s.prompt) if s.prompt else None
