@@ -111,6 +111,33 @@ def _wait(predicate, timeout: float = 120):  # type: ignore[no-untyped-def]
 HYPER = {"HYPER_PARAMS": '{"max_length": 12}'}
 
 
+def _deploy(cluster: LocalCluster, name: str, **placement: int) -> endpoints.EndpointInfo:
+    """The bundled Llama deployed on `cluster` as `name`, InService."""
+    info = endpoints.deploy(
+        "springboard-tiny-llama",
+        name=name,
+        port=free_port(),
+        cluster=cluster.address,
+        timeout=240,
+        **placement,
+    )
+    assert info.status == "InService" and info.url and info.url.endswith(f"/{name}")
+    return info
+
+
+def _running(name: str, count: int, *, timeout: float, gone: frozenset[int] = frozenset()):  # type: ignore[no-untyped-def]
+    """The endpoint's replicas once exactly `count` are RUNNING, none of them a `gone` pid."""
+    return _wait(
+        lambda: (
+            (r := endpoints.describe(name).replicas)
+            and [x["state"] for x in r] == ["RUNNING"] * count
+            and not gone & {x["pid"] for x in r}
+            and r
+        ),
+        timeout=timeout,
+    )
+
+
 def test_a_bad_cluster_address_or_instances_without_a_cluster_are_refused(tmp_path: Path):
     source = _records(tmp_path / "in.jsonl", 2)
     with pytest.raises(ClientError) as bad:
@@ -140,25 +167,9 @@ def test_without_ray_the_error_names_the_install_command(monkeypatch: pytest.Mon
 @pytest.mark.slow
 def test_an_endpoint_of_two_replicas_answers_every_route_and_lists_them(cluster: LocalCluster):
     # first in the file: the last test kills the second node
-    info = endpoints.deploy(
-        "springboard-tiny-llama",
-        name="r2",
-        port=free_port(),
-        cluster=cluster.address,
-        instance_count=2,
-        timeout=240,
-    )
+    info = _deploy(cluster, "r2", instance_count=2)
     try:
-        assert info.status == "InService" and info.url and info.url.endswith("/r2")
-        running = _wait(
-            lambda: (
-                (r := endpoints.describe("r2").replicas)
-                and [x["state"] for x in r] == ["RUNNING", "RUNNING"]
-                and r
-            ),
-            timeout=30,
-        )
-        assert len(running) == 2
+        running = _running("r2", 2, timeout=30)
         asked = {"inputs": "once upon a time", "parameters": {"max_new_tokens": 4}}
         native = httpx.post(f"{info.url}/invocations", json=asked, timeout=60)
         assert native.status_code == 200 and native.json()[0]["generated_text"]
@@ -186,15 +197,7 @@ def test_an_endpoint_of_two_replicas_answers_every_route_and_lists_them(cluster:
         assert all(a.body == expected for a in answers)  # the survivor answers the same
         assert max(a.attempts for a in answers) <= 2
         assert any(a.started > killed_at for a in answers)  # requests went on after the kill
-        replaced = _wait(
-            lambda: (
-                (r := endpoints.describe("r2").replicas)
-                and [x["state"] for x in r] == ["RUNNING", "RUNNING"]
-                and victim.pid not in {x["pid"] for x in r}
-                and r
-            ),
-            timeout=90,
-        )
+        replaced = _running("r2", 2, timeout=90, gone=frozenset({victim.pid}))
         took = time.monotonic() - killed_at
         retried = [a.failures for a in answers if a.failures]
         after = sum(a.started > killed_at for a in answers)
@@ -215,20 +218,9 @@ def test_an_autoscaled_endpoint_adds_a_replica_under_load(cluster: LocalCluster)
     # before the last test, which kills the second node; after the first endpoint, whose
     # deploy started Serve's one proxy of the cluster: this one is served there too, on
     # that port, not the one asked for (its URL says so)
-    info = endpoints.deploy(
-        "springboard-tiny-llama",
-        name="auto",
-        port=free_port(),
-        cluster=cluster.address,
-        instance_count=1,
-        min_instances=1,
-        max_instances=2,
-        timeout=240,
-    )
+    info = _deploy(cluster, "auto", instance_count=1, min_instances=1, max_instances=2)
     try:
-        assert info.status == "InService" and info.url
-        first = _wait(lambda: endpoints.describe("auto").replicas, timeout=30)
-        assert [x["state"] for x in first] == ["RUNNING"]  # starts at its initial count
+        first = _running("auto", 1, timeout=30)  # starts at its initial count
         # six clients keep ~6 requests in flight; the target is 2 per replica, so Serve's
         # autoscaler asks for more and gets the most allowed: 2
         url, load = (
@@ -246,14 +238,7 @@ def test_an_autoscaled_endpoint_adds_a_replica_under_load(cluster: LocalCluster)
             for _ in range(6):
                 pool.submit(client)
             try:
-                grown = _wait(
-                    lambda: (
-                        (r := endpoints.describe("auto").replicas)
-                        and [x["state"] for x in r] == ["RUNNING", "RUNNING"]
-                        and r
-                    ),
-                    timeout=120,
-                )
+                grown = _running("auto", 2, timeout=120)
             finally:
                 stop.set()
         assert len(grown) == 2 and first[0]["pid"] in {x["pid"] for x in grown}
