@@ -195,3 +195,16 @@ def test_a_budget_the_user_set_is_never_revised(no_thread_env, spawned, own_revi
     pid, started, _ = spawned()
     as_endpoint("beside", pid, started)
     assert thread_budget.revise(every=0) is None
+
+
+def test_a_process_is_known_by_its_time_since_boot(spawned):
+    import psutil
+
+    pid, started, _ = spawned()
+    # seconds since boot, which setting the system clock does not move (its wall-clock
+    # start does: a VM's clock stepped 17 s made `endpoints delete` miss its keeper)
+    assert started < processes.WALL_CLOCK
+    assert processes.alive(pid, started)
+    assert not processes.alive(pid, started - 5)  # another process that had this pid
+    # a record an older version wrote (a wall-clock time) is still recognized
+    assert processes.alive(pid, psutil.Process(pid).create_time())

@@ -210,9 +210,7 @@ def _launch(folder: Path, name: str, env: Mapping[str, str]) -> None:
             zygote_env,
             cwd="/",
         )
-        import psutil
-
-        pid_file.write_text(f"{process.pid} {psutil.Process(process.pid).create_time()}\n")
+        pid_file.write_text(f"{process.pid} {processes.start_time(process.pid)}\n")
 
 
 def stop_all(folder: Path | None = None) -> int:

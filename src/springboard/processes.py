@@ -1,6 +1,12 @@
 """Detached worker processes: start one that outlives its parent, and tell whether one
 is still alive (by pid and start time, so a reused pid is not mistaken for it).
 
+A start time is seconds since the machine booted (`start_time`), not a wall-clock time:
+a process's wall-clock start is computed from the boot time, which moves when the system
+clock is set (measured in a VM: 17 s, after which a keeper was no longer recognized and
+`endpoints delete` left it running); time since boot does not. A start time recorded by an
+older version (a wall-clock time) is still compared as one.
+
 Endpoint servers and job workers both run this way, each with its torch/OpenMP thread
 budget in its environment (`thread_budget`): forked by a zygote that has imported torch
 already when one is ready (`prefork`), else started as a new `python -m`. Each child
@@ -44,9 +50,18 @@ def spawn(
     child_env = thread_budget.child_env(os.environ if env is None else env)
     pid = prefork.start(module, args, env=child_env, log_path=log_path)
     if pid is not None:
-        return pid, psutil.Process(pid).create_time()
+        return pid, start_time(pid)
     process = start_detached([sys.executable, "-m", module, *args], log_path, child_env)
-    return process.pid, psutil.Process(process.pid).create_time()
+    return process.pid, start_time(process.pid)
+
+
+WALL_CLOCK = 1e9  # a recorded start above this is a wall-clock time (an older record)
+
+
+def start_time(pid: int) -> float:
+    """When `pid` started, in seconds since boot (raises `psutil.NoSuchProcess`)."""
+    booted = psutil.boot_time()  # read again: the wall-clock boot time moves with the clock
+    return psutil.Process(pid).create_time() - booted
 
 
 def start_detached(
@@ -90,10 +105,11 @@ def alive(pid: int | None, started: float | None) -> bool:
     if child is not None and child.poll() is not None:
         return False
     try:
-        process = psutil.Process(pid)
-        if started and abs(process.create_time() - started) > 1:
-            return False  # the pid now belongs to another process
-        return process.status() != psutil.STATUS_ZOMBIE
+        if started:
+            now = start_time(pid) if started < WALL_CLOCK else psutil.Process(pid).create_time()
+            if abs(now - started) > 1:
+                return False  # the pid now belongs to another process
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
 
