@@ -9,12 +9,14 @@ import os
 import signal
 import subprocess
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from springboard.errors import JobFailedError
 from springboard.jobs import service, transform
+from tests import waiting
 from tests.conftest import VENV_BIN, cli_env
 
 pytestmark = pytest.mark.integration
@@ -28,14 +30,7 @@ def write_records(path: Path, n: int) -> Path:
     return path
 
 
-def wait_for(predicate, timeout: float = 90.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out")
+wait_for = partial(waiting.wait_for, timeout=90.0)
 
 
 def _as_a_terminal_would() -> None:

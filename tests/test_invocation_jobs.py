@@ -8,8 +8,8 @@ import json
 import os
 import signal
 import subprocess
-import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from springboard.config import reset_settings
 from springboard.errors import ConflictError, QuotaExceededError, ValidationError
 from springboard.jobs import invocation, service
 from springboard.store import job_records
+from tests import waiting
 from tests.conftest import VENV_BIN, cli_env
 
 pytestmark = pytest.mark.integration
@@ -64,13 +65,7 @@ def set_settings(job_id: str, settings: dict) -> None:
         conn.execute(update(jobs).where(jobs.c.id == job_id).values(settings=settings))
 
 
-def wait_for(check, timeout: float = 120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")
+wait_for = partial(waiting.wait_for, timeout=120, interval=0.1)
 
 
 def test_cli_job_writes_one_line_per_record_and_a_manifest(tmp_path, isolated_env):

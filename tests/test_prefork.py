@@ -14,8 +14,7 @@ import os
 import signal
 import socket
 import stat
-import time
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import psutil
@@ -23,6 +22,7 @@ import pytest
 
 from springboard import prefork, processes
 from springboard.config import reset_settings
+from tests import waiting
 
 WORKER = "springboard.jobs.worker"
 pytestmark = pytest.mark.integration
@@ -38,14 +38,8 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     prefork.stop_all(run)
 
 
-def _until(check: Callable[[], object], timeout: float = 120) -> object:
-    deadline = time.monotonic() + timeout  # a hang guard: a zygote imports torch in seconds
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.2)
-    raise AssertionError("timed out")
+# a hang guard: a zygote imports torch in seconds
+_until = partial(waiting.wait_for, timeout=120, interval=0.2)
 
 
 def _forked(env: dict[str, str], log: Path, job: str = "nojob") -> int:

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -39,6 +40,7 @@ from springboard.errors import ClientError, ValidationError
 from springboard.jobs import invocation, service, transform
 from springboard.jobs.placement import placement
 from springboard.serving import endpoints
+from tests import waiting
 from tests.conftest import VENV_BIN, cli_env
 from tests.s3server import S3Server, bucket, keys, s3, s3_env  # noqa: F401 (fixtures)
 from tests.servers import free_port
@@ -99,13 +101,7 @@ def _invocation_records(path: Path, n: int) -> Path:
     return path
 
 
-def _wait(predicate, timeout: float = 120):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")
+_wait = partial(waiting.wait_for, timeout=120, interval=0.1)
 
 
 HYPER = {"HYPER_PARAMS": '{"max_length": 12}'}

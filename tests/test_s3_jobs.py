@@ -10,7 +10,7 @@ import os
 import signal
 import socket
 import subprocess
-import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ import pytest
 from springboard.artifacts.locations import LocationPolicy
 from springboard.errors import ValidationError
 from springboard.jobs import invocation, service, transform
+from tests import waiting
 from tests.conftest import VENV_BIN, cli_env
 from tests.s3server import bucket, get, keys, put, s3, s3_env  # noqa: F401 (fixtures)
 
@@ -50,13 +51,7 @@ def lines_of(data: bytes) -> list[dict]:
     return [json.loads(line) for line in data.decode().splitlines()]
 
 
-def wait_for(check, timeout: float = 120.0):
-    deadline = time.monotonic() + timeout  # a hang guard, not a timing assertion
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
+wait_for = partial(waiting.wait_for, timeout=120.0)
 
 
 def test_cli_transform_reads_an_s3_folder_and_writes_an_s3_folder(

@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -31,6 +32,7 @@ from springboard.store.endpoint_records import (
     EndpointStatus,
     IllegalEndpointTransitionError,
 )
+from tests import waiting
 from tests.conftest import VENV_BIN, cli_env
 
 HANG_GUARD = 180  # seconds: only against a hang, never a performance bound
@@ -99,13 +101,7 @@ def cli(home: Path, *args: str) -> dict | list:
     return json.loads(done.stdout)
 
 
-def wait_for(check, timeout: float = HANG_GUARD):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.1)
-    raise AssertionError("hang guard: the condition never held")
+wait_for = partial(waiting.wait_for, timeout=HANG_GUARD, interval=0.1)
 
 
 def launched() -> set[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ import pytest
 from springboard.errors import ClientError, ValidationError
 from springboard.jobs import service, transform
 from springboard.jobs.states import IllegalTransitionError
+from tests import waiting
 
 pytestmark = pytest.mark.integration
 
@@ -31,14 +32,7 @@ def out_lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def wait_for(predicate, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
+wait_for = partial(waiting.wait_for, timeout=60.0)
 
 
 def test_bad_record_gets_an_error_line_and_siblings_succeed(tmp_path, t5_generator):
