@@ -122,17 +122,19 @@ def publish(checkpoint: Path, uri: str) -> None:
     if rank != 0:
         return
     storage.upload(checkpoint / STATE, storage.join(folder, STATE), FIELD)
-    kept = set(_local_steps(checkpoint.parent))
-    for name in storage.list_folders(uri, FIELD):
-        step = _step(name)
-        if step is not None and step not in kept and name != checkpoint.name:
-            storage.remove_tree(storage.join(uri, name), FIELD)
+    _prune(uri, keep={*_local_steps(checkpoint.parent), _step(checkpoint.name)})
     log.info("copied %s to %s", checkpoint.name, uri)
 
 
 def remove(uri: str) -> None:
     """Remove the location's checkpoints (a successful job's, unless kept)."""
-    for name in storage.list_folders(uri, FIELD):
-        if _step(name) is not None:
-            storage.remove_tree(storage.join(uri, name), FIELD)
+    _prune(uri, keep=set())
     log.info("removed the checkpoints in %s", uri)
+
+
+def _prune(uri: str, keep: set[int | None]) -> None:
+    """Remove the checkpoints at `uri` whose steps are not in `keep`."""
+    for name in storage.list_folders(uri, FIELD):
+        step = _step(name)
+        if step is not None and step not in keep:
+            storage.remove_tree(storage.join(uri, name), FIELD)
