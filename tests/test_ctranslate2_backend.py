@@ -24,6 +24,7 @@ from springboard.evaluation import mean_scores, rouge_scores
 from springboard.evaluation.answers import extract_answer
 from springboard.evaluation.voting import same_answer
 from springboard.inference import Generator, LoadOptions
+from springboard.inference.params import DecodingParams
 from springboard.serving.settings import DeploymentSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -165,6 +166,19 @@ def test_batch_work_runs_chunks_side_by_side_with_the_same_answers(home, compile
         "parameters": {**COT, "do_sample": True, "temperature": 1.0, "seed": 3},
     }
     assert parallel(LLAMA).predict(seeded) == compiled(LLAMA, "float32").predict(seeded)
+
+
+def test_rows_decode_the_same_with_and_without_the_per_token_control(compiled):
+    # Rows sharing one budget, without stop strings or a listener, run without the
+    # engine's per-step callback; a row with another budget brings the callback back.
+    llama = compiled(LLAMA, "float32")
+    prompts, _ = _problems(6)
+    plain = DecodingParams(max_new_tokens=24)
+    alone = llama.generate(prompts, plain)
+    mixed = llama.generate(prompts, [plain] * 5 + [DecodingParams(max_new_tokens=8)])
+    assert [r.texts for r in mixed[:5]] == [r.texts for r in alone[:5]]
+    assert mixed[5].output_tokens == [8] and alone[5].output_tokens == [24]
+    assert alone[5].texts[0].startswith(mixed[5].texts[0])
 
 
 def test_parameters_the_engine_cannot_honour_are_refused_by_name(compiled):
