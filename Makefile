@@ -45,8 +45,8 @@ bench: install
 	$(PY) benchmarks/transform_throughput.py
 	$(PY) benchmarks/finetune_throughput.py
 	$(PY) benchmarks/backend_latency.py
-	$(PY) benchmarks/endpoint_throughput.py --clients 64 --backend ctranslate2 --chat-rounds 0 --skip-transformers-serve
-	$(PY) benchmarks/transform_throughput.py --backend ctranslate2 --no-memory-check
+	$(PY) benchmarks/endpoint_throughput.py --clients 64 --backend ctranslate2 --quantize int8 --chat-rounds 0 --skip-transformers-serve
+	$(PY) benchmarks/transform_throughput.py --backend ctranslate2 --quantize int8 --no-memory-check
 
 # The command reference is generated from --help; tests fail when it is stale.
 docs: install
