@@ -12,7 +12,7 @@ and the backend):
 - budgets (max_new_tokens / max_length), stop strings, cancellation and streaming: the
   engine's per-step callback, which ends each row at its own budget or stop string. The
   callback runs Python (and takes the GIL) for every token of every row, which under an
-  endpoint's load cost ~15% of its throughput (64 clients, int8: 55.7 against 66.0
+  endpoint's load cost ~15% of its throughput (64 clients, int8: 56 against 66
   requests/s), so a call whose rows share one budget and have no stop strings and no
   listener runs without it: a caller who has gone then stops its rows at the end of the
   engine call instead of at the next token (its answer is dropped either way);
