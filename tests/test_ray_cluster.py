@@ -203,8 +203,30 @@ def test_an_endpoint_of_two_replicas_answers_every_route_and_lists_them(cluster:
             f"first attempts failed: {retried}"
         )
         assert {x["pid"] for x in replaced} - pids  # a new process
+
+        # its replicas hold both CPUs: a two-worker fine-tune waits, says why, and a stop
+        # ends the wait (Ray alone would keep its workers pending, deaf to the stop)
+        from springboard.training import jobs as training_jobs
+
+        waits = training_jobs.submit(
+            "springboard-tiny-t5",
+            train=str(QG_TRAIN),
+            name="waits",
+            cluster=cluster.address,
+            hyperparameters={"max_steps": "2", "instance_count": "2"},
+        )
+        _wait(lambda: "0 free now; Springboard runs there: endpoint r2 (2 copies" in _log(waits.id))
+        service.stop(waits.id)
+        ended = service.wait(waits.id, timeout=60)
+        assert ended.status == "Stopped", ended.status_message
+        assert ended.status_message == "stopped while waiting for 2 free CPUs on the cluster"
     finally:
         endpoints.delete("r2")
+
+
+def _log(job_id: str) -> str:
+    path = Path(service.get(job_id).log_path)
+    return path.read_text() if path.exists() else ""
 
 
 @pytest.mark.ray

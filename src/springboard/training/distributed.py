@@ -34,6 +34,12 @@ Ray set up and trains under DDP, each worker on its share of every batch — wit
   is on a shared volume; else the job's `checkpoint_uri` (`s3://...`) carries them: each
   rank copies its part of every checkpoint there and restores the newest before training
   (`checkpoint_sync`).
+- **waiting for CPUs**: when the cluster has fewer CPUs free than workers (an endpoint's
+  replicas hold them, another job runs, an autoscaler has yet to add nodes), Ray would
+  keep the workers pending without a word, and a stop could not reach workers that never
+  started. So the driver waits itself: it logs how many CPUs are free and what
+  Springboard runs on the cluster, starts the workers once enough are free, and ends the
+  job as stopped if a stop comes first.
 - **the result**: rank 0 writes the final weights (LoRA merged; the adapter beside) to
   the job's `final/` folder; the driver saves and registers them as `trainer.finish` does
   for a local job (same id, lineage, `output`/`archive` copies, checkpoint removal).
@@ -67,6 +73,7 @@ log = logging.getLogger("springboard.training")
 FIELD = "instance_count"
 MAX_WORKERS = 256
 POLL_SECONDS = 0.5  # how often the driver drains the relay, and rank 0 reads a stop
+WAIT_SECONDS = 2.0  # how often a driver short of free CPUs looks again
 FINAL = "final"  # the job's folder where rank 0 leaves the trained weights for the driver
 
 
@@ -339,6 +346,41 @@ def _pump(
             return
 
 
+def _wait_for_cpus(ctx: JobContext, ray: Any, where: TrainingPlacement) -> bool:
+    """Until the cluster has a CPU free for each worker (see the module doc); False when
+    the job is stopped first."""
+    from springboard.cluster.status import placed_jobs
+
+    assert where.cluster is not None
+    waited = False
+    while (free := float(ray.available_resources().get("CPU", 0))) < where.instance_count:
+        if ctx.stop_requested():
+            log.info("stop requested while waiting for CPUs: no worker started")
+            return False
+        if not waited:
+            others = [job for job in placed_jobs(where.cluster) if job.id != ctx.job_id]
+            log.warning(
+                "%d workers need %d free CPUs; the cluster has %g free now%s. The job "
+                "waits until they are (`springboard jobs stop %s` ends the wait)",
+                where.instance_count,
+                where.instance_count,
+                free,
+                "; Springboard runs there: "
+                + ", ".join(
+                    f"{job.kind} {job.id} ({job.instance_count} copies, {job.status})"
+                    for job in others
+                )
+                if others
+                else "",
+                ctx.job_id,
+            )
+            waited = True
+        time.sleep(WAIT_SECONDS)
+    if waited:
+        log.info("%g CPUs free: starting the workers", free)
+    return True
+
+
 def run_on_cluster(ctx: JobContext) -> Outcome:
     """The training job on the cluster its settings name, `instance_count` workers."""
     from springboard.artifacts import resolve_model_dir
@@ -364,11 +406,16 @@ def run_on_cluster(ctx: JobContext) -> Outcome:
         gpu = float(resources.get("GPU", 0)) >= where.instance_count
         if float(resources.get("CPU", 0)) < where.instance_count:
             log.warning(
-                "%d workers need %d CPUs and the cluster has %g now: the job waits for "
-                "nodes to join (an autoscaler's), or fails when Ray Train gives up",
+                "%d workers need %d CPUs and the cluster has %g in all: the job waits for "
+                "nodes to join (an autoscaler's)",
                 where.instance_count,
                 where.instance_count,
                 float(resources.get("CPU", 0)),
+            )
+        if not _wait_for_cpus(ctx, ray, where):
+            return Outcome(
+                JobStatus.STOPPED,
+                f"stopped while waiting for {where.instance_count} free CPUs on the cluster",
             )
         relay = ray.remote(num_cpus=0)(Relay).remote()
         log.info(
