@@ -216,10 +216,12 @@ def test_an_endpoint_of_two_replicas_answers_every_route_and_lists_them(cluster:
             hyperparameters={"max_steps": "2", "instance_count": "2"},
         )
         _wait(lambda: "0 free now; Springboard runs there: endpoint r2 (2 copies" in _log(waits.id))
+        _wait(lambda: service.get(waits.id).counts.get("waiting_for") == "2 free CPUs (0 free)")
         service.stop(waits.id)
         ended = service.wait(waits.id, timeout=60)
         assert ended.status == "Stopped", ended.status_message
         assert ended.status_message == "stopped while waiting for 2 free CPUs on the cluster"
+        assert "waiting_for" not in ended.counts
     finally:
         endpoints.delete("r2")
 

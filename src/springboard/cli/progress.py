@@ -138,6 +138,8 @@ def job_snapshot(job: Any) -> Snapshot:
     counts = job.counts or {}
     done, total, _ = job_position(job.kind, counts, None)
     extra = _losses(counts) if job.kind == "training" else ""
+    if counts.get("waiting_for"):
+        extra = f"waiting for {counts['waiting_for']}"
     unit = "steps" if job.kind == "training" else "records"
     return Snapshot(job.id, job.status, done or 0, total, unit, extra, ended=bool(job.done))
 

@@ -63,6 +63,9 @@ class TrainingCounts(BaseModel):
     train_tokens: int | None = Field(None, ge=0)
     val_rougeL: float | None = None
     model_id: str | None = Field(None, description="The registered fine-tuned model.")
+    waiting_for: str | None = Field(
+        None, description="What the job waits for before its workers start (free CPUs)."
+    )
 
 
 Counts = TransformCounts | InvocationCounts | TrainingCounts

@@ -356,6 +356,7 @@ def _wait_for_cpus(ctx: JobContext, ray: Any, where: TrainingPlacement) -> bool:
     while (free := float(ray.available_resources().get("CPU", 0))) < where.instance_count:
         if ctx.stop_requested():
             log.info("stop requested while waiting for CPUs: no worker started")
+            _done_waiting(ctx)
             return False
         if not waited:
             others = [job for job in placed_jobs(where.cluster) if job.id != ctx.job_id]
@@ -375,10 +376,18 @@ def _wait_for_cpus(ctx: JobContext, ray: Any, where: TrainingPlacement) -> bool:
                 ctx.job_id,
             )
             waited = True
+        waiting_for = f"{where.instance_count} free CPUs ({free:g} free)"
+        if ctx.counts.get("waiting_for") != waiting_for:  # for `train --wait`, `jobs describe`
+            ctx.save_counts({**ctx.counts, "waiting_for": waiting_for})
         time.sleep(WAIT_SECONDS)
     if waited:
         log.info("%g CPUs free: starting the workers", free)
+        _done_waiting(ctx)
     return True
+
+
+def _done_waiting(ctx: JobContext) -> None:
+    ctx.save_counts({k: v for k, v in ctx.counts.items() if k != "waiting_for"})
 
 
 def run_on_cluster(ctx: JobContext) -> Outcome:
