@@ -60,8 +60,12 @@ WALL_CLOCK = 1e9  # a recorded start above this is a wall-clock time (an older r
 
 def start_time(pid: int) -> float:
     """When `pid` started, in seconds since boot (raises `psutil.NoSuchProcess`)."""
+    return _since_boot(psutil.Process(pid))
+
+
+def _since_boot(process: psutil.Process) -> float:
     booted = psutil.boot_time()  # read again: the wall-clock boot time moves with the clock
-    return psutil.Process(pid).create_time() - booted
+    return process.create_time() - booted
 
 
 def start_detached(
@@ -105,11 +109,12 @@ def alive(pid: int | None, started: float | None) -> bool:
     if child is not None and child.poll() is not None:
         return False
     try:
+        process = psutil.Process(pid)
         if started:
-            now = start_time(pid) if started < WALL_CLOCK else psutil.Process(pid).create_time()
+            now = _since_boot(process) if started < WALL_CLOCK else process.create_time()
             if abs(now - started) > 1:
                 return False  # the pid now belongs to another process
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        return process.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
 
