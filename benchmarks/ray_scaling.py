@@ -80,9 +80,8 @@ def run_job(
     final = service.wait(job.id, poll=0.1)
     wall = time.perf_counter() - started
     points = [p for p in paths.read_metrics(job.id) if p["metric_name"] == "records_per_second"]
-    return wall, _rate(points[0], points[-1]), _rate(points[len(points) // 2], points[-1]), (
-        final.status
-    )
+    last = points[-1]
+    return wall, _rate(points[0], last), _rate(points[len(points) // 2], last), final.status
 
 
 def _rate(first: dict, last: dict) -> float:

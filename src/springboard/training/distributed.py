@@ -359,12 +359,17 @@ def _wait_for_cpus(ctx: JobContext, ray: Any, where: TrainingPlacement) -> bool:
             _done_waiting(ctx)
             return False
         if not waited:
+            total = float(ray.cluster_resources().get("CPU", 0))
             others = [job for job in placed_jobs(where.cluster) if job.id != ctx.job_id]
             log.warning(
-                "%d workers need %d free CPUs; the cluster has %g free now%s. The job "
-                "waits until they are (`springboard jobs stop %s` ends the wait)",
+                "%d workers need %d free CPUs; of the cluster's %g%s, %g free now%s. The "
+                "job waits until they are (`springboard jobs stop %s` ends the wait)",
                 where.instance_count,
                 where.instance_count,
+                total,
+                " (too few: nodes must join, an autoscaler's)"
+                if total < where.instance_count
+                else "",
                 free,
                 "; Springboard runs there: "
                 + ", ".join(
@@ -413,14 +418,6 @@ def run_on_cluster(ctx: JobContext) -> Outcome:
         ctx.metric("cluster_connect_seconds", round(time.monotonic() - started, 3))
         resources = ray.cluster_resources()
         gpu = float(resources.get("GPU", 0)) >= where.instance_count
-        if float(resources.get("CPU", 0)) < where.instance_count:
-            log.warning(
-                "%d workers need %d CPUs and the cluster has %g in all: the job waits for "
-                "nodes to join (an autoscaler's)",
-                where.instance_count,
-                where.instance_count,
-                float(resources.get("CPU", 0)),
-            )
         if not _wait_for_cpus(ctx, ray, where):
             return Outcome(
                 JobStatus.STOPPED,
